@@ -1,0 +1,184 @@
+"""The `treadle` command. Rendering of diagnostics lives here and nowhere else.
+
+Exit codes: 0 clean, 1 problems found, 2 bad usage (unreadable files included), 3 an
+internal error (a bug: reported in one line, with the traceback under TREADLE_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Sequence, TextIO
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("treadle")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# ---------------------------------------------------------------- rendering
+class _Style:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+
+def _wants_color(stream: TextIO) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def render_diagnostic(diagnostic, line_text: str | None, color: bool = False) -> str:
+    """`path:line:col: error[CODE]: message`, the source line, a caret under the span, a hint."""
+    style = _Style(color)
+    span = diagnostic.span
+    severity = diagnostic.severity.value
+    label = style(f"{severity}[{diagnostic.code}]", "1;31" if severity == "error" else "1;33")
+    lines = [f"{style(str(span), '1')}: {label}: {diagnostic.message}"]
+    if line_text is not None:
+        number = str(span.line)
+        gutter = " " * len(number)
+        shown = line_text.expandtabs(4)
+        prefix = line_text[: max(0, span.column - 1)].expandtabs(4)
+        if span.end_line == span.line:
+            width = max(1, span.end_column - span.column)
+        else:
+            width = max(1, len(line_text) - span.column + 1)
+        lines.append(f"{gutter} |")
+        lines.append(f"{number} | {shown}")
+        lines.append(f"{gutter} | {' ' * len(prefix)}{style('^' * width, '1;31' if severity == 'error' else '1;33')}")
+    if diagnostic.hint:
+        lines.append(f"{' ' * len(str(span.line))} = hint: {diagnostic.hint}")
+    return "\n".join(lines)
+
+
+def _line_of(result, diagnostic) -> str | None:
+    program = result.program
+    sources = {}
+    if program is not None:
+        sources = {module.path: module.source for module in program.modules}
+    source = sources.get(diagnostic.span.path) or result.extra_sources.get(diagnostic.span.path)
+    return source.line_text(diagnostic.span.line) if source is not None else None
+
+
+def _summary(diagnostics, files: int) -> str:
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    found = " and ".join(parts) if parts else "no problems"
+    return f"{found} in {files} file{'s' if files != 1 else ''}"
+
+
+# ---------------------------------------------------------------- commands
+def _read_sources(paths: list[str]):
+    """Entry files, or (None, message) for the first that cannot be read."""
+    from .source import SourceFile
+
+    sources = []
+    for path in paths:
+        if os.path.isdir(path):
+            return None, f"{path} is a folder; give .treadle files"
+        try:
+            sources.append(SourceFile.read(path))
+        except FileNotFoundError:
+            return None, f"cannot read {path}: no such file"
+        except UnicodeDecodeError as error:
+            return None, f"cannot read {path}: not UTF-8 text ({error.reason})"
+        except OSError as error:
+            return None, f"cannot read {path}: {error.strerror or error}"
+    return sources, None
+
+
+def _frontend(paths: list[str]):
+    from .frontend import compile_sources
+
+    sources, problem = _read_sources(paths)
+    if problem:
+        return None, problem
+    return compile_sources(sources), None
+
+
+def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    result, problem = _frontend(args.files)
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
+        return EXIT_USAGE
+    diagnostics = result.diagnostics.sorted()
+    if args.format == "json":
+        payload = {
+            "files": args.files,
+            "diagnostics": [d.to_json() for d in diagnostics],
+            "errors": sum(1 for d in diagnostics if d.is_error),
+            "warnings": sum(1 for d in diagnostics if not d.is_error),
+        }
+        out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    else:
+        color = _wants_color(out)
+        for diagnostic in diagnostics:
+            out.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
+        out.write(_summary(diagnostics, len(args.files)) + "\n")
+    failed = result.diagnostics.has_errors or (args.strict and diagnostics)
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+# ---------------------------------------------------------------- argument parsing
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own exit code for usage errors is 2 as well
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"treadle: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="treadle", description="Compile ML pipelines written in treadle to Argo Workflows and Tekton.")
+    parser.add_argument("--version", action="version", version=f"treadle {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = commands.add_parser("check", help="check .treadle files and report every problem",
+                                description="Check files and report every problem of every file at once.")
+    check.add_argument("files", nargs="+", metavar="FILE", help=".treadle files")
+    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    check.add_argument("--strict", action="store_true", help="treat warnings as problems (exit 1)")
+    check.set_defaults(handler=command_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.handler(args, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        print("treadle: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as error:  # a bug: one line for the user, the traceback on request
+        if os.environ.get("TREADLE_DEBUG"):
+            raise
+        print(f"treadle: internal error: {type(error).__name__}: {error}\n"
+              "This is a bug in treadle; run again with TREADLE_DEBUG=1 for the traceback and report it.",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

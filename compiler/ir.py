@@ -1,0 +1,392 @@
+"""The intermediate representation that passes transform and backends read.
+
+One `networkx.DiGraph` per pipeline. Each node is a task id (the step's name) whose
+attribute "task" holds a `Task`; each edge says why one task waits for another (the
+bindings that flow along it, or order only). `graph.graph` holds the `PipelineInfo`.
+Everything here is immutable and hashable, so backends can share one template among all
+tasks with equal (component, settings), and output is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Union
+
+import networkx as nx
+
+from .source import Span
+from .types import Type
+
+Value = Union[str, int, float, bool, list, dict]
+
+
+# ---------------------------------------------------------------- components
+@dataclass(frozen=True, slots=True)
+class Port:
+    """An input or output of a component. `default` is a literal value (inputs only)."""
+
+    name: str
+    type: Type
+    has_default: bool = False
+    default: Value | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InputValue:
+    """Placeholder: the value of an input parameter."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputPath:
+    """Placeholder: the path where an input artifact is placed."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputPath:
+    """Placeholder: the path where the container must write an output (artifact or parameter)."""
+
+    name: str
+
+
+Piece = Union[str, InputValue, InputPath, OutputPath]
+# One command-line argument: pieces concatenated (treadle's own components use one piece).
+Argument = tuple[Piece, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """A value taken from a Kubernetes Secret at run time; treadle never sees the value."""
+
+    secret: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    name: str
+    value: Union[str, SecretRef, InputValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Mpi:
+    ranks: int
+    slots_per_worker: int = 1
+    implementation: str = "MPICH"  # as mpi-operator spells it: MPICH, OpenMPI, Intel
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    cpu: str | None = None
+    memory: str | None = None
+    cpu_limit: str | None = None
+    memory_limit: str | None = None
+    gpu: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Toleration:
+    key: str | None = None
+    operator: str = "Equal"
+    value: str | None = None
+    effect: str | None = None
+    toleration_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """A volume mounted into the task's container."""
+
+    name: str
+    mount_path: str
+    source: str  # "claim", "config_map", "secret" or "empty_dir"
+    source_name: str | None = None  # claim / config map / secret name
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    run_as_non_root: bool = True
+    run_as_user: int | None = None
+    allow_privilege_escalation: bool = False
+    read_only_root_filesystem: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How a task runs. Component settings, with a step's `with { ... }` applied on top."""
+
+    retries: int = 0
+    timeout_seconds: int | None = None
+    mpi: Mpi | None = None
+    resources: Resources = field(default_factory=Resources)
+    env: tuple[EnvVar, ...] = ()
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    cache: bool = True
+    deterministic: bool = False
+    security: Security = field(default_factory=Security)
+    image_pull_policy: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentSpec:
+    """A component as the backends need it: fully resolved, no names left to look up."""
+
+    name: str
+    image: str
+    command: tuple[Argument, ...]
+    args: tuple[Argument, ...]
+    inputs: tuple[Port, ...]
+    outputs: tuple[Port, ...]
+    settings: Settings
+    source: str  # the file that declares it
+    description: str = ""
+
+    def input(self, name: str) -> Port | None:
+        for port in self.inputs:
+            if port.name == name:
+                return port
+        return None
+
+    def output(self, name: str) -> Port | None:
+        for port in self.outputs:
+            if port.name == name:
+                return port
+        return None
+
+
+def render_value(value: Value) -> str:
+    """How a parameter value reaches a container as text: strings as they are, booleans as
+    true/false, numbers as Python writes them, lists and dicts as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- bindings
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: Value
+
+    def __hash__(self) -> int:  # lists and dicts are values too
+        return hash(repr(self.value))
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRef:
+    """The value of a pipeline parameter."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutput:
+    """An output of another task. `gathered` names the loops of the producer that the consumer
+    is outside of, innermost last: the value is then a list (one level per loop), in item order."""
+
+    task: str
+    output: str
+    gathered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoopItem:
+    """The current item of an enclosing loop."""
+
+    loop: str
+
+
+Binding = Union[Const, ParamRef, TaskOutput, LoopItem]
+
+
+# ---------------------------------------------------------------- conditions
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: Binding
+    right: Binding
+
+
+@dataclass(frozen=True, slots=True)
+class Truthy:
+    """A bool value used as a condition by itself."""
+
+    operand: Binding
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    operands: tuple["Condition", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    operands: tuple["Condition", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: "Condition"
+
+
+Condition = Union[Compare, Truthy, And, Or, Not]
+
+
+def condition_bindings(condition: Condition | None):
+    """Every binding a condition reads, in order."""
+    if condition is None:
+        return
+    if isinstance(condition, Compare):
+        yield condition.left
+        yield condition.right
+    elif isinstance(condition, Truthy):
+        yield condition.operand
+    elif isinstance(condition, Not):
+        yield from condition_bindings(condition.operand)
+    else:
+        for operand in condition.operands:
+            yield from condition_bindings(operand)
+
+
+# ---------------------------------------------------------------- tasks and pipelines
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """A `for`: its variable, what it iterates (a literal list, a list parameter or a list
+    output), its enclosing loop, and its guard (the conditions around it)."""
+
+    id: str
+    variable: str
+    items: Binding
+    item_type: Type
+    parent: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: str
+    component: ComponentSpec
+    arguments: tuple[tuple[str, Binding], ...]  # input name -> binding, in the component's input order
+    settings: Settings
+    guard: Condition | None  # all conditions of the enclosing ifs, None when unconditional
+    loops: tuple[str, ...]  # enclosing loop ids, outermost first
+    is_finally: bool
+    after: tuple[str, ...]  # order-only dependencies, as written
+    span: Span
+
+    def argument(self, name: str) -> Binding | None:
+        for input_name, binding in self.arguments:
+            if input_name == name:
+                return binding
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineParam:
+    name: str
+    type: Type
+    has_default: bool
+    default: Value | None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineInfo:
+    name: str
+    params: tuple[PipelineParam, ...]
+    loops: tuple[Loop, ...]
+    schedule: str | None
+    timezone: str | None
+    parallelism: int | None
+    timeout_seconds: int | None
+    service_account: str | None
+    source: str
+    span: Span
+
+    def loop(self, loop_id: str) -> Loop:
+        for loop in self.loops:
+            if loop.id == loop_id:
+                return loop
+        raise KeyError(loop_id)
+
+
+def info(graph: nx.DiGraph) -> PipelineInfo:
+    return graph.graph["info"]
+
+
+def tasks(graph: nx.DiGraph) -> list[Task]:
+    """Tasks in a deterministic order: topological, ties broken by source position."""
+    order = nx.lexicographical_topological_sort(graph, key=lambda node: _position_key(graph, node))
+    return [graph.nodes[node]["task"] for node in order]
+
+
+def _position_key(graph: nx.DiGraph, node: str):
+    span = graph.nodes[node]["task"].span
+    return f"{span.line:09d}:{span.column:06d}:{node}"
+
+
+def task_bindings(task: Task):
+    """Every binding a task reads: its arguments and its guard."""
+    for _, binding in task.arguments:
+        yield binding
+    yield from condition_bindings(task.guard)
+
+
+def validate(graph: nx.DiGraph) -> list[str]:
+    """The IR's invariants; [] when they hold. Used by tests and after every pass."""
+    problems: list[str] = []
+    pipeline = graph.graph.get("info")
+    if not isinstance(pipeline, PipelineInfo):
+        return ["graph.graph['info'] is not a PipelineInfo"]
+    if not nx.is_directed_acyclic_graph(graph):
+        problems.append("the graph has a cycle")
+    loop_ids = {loop.id for loop in pipeline.loops}
+    param_names = {param.name for param in pipeline.params}
+    for loop in pipeline.loops:
+        if loop.parent is not None and loop.parent not in loop_ids:
+            problems.append(f"loop {loop.id}: unknown parent {loop.parent}")
+    for node, data in graph.nodes(data=True):
+        task = data.get("task")
+        if not isinstance(task, Task) or task.id != node:
+            problems.append(f"node {node}: no Task with that id")
+            continue
+        component = task.component
+        for port in component.inputs:
+            if task.argument(port.name) is None and not port.has_default:
+                problems.append(f"{node}: required input {port.name} is not bound")
+        for name, _ in task.arguments:
+            if component.input(name) is None:
+                problems.append(f"{node}: argument {name} is not an input of {component.name}")
+        for loop in task.loops:
+            if loop not in loop_ids:
+                problems.append(f"{node}: unknown loop {loop}")
+        for binding in task_bindings(task):
+            if isinstance(binding, ParamRef) and binding.name not in param_names:
+                problems.append(f"{node}: unknown pipeline parameter {binding.name}")
+            elif isinstance(binding, LoopItem) and binding.loop not in task.loops:
+                problems.append(f"{node}: reads the item of loop {binding.loop} outside it")
+            elif isinstance(binding, TaskOutput):
+                if binding.task not in graph:
+                    problems.append(f"{node}: reads unknown task {binding.task}")
+                    continue
+                producer = graph.nodes[binding.task]["task"]
+                if producer.component.output(binding.output) is None:
+                    problems.append(f"{node}: {binding.task} has no output {binding.output}")
+                if not graph.has_edge(binding.task, node):
+                    problems.append(f"{node}: no edge from {binding.task}, whose output it reads")
+                if producer.is_finally != task.is_finally:
+                    problems.append(f"{node}: reads {binding.task} across the finally boundary")
+        for other in task.after:
+            if not graph.has_edge(other, node):
+                problems.append(f"{node}: no edge from {other}, which it runs after")
+    return problems

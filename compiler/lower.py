@@ -1,0 +1,61 @@
+"""Checked pipelines -> IR graphs (one `networkx.DiGraph` per pipeline)."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from . import ir
+from .typecheck import CheckedPipeline
+
+
+def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
+    """Build the graph of one pipeline that checked without errors."""
+    settings = checked.settings
+    graph = nx.DiGraph()
+    graph.graph["info"] = ir.PipelineInfo(
+        name=checked.name,
+        params=checked.params,
+        loops=tuple(checked.loops),
+        schedule=settings.get("schedule"),
+        timezone=settings.get("timezone"),
+        parallelism=settings.get("parallelism"),
+        timeout_seconds=settings.get("timeout"),
+        service_account=settings.get("service_account"),
+        source=checked.module.path,
+        span=checked.node.span,
+    )
+    loops = {loop.id: loop for loop in checked.loops}
+    edges: dict[tuple[str, str], tuple[set[str], bool]] = {}
+
+    def read(producer: str, consumer: str, output: str | None) -> None:
+        outputs, order = edges.setdefault((producer, consumer), (set(), False))
+        if output is None:
+            edges[(producer, consumer)] = (outputs, True)
+        else:
+            outputs.add(output)
+
+    for step in checked.steps:
+        task = ir.Task(
+            id=step.id,
+            component=step.component,
+            arguments=tuple(step.arguments),
+            settings=step.settings,
+            guard=step.guard,
+            loops=step.loops,
+            is_finally=step.is_finally,
+            after=tuple(dict.fromkeys(step.after)),
+            span=step.step.span,
+        )
+        graph.add_node(step.id, task=task)
+        for binding in ir.task_bindings(task):
+            if isinstance(binding, ir.TaskOutput):
+                read(binding.task, step.id, binding.output)
+        for loop_id in task.loops:
+            items = loops[loop_id].items
+            if isinstance(items, ir.TaskOutput):
+                read(items.task, step.id, items.output)
+        for other in task.after:
+            read(other, step.id, None)
+    for (producer, consumer), (outputs, order) in edges.items():
+        graph.add_edge(producer, consumer, reads=tuple(sorted(outputs)), order=order)
+    return graph

@@ -1,0 +1,137 @@
+"""The lexer: one regular expression built from the grammar's own terminals.
+
+Lark's general-purpose lexer spends most of a parse creating rich token objects and
+counting lines in every one. treadle's tokens never span lines (except new lines), so one
+compiled pattern that also skips blanks, a keyword lookup and plain tuples do the same
+work several times faster. The terminals still come from `grammar/treadle.lark`: nothing
+here names a pattern of the language.
+
+A token is a tuple `(type, text, line, column, offset)`, 1-based line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+TYPE, TEXT, LINE, COLUMN, OFFSET = range(5)
+
+Token = tuple  # (type, text, line, column, offset)
+
+
+def is_token(item) -> bool:
+    return type(item) is tuple
+
+
+class LexFailure(Exception):
+    """A character that starts no token."""
+
+    def __init__(self, offset: int, line: int, column: int) -> None:
+        super().__init__(f"no token at {line}:{column}")
+        self.offset = offset
+        self.line = line
+        self.column = column
+
+
+_OPENERS = {"LPAR", "LSQB", "LBRACE"}
+_CLOSERS = {"RPAR", "RSQB", "RBRACE"}
+# A `{` after one of these starts a dict literal, in which new lines do not count.
+_VALUE_STARTERS = {"EQUAL", "COMMA", "LSQB", "LPAR", "COLON"}
+_CONTINUATION_TEXT = ("->", "{", "else", "after", "with", "and", "or")
+
+
+class TreadleLexer:
+    """Tokens for the LALR parser, with the new-line rules of the language applied:
+
+    new lines end statements only inside the { } of blocks, never inside ( ), [ ] or dict
+    literals; a run of new lines counts once; a line that starts with "->", "{", "else",
+    "after", "with", "and" or "or" continues the line before it."""
+
+    def __init__(self, terminals, ignore: list[str]) -> None:
+        keywords: dict[str, str] = {}
+        punctuation: list[tuple[str, str]] = []
+        patterns: list[tuple[str, str]] = []
+        blanks: list[str] = []
+        comment_types = set()
+        for terminal in terminals:
+            pattern = terminal.pattern
+            if terminal.name in ignore and terminal.name.startswith("__"):  # an anonymous %ignore: blanks
+                blanks.append(pattern.to_regexp())
+                continue
+            if terminal.name in ignore:  # a named %ignore: comments, kept for tools
+                comment_types.add(terminal.name)
+            if pattern.type == "str":
+                if re.fullmatch(r"[A-Za-z_]\w*", pattern.value):
+                    keywords[pattern.value] = terminal.name
+                else:
+                    punctuation.append((terminal.name, pattern.value))
+            else:
+                patterns.append((terminal.name, pattern.to_regexp()))
+        self.keywords = keywords
+        by_text = {**keywords, **{value: name for name, value in punctuation}}
+        self.continuations = frozenset(by_text[text] for text in _CONTINUATION_TEXT if text in by_text)
+        # Longest punctuation first, so "->" wins over "-" and "==" over "=";
+        # named patterns before punctuation, so "-1" is a number and "->" is not.
+        punctuation.sort(key=lambda item: -len(item[1]))
+        alternatives = [f"(?P<{name}>{regexp})" for name, regexp in patterns]
+        alternatives += [f"(?P<{name}>{re.escape(value)})" for name, value in punctuation]
+        blank = "(?:" + "|".join(blanks) + ")*" if blanks else ""
+        self.master = re.compile(blank + "(?:" + "|".join(alternatives) + ")")
+        self.blank = re.compile(blank) if blanks else None
+        self.comment_types = frozenset(comment_types)
+
+    def lex(self, data: str, comments: list | None = None) -> Iterator[Token]:
+        """Yield tokens; comments (ignored terminals that are not blanks) go to `comments`."""
+        master_match = self.master.match
+        keywords = self.keywords
+        continuations = self.continuations
+        comment_types = self.comment_types
+        stack: list[str] = []
+        previous_type = None
+        emitted_newline = True
+        pending: Token | None = None
+        line = 1
+        line_start = 0
+        position = 0
+        length = len(data)
+        while True:
+            match = master_match(data, position)
+            if match is None:
+                if self.blank is not None:
+                    position = self.blank.match(data, position).end()
+                if position >= length:
+                    break
+                raise LexFailure(position, line, position - line_start + 1)
+            kind = match.lastgroup
+            start = match.start(kind)
+            position = match.end()
+            if kind == "_NL":
+                if pending is None and not emitted_newline and (not stack or stack[-1] == "block"):
+                    pending = ("_NL", "\n", line, start - line_start + 1, start)
+                line += 1
+                line_start = position
+                continue
+            if kind in comment_types:
+                if comments is not None:
+                    comments.append((kind, match.group(kind), line, start - line_start + 1, start))
+                continue
+            value = match.group(kind)
+            if kind == "NAME":
+                kind = keywords.get(value, "NAME")
+            if pending is not None:
+                if kind not in continuations:
+                    yield pending
+                    emitted_newline = True
+                pending = None
+            if kind in _OPENERS:
+                if kind == "LBRACE":
+                    stack.append("literal" if previous_type in _VALUE_STARTERS else "block")
+                else:
+                    stack.append(kind)
+            elif kind in _CLOSERS and stack:
+                stack.pop()
+            yield (kind, value, line, start - line_start + 1, start)
+            previous_type = kind
+            emitted_newline = False
+        if pending is not None:
+            yield pending

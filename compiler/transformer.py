@@ -1,0 +1,326 @@
+"""Parser reductions -> AST. Pure shape-shifting plus string decoding; no name or type rules.
+
+The parser applies these methods while it parses (no intermediate tree), so each method
+gets the rule's children: AST nodes and, for rules marked `!` in the grammar, the tokens
+of their punctuation, from which the spans are taken. String literals with invalid escapes
+and reserved words used as names are the only problems found here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lark import Transformer
+
+from . import ast
+from .diagnostics import Diagnostics
+from .source import Span
+from .tokens import is_token
+
+RESERVED_WORDS = frozenset(
+    "import as let component pipeline after with if else for in finally not and or true false".split()
+)
+
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+class _Block:
+    """The items between a pair of braces, and the closing brace (for spans)."""
+
+    __slots__ = ("items", "closing")
+
+    def __init__(self, items: list, closing: tuple) -> None:
+        self.items = items
+        self.closing = closing
+
+
+def _values(children: list) -> list:
+    """The AST nodes among a rule's children (its punctuation tokens dropped)."""
+    return [c for c in children if type(c) is not tuple]
+
+
+class ToAst(Transformer):
+    """One method per grammar rule (or alias); `path` stamps every span."""
+
+    def __init__(self, diagnostics: Diagnostics | None = None) -> None:
+        super().__init__(visit_tokens=False)
+        self.path = "<text>"
+        self.diagnostics = diagnostics or Diagnostics()
+
+    def reset(self, path: str, diagnostics: Diagnostics) -> None:
+        self.path = path
+        self.diagnostics = diagnostics
+
+    # -------------------------------------------------------------- helpers
+    def _tok(self, token: tuple) -> Span:
+        _, text, line, column, _ = token
+        return Span(self.path, line, column, line, column + len(text))
+
+    def _between(self, first, last) -> Span:
+        if type(first) is tuple:
+            line, column = first[2], first[3]
+        else:
+            line, column = first.span.line, first.span.column
+        if type(last) is tuple:
+            end_line, end_column = last[2], last[3] + len(last[1])
+        else:
+            end_line, end_column = last.span.end_line, last.span.end_column
+        return Span(self.path, line, column, end_line, end_column)
+
+    def _name(self, token: tuple) -> str:
+        name = token[1]
+        if name in RESERVED_WORDS:
+            self.diagnostics.error(
+                "E212", self._tok(token), f"'{name}' is a reserved word and cannot be used as a name",
+                hint="choose another name",
+            )
+        return name
+
+    def _decode(self, token: tuple) -> str:
+        body = token[1][1:-1]
+        if "\\" not in body:
+            return body
+
+        def replace(match: re.Match) -> str:
+            char = match.group(1)
+            if char in _ESCAPES:
+                return _ESCAPES[char]
+            column = token[3] + 1 + match.start()
+            span = Span(self.path, token[2], column, token[2], column + 2)
+            self.diagnostics.error(
+                "E003", span, f"'\\{char}' is not an escape sequence treadle knows",
+                hint='the escapes are \\n, \\t, \\" and \\\\; write \\\\ for a backslash',
+            )
+            return char
+
+        return _ESCAPE.sub(replace, body)
+
+    # -------------------------------------------------------------- module
+    def start(self, children):
+        return children
+
+    def import_decl(self, children):
+        path_token = children[1]
+        alias = self._name(children[3]) if len(children) > 3 else None
+        return ast.Import(self._decode(path_token), alias, self._between(children[0], children[-1]),
+                          self._tok(path_token))
+
+    def let_decl(self, children):
+        name, value = children[1], children[3]
+        return ast.Let(self._name(name), value, self._between(children[0], value), self._tok(name))
+
+    def component_decl(self, children):
+        name = children[1]
+        inputs: list = []
+        outputs: list = []
+        settings: list = []
+        for child in _values(children):
+            if isinstance(child, _Outputs):
+                outputs = child.params
+            elif isinstance(child, _Block):
+                settings = child.items
+            elif isinstance(child, list):
+                inputs = child
+        span = self._between(children[0], children[-1].closing)
+        return ast.Component(self._name(name), inputs, outputs, settings, span, self._tok(name))
+
+    def outputs(self, children):
+        return _Outputs(children[0] if children else [])
+
+    def pipeline_decl(self, children):
+        name = children[1]
+        values = _values(children)
+        body = values[-1]
+        params = values[0] if len(values) == 2 else []
+        return ast.Pipeline(self._name(name), params, body.items, self._between(children[0], body.closing),
+                            self._tok(name))
+
+    def params(self, children):
+        return list(children)
+
+    def param(self, children):
+        name, type_ref = children[0], children[1]
+        default = children[2] if len(children) > 2 else None
+        return ast.Param(self._name(name), type_ref, default, self._between(name, children[-1]), self._tok(name))
+
+    def type_ref(self, children):
+        argument = children[1] if len(children) > 1 else None
+        return ast.TypeRef(children[0][1], argument, self._between(children[0], children[-1]))
+
+    # -------------------------------------------------------------- settings
+    def settings_block(self, children):
+        return _Block([c for c in children if isinstance(c, ast.Setting)], children[-1])
+
+    def setting_key(self, children):
+        token = children[0]
+        key = self._decode(token) if token[0] == "STRING" else token[1]
+        return _Key(key, self._tok(token))
+
+    def setting_value(self, children):
+        key, value = children
+        return ast.Setting(key.text, value, None, key.span.to(value.span), key.span)
+
+    def setting_block(self, children):
+        key, block = children
+        return ast.Setting(key.text, None, block.items, key.span.to(self._tok(block.closing)), key.span)
+
+    # -------------------------------------------------------------- statements
+    def body(self, children):
+        return _Block(_values(children), children[-1])
+
+    @staticmethod
+    def _clauses(clauses):
+        after: list = []
+        overrides: list = []
+        for clause in clauses:
+            if isinstance(clause, _Block):
+                overrides.extend(clause.items)
+            else:
+                after.extend(clause)
+        return after, overrides
+
+    def _clauses_end(self, last, clauses):
+        if not clauses:
+            return last
+        clause = clauses[-1]
+        return clause.closing if isinstance(clause, _Block) else clause[-1]
+
+    def assign(self, children):
+        name, value, *clauses = children
+        after, overrides = self._clauses(clauses)
+        span = self._between(name, self._clauses_end(value, clauses))
+        if isinstance(value, ast.Call):
+            return ast.Step(self._name(name), value, after, overrides, span, self._tok(name))
+        if clauses:
+            self.diagnostics.error(
+                "E001", span, f"'after' and 'with' belong to steps, but '{name[1]}' is given a value, not a call",
+                hint="a step calls a component: name = component(arg=value)",
+            )
+        return ast.PipelineSetting(ast.Setting(name[1], value, None, span, self._tok(name)))
+
+    def call_stmt(self, children):
+        call, *clauses = children
+        after, overrides = self._clauses(clauses)
+        return ast.Step(None, call, after, overrides, self._between(call, self._clauses_end(call, clauses)), None)
+
+    def after_clause(self, children):
+        return [ast.NameRef(token[1], self._tok(token)) for token in children]
+
+    def with_clause(self, children):
+        return children[0]
+
+    def if_stmt(self, children):
+        values = _values(children)
+        condition, then = values[0], values[1]
+        otherwise: list = []
+        end = then.closing
+        if len(values) > 2:
+            branch = values[2]
+            if isinstance(branch, ast.If):
+                otherwise, end = [branch], branch
+            else:
+                otherwise, end = branch.items, branch.closing
+        return ast.If(condition, then.items, otherwise, self._between(children[0], end))
+
+    def for_stmt(self, children):
+        variable = children[1]
+        iterable, body = _values(children)
+        return ast.For(self._name(variable), iterable, body.items, self._between(children[0], body.closing),
+                       self._tok(variable))
+
+    def finally_stmt(self, children):
+        body = children[1]
+        return ast.Finally(body.items, self._between(children[0], body.closing))
+
+    # -------------------------------------------------------------- conditions
+    def or_cond(self, children):
+        return ast.BoolOp("or", list(children), self._between(children[0], children[-1]))
+
+    def and_cond(self, children):
+        return ast.BoolOp("and", list(children), self._between(children[0], children[-1]))
+
+    def not_cond(self, children):
+        return ast.Not(children[1], self._between(children[0], children[1]))
+
+    def comparison(self, children):
+        left, op, right = children
+        return ast.Compare(op[1], left, right, self._between(left, right))
+
+    # -------------------------------------------------------------- values
+    def string(self, children):
+        token = children[0]
+        return ast.Literal(self._decode(token), self._tok(token))
+
+    def number(self, children):
+        token = children[0]
+        text = token[1]
+        if "." in text or "e" in text or "E" in text:
+            value: int | float = float(text)
+        else:
+            value = int(text)
+        return ast.Literal(value, self._tok(token))
+
+    def boolean(self, children):
+        token = children[0]
+        return ast.Literal(token[1] == "true", self._tok(token))
+
+    def list(self, children):
+        return ast.ListExpr(_values(children), self._between(children[0], children[-1]))
+
+    def dict(self, children):
+        return ast.DictExpr(_values(children), self._between(children[0], children[-1]))
+
+    def pair(self, children):
+        key, value = children
+        return (ast.Literal(self._decode(key), self._tok(key)), value)
+
+    def name(self, children):
+        token = children[0]
+        return ast.NameRef(self._name(token), self._tok(token))
+
+    def output_ref(self, children):
+        step, output = children
+        return ast.OutputRef(step[1], output[1], self._between(step, output), self._tok(step), self._tok(output))
+
+    def call(self, children):
+        callee = children[0]
+        return ast.Call(callee[1], _values(children[1:]), self._between(callee, children[-1]), self._tok(callee))
+
+    def keyword_arg(self, children):
+        name, value = children
+        return ast.Argument(name[1], value, self._between(name, value), self._tok(name))
+
+    def positional_arg(self, children):
+        value = children[0]
+        return ast.Argument(None, value, value.span, value.span)
+
+
+class _Outputs:
+    __slots__ = ("params",)
+
+    def __init__(self, params: list) -> None:
+        self.params = params
+
+
+class _Key:
+    __slots__ = ("text", "span")
+
+    def __init__(self, text: str, span: Span) -> None:
+        self.text = text
+        self.span = span
+
+
+def build_module(path: str, items: list, comments: list[ast.Comment]) -> ast.Module:
+    """Sort top-level items into a Module."""
+    module = ast.Module(path, comments=comments)
+    for item in items:
+        if isinstance(item, ast.Import):
+            module.imports.append(item)
+        elif isinstance(item, ast.Let):
+            module.lets.append(item)
+        elif isinstance(item, ast.Component):
+            module.components.append(item)
+        elif isinstance(item, ast.Pipeline):
+            module.pipelines.append(item)
+    return module
