@@ -26,6 +26,7 @@ def _parser() -> Lark:
         lexer="basic",  # only for strict's collision checks; tokens come from TreadleLexer
         strict=True,
         maybe_placeholders=False,
+        cache=True,  # the LALR tables, computed once per grammar version (the strict checks are slow)
         transformer=_TRANSFORMER,  # reductions build the AST directly, no intermediate tree
     )
 

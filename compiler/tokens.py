@@ -75,7 +75,8 @@ class TreadleLexer:
         punctuation.sort(key=lambda item: -len(item[1]))
         alternatives = [f"(?P<{name}>{regexp})" for name, regexp in patterns]
         alternatives += [f"(?P<{name}>{re.escape(value)})" for name, value in punctuation]
-        blank = "(?:" + "|".join(blanks) + ")*" if blanks else ""
+        # possessive: a run of blanks before a bad character must not backtrack (exponential time)
+        blank = "(?:" + "|".join(blanks) + ")*+" if blanks else ""
         self.master = re.compile(blank + "(?:" + "|".join(alternatives) + ")")
         self.blank = re.compile(blank) if blanks else None
         self.comment_types = frozenset(comment_types)

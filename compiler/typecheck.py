@@ -385,8 +385,7 @@ class PipelineChecker:
         for step in self.steps:
             self.check_step(step)
         self.find_cycles()
-        reader = SettingsReader(self.diagnostics, lambda expr: self.checker.constant(self.module, expr))
-        settings = reader.pipeline_settings(self.settings_nodes)
+        settings = SettingsReader(self.diagnostics, self.setting_constant).pipeline_settings(self.settings_nodes)
         for name, span in self.param_spans.items():
             if name not in self.used_params and self.module.key in self.checker.entry_keys:
                 self.diagnostics.warning("W501", span, f"parameter '{name}' is never used", hint="remove it, or use it")
@@ -577,10 +576,19 @@ class PipelineChecker:
                 continue
             step.after.append(other.id)
         if spec is not None:
-            reader = SettingsReader(self.diagnostics, lambda expr: self.checker.constant(self.module, expr))
+            reader = SettingsReader(self.diagnostics, self.setting_constant)
             given = reader.unique(node.overrides, OVERRIDE_KEYS, "a step's with block")
             step.settings = reader.task_settings(
                 given, spec.settings, lambda expr: secret_or_constant(self.checker, self.module, expr))
+
+    def setting_constant(self, expr: ast.Expr):
+        """Settings take literals; a parameter, step or loop variable is named as such."""
+        if isinstance(expr, ast.NameRef) and (expr.name in self.param_spans or expr.name in self.by_name or
+                                              any(b.variable == expr.name for b in self.blocks)):
+            self.diagnostics.error("E210", expr.span, f"settings take literal values, and '{expr.name}' changes from run to run",
+                                   hint="write the value, or bind it with let")
+            return None
+        return self.checker.constant(self.module, expr)
 
     def check_arguments(self, step: CheckedStep, spec: ir.ComponentSpec | None) -> None:
         call = step.step.call

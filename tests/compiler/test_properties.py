@@ -1,0 +1,61 @@
+"""Properties over generated programs: valid ones check clean and lower to a sound IR;
+mutated ones give diagnostics, never an exception."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from treadle.compiler import ir
+
+from ..generators import programs
+from ..helpers import compile_text
+
+TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\w+|->|[=!<>]=|\S')
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_generated_programs_check_clean_and_lower_to_valid_ir(program):
+    text, steps = program
+    result = compile_text(text)
+    errors = [d for d in result.diagnostics if d.is_error]
+    assert errors == [], (text, errors)
+    graph = result.pipelines["generated"]
+    assert ir.validate(graph) == []
+    assert graph.number_of_nodes() == steps
+
+
+def _mutate(text: str, data) -> str:
+    tokens = [m for m in TOKEN.finditer(text)]
+    kind = data.draw(st.sampled_from(["delete", "duplicate", "swap", "truncate", "insert"]))
+    if kind == "truncate" or not tokens:
+        return text[: data.draw(st.integers(0, len(text)))]
+    index = data.draw(st.integers(0, len(tokens) - 1))
+    token = tokens[index]
+    if kind == "delete":
+        return text[: token.start()] + text[token.end():]
+    if kind == "duplicate":
+        return text[: token.end()] + " " + token.group() + text[token.end():]
+    if kind == "insert":
+        char = data.draw(st.sampled_from(list("{}()[],=.:;'\"#\\-<>!@$%\n") + ["if", "for", "with", "after"]))
+        return text[: token.start()] + char + text[token.start():]
+    other = tokens[min(index + 1, len(tokens) - 1)]
+    return text[: token.start()] + other.group() + text[token.end(): other.start()] + token.group() + text[other.end():]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.data())
+def test_mutated_programs_never_raise(program, data):
+    text, _ = program
+    for _ in range(data.draw(st.integers(1, 3))):
+        text = _mutate(text, data)
+    result = compile_text(text)  # must not raise
+    for diagnostic in result.diagnostics:
+        assert diagnostic.span.line >= 1 and diagnostic.span.column >= 1
+        assert diagnostic.message
+    if result.ok:
+        for graph in result.pipelines.values():
+            assert ir.validate(graph) == []
