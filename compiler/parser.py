@@ -168,8 +168,32 @@ class _Driver:
                     row[symbol] = (False, (len(argument.expansion), callbacks[argument], argument.origin.name))
             self.rows[state] = row
 
-    def expected(self, state) -> set[str]:
-        return {symbol for symbol in self.rows[state] if symbol.isupper() or symbol == "$END"}
+    def expected(self, states: list) -> set[str]:
+        """The terminals that would really be shifted here: LALR merges lookaheads, so a
+        token may select a reduction in this state and still fail after it."""
+        rows = self.rows
+        result = set()
+        for symbol in rows[states[-1]]:
+            if not (symbol.isupper() or symbol == "$END"):
+                continue
+            stack = list(states)
+            while True:
+                action = rows[stack[-1]].get(symbol)
+                if action is None:
+                    break
+                shift, argument = action
+                if shift or symbol == "$END" and stack[-1] == self.end_state:
+                    result.add(symbol)
+                    break
+                size, _, origin = argument
+                if size:
+                    del stack[-size:]
+                goto = rows[stack[-1]].get(origin)
+                if goto is None:
+                    result.add(symbol)  # reduces to the start symbol: the end of the input is welcome
+                    break
+                stack.append(goto[1])
+        return result
 
     def run(self, text: str, comments: list):
         rows = self.rows
@@ -182,7 +206,7 @@ class _Driver:
             while True:
                 action = rows[states[-1]].get(kind)
                 if action is None:
-                    raise ParseFailure(token, self.expected(states[-1]))
+                    raise ParseFailure(token, self.expected(states))
                 shift, argument = action
                 if shift:
                     states.append(argument)
@@ -201,7 +225,7 @@ class _Driver:
         while True:
             action = rows[states[-1]].get("$END")
             if action is None:
-                raise ParseFailure(end, self.expected(states[-1]))
+                raise ParseFailure(end, self.expected(states))
             shift, argument = action
             size, callback, origin = argument
             if size:

@@ -269,11 +269,12 @@ class ToAst(Transformer):
         return ast.ListExpr(_values(children), self._between(children[0], children[-1]))
 
     def dict(self, children):
-        return ast.DictExpr(_values(children), self._between(children[0], children[-1]))
+        entries = [(pair[0], pair[1]) for pair in _values(children)]
+        return ast.DictExpr(entries, self._between(children[0], children[-1]))
 
     def pair(self, children):
         key, value = children
-        return (ast.Literal(self._decode(key), self._tok(key)), value)
+        return [ast.Literal(self._decode(key), self._tok(key)), value]  # a list: tuples are tokens here
 
     def name(self, children):
         token = children[0]

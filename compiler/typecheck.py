@@ -452,7 +452,7 @@ class PipelineChecker:
                 then_block = self.new_block("if", statement, "if", blocks)
                 self.collect(statement.then, blocks + (then_block,))
                 if statement.otherwise:
-                    else_block = Block("else", statement, then_block.id + "-else", enclosing=blocks)
+                    else_block = Block("else", then_block.id + "-else", statement, enclosing=blocks)
                     self.blocks.append(else_block)
                     self.collect(statement.otherwise, blocks + (else_block,))
             elif isinstance(statement, ast.For):

@@ -91,7 +91,11 @@ def programs(draw):
             body = call(component, [], "    ", name)
             if body is None:
                 continue
-            lines.append(f"  if {condition} {{\n{body}\n  }}")
+            otherwise = call(component, [], "    ", name + "e") if draw(st.booleans()) else None
+            if otherwise is None:
+                lines.append(f"  if {condition} {{\n{body}\n  }}")
+            else:
+                lines.append(f"  if {condition} {{\n{body}\n  }} else {{\n{otherwise}\n  }}")
         elif shape == "for":
             items = draw(st.lists(st.integers(0, 50), min_size=1, max_size=4))
             body = call(component, [(f"x{counter}", "int")], "    ", name)

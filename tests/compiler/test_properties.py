@@ -59,3 +59,35 @@ def test_mutated_programs_never_raise(program, data):
     if result.ok:
         for graph in result.pipelines.values():
             assert ir.validate(graph) == []
+
+
+def _treadle_literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+    if isinstance(value, list):
+        return "[" + ",\n ".join(_treadle_literal(item) for item in value) + "]"
+    return "{" + ", ".join(f"{_treadle_literal(k)}: {_treadle_literal(v)}" for k, v in value.items()) + "}"
+
+
+_VALUES = st.recursive(
+    st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(codec="utf-8", exclude_categories=("Cs",))),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_VALUES)
+def test_literals_reach_the_ir_unchanged(value):
+    result = compile_text(f"let VALUE = {_treadle_literal(value)}\n")
+    assert result.ok, [d.message for d in result.diagnostics]
+    module = result.program.entries[0]
+    from treadle.compiler.typecheck import Checker
+
+    checker = Checker(result.program, result.diagnostics)
+    assert checker.let_value(module, module.module.lets[0]) == value
