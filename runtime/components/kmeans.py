@@ -44,6 +44,13 @@ def _rows_by_global_index(comm, features, first_row, indices) -> np.ndarray:
     return comm.sum(rows)  # exactly one rank contributes each row, the others add zeros
 
 
+def _squared_distances(points, features, squared_norms) -> np.ndarray:
+    """scikit-learn's squared distances from `points` to the local rows (none on a rank without rows)."""
+    if features.shape[0] == 0:
+        return np.empty((points.shape[0], 0))
+    return euclidean_distances(points, features, Y_norm_squared=squared_norms, squared=True)
+
+
 def _global_searchsorted(comm, local_cumsum, offset, first_row, values) -> np.ndarray:
     """np.searchsorted over the concatenated cumulative sums of all ranks."""
     shifted = local_cumsum + offset
@@ -63,7 +70,7 @@ def kmeans_plusplus(comm, features, squared_norms, n_clusters, random_state, fir
     del all_weights
     centers[0] = _rows_by_global_index(comm, features, first_row, [center_id])[0]
     indices[0] = center_id
-    closest = euclidean_distances(centers[0, np.newaxis], features, Y_norm_squared=squared_norms, squared=True)[0]
+    closest = _squared_distances(centers[0, np.newaxis], features, squared_norms)[0]
     ones = np.ones(features.shape[0])
     current_pot = comm.sum(np.array([closest @ ones]))[0]
 
@@ -75,7 +82,7 @@ def kmeans_plusplus(comm, features, squared_norms, n_clusters, random_state, fir
         candidate_ids = _global_searchsorted(comm, local_cumsum, offset, first_row, rand_vals)
         np.clip(candidate_ids, None, total_rows - 1, out=candidate_ids)
         candidates = _rows_by_global_index(comm, features, first_row, candidate_ids)
-        distances = euclidean_distances(candidates, features, Y_norm_squared=squared_norms, squared=True)
+        distances = _squared_distances(candidates, features, squared_norms)
         np.minimum(closest, distances, out=distances)
         candidates_pot = comm.sum(distances @ ones)
         best = int(np.argmin(candidates_pot))
@@ -88,18 +95,19 @@ def kmeans_plusplus(comm, features, squared_norms, n_clusters, random_state, fir
 
 def _local_sums(features, sample_weight, centers, centers_new, weights, labels, shift, threads):
     """Assign local rows to `centers`; return per-centre sums and counts of local rows."""
-    n_clusters = centers.shape[0]
-    if features.shape[0] == 0:
+    n_rows, n_clusters = features.shape[0], centers.shape[0]
+    if n_rows == 0:
         return np.zeros_like(centers), np.zeros(n_clusters)
-    lloyd_iter_chunked_dense(features, sample_weight, centers, centers_new, weights, labels, shift, threads)
+    # The fused kernel also sums the rows per centre, but relocates locally empty clusters,
+    # which needs at least as many rows as clusters; fewer rows only get their labels.
+    fused = n_rows >= n_clusters
+    lloyd_iter_chunked_dense(features, sample_weight, centers, centers_new, weights, labels, shift, threads,
+                             update_centers=fused)
     counts = np.bincount(labels, minlength=n_clusters).astype(np.float64)
-    if (counts > 0).all():
-        # the kernel averaged the sums (no local cluster was empty, so nothing was moved)
+    if fused and (counts > 0).all():
+        # no local cluster was empty, so nothing was moved: undo the kernel's averaging
         return centers_new * weights[:, np.newaxis], weights.copy()
-    # a locally empty cluster made the kernel relocate it: recount from the labels
-    one_hot = sparse.csr_matrix(
-        (sample_weight, labels, np.arange(features.shape[0] + 1)), shape=(features.shape[0], n_clusters)
-    )
+    one_hot = sparse.csr_matrix((sample_weight, labels, np.arange(n_rows + 1)), shape=(n_rows, n_clusters))
     return np.asarray(one_hot.T @ features), counts
 
 
