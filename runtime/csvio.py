@@ -157,14 +157,13 @@ def _diagnose(block: bytes, header: Header, feature_names: list[str]) -> UserErr
 
 
 def _parse_block(block: bytes, header: Header, feature_names, target_name):
-    used = list(feature_names) + ([target_name] if target_name else [])
-    dtypes = {name: np.float64 for name in feature_names}
-    if target_name:
-        dtypes[target_name] = object
+    # every column is parsed (unused ones as text) so that a row with extra fields is an error
+    dtypes = {name: object for name in header.columns}
+    dtypes.update({name: np.float64 for name in feature_names})
     try:
         frame = pd.read_csv(
-            io.BytesIO(block), header=None, names=header.columns, usecols=used,
-            index_col=False, dtype=dtypes, na_filter=False, engine="c",
+            io.BytesIO(block), header=None, names=header.columns, index_col=False,
+            dtype=dtypes, na_filter=False, engine="c",
         )
     except (ValueError, TypeError, pd.errors.ParserError):
         raise _diagnose(block, header, feature_names) from None
