@@ -67,6 +67,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -75,6 +85,21 @@ def _non_negative_float(text: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
     return value
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _switch(command: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    """A flag that may stand alone or take true/false, so a pipeline can always pass a value."""
+    command.add_argument(flag, nargs="?", const=True, default=False, type=_boolean, metavar="true|false",
+                         help=help_text)
 
 
 def _add_common(command: argparse.ArgumentParser, reads_data: bool = True) -> None:
@@ -118,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", required=True, type=int)
     c.add_argument("--train", required=True, metavar="T.csv")
     c.add_argument("--test", required=True, metavar="E.csv")
-    c.add_argument("--stratify", action="store_true", help="keep class proportions (uses the target)")
+    _switch(c, "--stratify", "keep class proportions (uses the target)")
     _add_common(c)
 
     c = commands.add_parser("scale", help="standard scaling (zero mean, unit variance)")
@@ -130,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = commands.add_parser("pca", help="principal component analysis")
     c.add_argument("--data", required=True, metavar="D.csv")
     c.add_argument("--n-components", required=True, type=_positive_int)
-    c.add_argument("--whiten", action="store_true")
+    _switch(c, "--whiten", "scale components to unit variance")
     c.add_argument("--output", required=True, metavar="P.csv")
     c.add_argument("--model", required=True, metavar="pca.joblib")
     _add_common(c)
@@ -161,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--task", required=True, choices=["classification", "regression"])
     c.add_argument("--n-estimators", type=_positive_int, default=100)
     c.add_argument("--seed", required=True, type=int)
-    c.add_argument("--max-depth", type=_positive_int)
+    c.add_argument("--max-depth", type=_non_negative_int, default=0, help="0: unlimited (default)")
     c.add_argument("--min-samples-leaf", type=_positive_int, default=1)
     c.add_argument("--model", required=True, metavar="rf.joblib")
     _add_common(c)
@@ -172,10 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--grid", required=True, metavar="grid.json")
     c.add_argument("--cv", type=_positive_int, default=5)
     c.add_argument("--seed", required=True, type=int)
-    c.add_argument("--task", choices=["classification", "regression"],
-                   help="for forest and knn (default classification)")
-    c.add_argument("--scoring", help="a scikit-learn scorer name (default: the estimator's score)")
-    c.add_argument("--shuffle", action="store_true", help="shuffle rows before cutting folds (seeded)")
+    c.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
+                   help="auto (default): regression for ridge, classification for the others")
+    c.add_argument("--scoring", default="", help="a scikit-learn scorer name (default: the estimator's score)")
+    _switch(c, "--shuffle", "shuffle rows before cutting folds (seeded)")
     c.add_argument("--model", required=True, metavar="best.joblib")
     c.add_argument("--best-params", required=True, metavar="best.json")
     c.add_argument("--scores", required=True, metavar="scores.json")
@@ -185,13 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", required=True, metavar="m.joblib")
     c.add_argument("--data", required=True, metavar="E.csv")
     c.add_argument("--metrics", required=True, metavar="metrics.json")
+    c.add_argument("--score", metavar="score.txt",
+                   help="optional: the headline metric alone (accuracy, r2 or silhouette)")
     _add_common(c)
 
     c = commands.add_parser("predict", help="batch prediction")
     c.add_argument("--model", required=True, metavar="m.joblib")
     c.add_argument("--data", required=True, metavar="D.csv")
     c.add_argument("--output", required=True, metavar="P.csv")
-    c.add_argument("--proba", action="store_true", help="classifiers: add one probability column per class")
+    _switch(c, "--proba", "classifiers: add one probability column per class")
     _add_common(c)
     return parser
 

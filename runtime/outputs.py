@@ -60,7 +60,10 @@ class Outputs:
 
     def write_value(self, destination: str, value) -> None:
         """A one-value output: the value's text alone, with a final newline."""
-        text = repr(float(value)) if isinstance(value, float) else str(value)
+        if not self.comm.is_root:
+            self.write_bytes(destination, b"")  # only rank 0 writes; the others just take part
+            return
+        text = repr(float(value)) if isinstance(value, float) else ("nan" if value is None else str(value))
         self.write_bytes(destination, f"{text}\n".encode())
 
     def write_model(self, destination: str, estimator) -> None:

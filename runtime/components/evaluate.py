@@ -10,6 +10,9 @@ metrics with `sklearn.metrics` exactly as on the whole file.
 - regressors: r2, mae, rmse;
 - clustering (k-means): inertia on these rows, and the silhouette (on all rows up to
   10,000, else on a seeded sample of 10,000 rows).
+
+`--score` writes the headline metric alone (accuracy, r2 or silhouette), for pipeline
+conditions such as `if score.score >= 0.9`.
 """
 
 from __future__ import annotations
@@ -122,14 +125,17 @@ def _gather_on_root(comm, array):
     return np.concatenate(parts) if parts else None
 
 
+HEADLINE = {"classification": "accuracy", "regression": "r2", "clustering": "silhouette"}
+
+
 def run(args, comm, outputs) -> None:
-    outputs.check(args.metrics)
+    outputs.check(args.metrics, args.score)
     with agreed(comm):
         model = load_model(args.model)
         kind = model_kind(model)
     table = read_for_model(comm, model, args.data, args.target_column, kind != "clustering")
     if kind == "clustering":
-        outputs.write_json(args.metrics, clustering_metrics(comm, model, table))
+        _write(args, outputs, kind, clustering_metrics(comm, model, table))
         return
     truth = decode_target(comm, table, kind)
     x = frame(table.features, table.feature_names) if hasattr(model, "feature_names_in_") else table.features
@@ -148,4 +154,10 @@ def run(args, comm, outputs) -> None:
                 result = classification_metrics(model, all_truth, all_predicted, all_scores)
             else:
                 result = regression_metrics(all_truth, all_predicted)
+    _write(args, outputs, kind, result)
+
+
+def _write(args, outputs, kind: str, result: dict | None) -> None:
     outputs.write_json(args.metrics, result)
+    if args.score:
+        outputs.write_value(args.score, result[HEADLINE[kind]] if result is not None else None)

@@ -49,7 +49,7 @@ def run(args, comm, outputs) -> None:
     table = read_table(comm, args.data, target=args.target_column, target_required=True, whole=True)
     target = decode_target(comm, table, args.task)
     kind = RandomForestClassifier if args.task == "classification" else RandomForestRegressor
-    forest = kind(n_estimators=args.n_estimators, random_state=args.seed, max_depth=args.max_depth,
+    forest = kind(n_estimators=args.n_estimators, random_state=args.seed, max_depth=args.max_depth or None,
                   min_samples_leaf=args.min_samples_leaf)
     fitted = grow_across_ranks(comm, forest, table.features, target)
     if fitted is not None:

@@ -117,7 +117,7 @@ def summarise(candidates, scores: np.ndarray, fit_times: np.ndarray) -> dict:
 
 def run(args, comm, outputs) -> None:
     outputs.check(args.model, args.best_params, args.scores)
-    task = args.task or DEFAULT_TASK[args.estimator]
+    task = DEFAULT_TASK[args.estimator] if args.task == "auto" else args.task
     estimator = base_estimator(args.estimator, task, args.seed)
     candidates = read_grid(args.grid, estimator)
     table = read_table(comm, args.data, target=args.target_column, target_required=True, whole=True)
@@ -125,7 +125,7 @@ def run(args, comm, outputs) -> None:
     features = table.features
     splits = folds(estimator, target, args.cv, args.shuffle, args.seed)
     try:
-        scorer = check_scoring(estimator, scoring=args.scoring)
+        scorer = check_scoring(estimator, scoring=args.scoring or None)
     except (ValueError, TypeError) as exc:
         raise UserError(f"--scoring: {exc}") from None
 

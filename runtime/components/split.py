@@ -20,20 +20,16 @@ from treadle.runtime.mpi import agreed
 
 
 def test_size_value(text: str):
-    """A fraction in (0, 1) or a whole row count, as train_test_split accepts."""
+    """A fraction in (0, 1) or a whole row count (also written as 30.0), as train_test_split takes."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        try:
-            value = float(text)
-        except ValueError:
-            raise UserError(f"--test-size must be a fraction or a row count, got {text!r}") from None
-        if not 0.0 < value < 1.0:
-            raise UserError(f"--test-size fraction must be in (0, 1), got {text}")
+        raise UserError(f"--test-size must be a fraction or a row count, got {text!r}") from None
+    if 0.0 < value < 1.0:
         return value
-    if value < 1:
-        raise UserError(f"--test-size row count must be at least 1, got {text}")
-    return value
+    if value >= 1.0 and value == int(value):
+        return int(value)
+    raise UserError(f"--test-size must be a fraction in (0, 1) or a whole row count >= 1, got {text}")
 
 
 def _local_lines(path, header, comm):
