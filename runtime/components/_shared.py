@@ -1,0 +1,48 @@
+"""Small helpers the components share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from treadle.runtime.errors import UserError
+
+VALUES_PER_BLOCK = 1 << 20
+
+
+def row_blocks(rows: int, columns: int, values_per_block: int = VALUES_PER_BLOCK):
+    """Slices of about `values_per_block` values: bounded temporaries, BLAS-sized work."""
+    step = max(256, values_per_block // max(1, columns))
+    for start in range(0, rows, step):
+        yield slice(start, min(rows, start + step))
+
+
+def name_features(estimator, feature_names: list[str]) -> None:
+    """Record the CSV column names, as fitting on a DataFrame would."""
+    estimator.n_features_in_ = len(feature_names)
+    estimator.feature_names_in_ = np.asarray(feature_names, dtype=object)
+
+
+def frame(features: np.ndarray, feature_names) -> "pandas.DataFrame":
+    """Features as a DataFrame (no copy), so fitted column names are checked on use."""
+    import pandas as pd
+
+    return pd.DataFrame(features, columns=list(feature_names), copy=False)
+
+
+def load_model(path: str):
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, not a model file") from None
+    except Exception as exc:  # unpickling raises many kinds
+        raise UserError(f"{path}: not a joblib model file ({type(exc).__name__})") from None
+
+
+def check_feature_count(model, feature_names: list[str], path: str) -> None:
+    expected = getattr(model, "n_features_in_", None)
+    if expected is not None and expected != len(feature_names):
+        raise UserError(f"{path}: {len(feature_names)} feature column(s), the model expects {expected}")
