@@ -23,6 +23,15 @@ def is_token(item) -> bool:
     return type(item) is tuple
 
 
+def token_end(token: Token) -> tuple[int, int]:
+    """(line, column) just after a token; only triple-quoted strings span lines."""
+    text = token[TEXT]
+    newlines = text.count("\n")
+    if not newlines:
+        return token[LINE], token[COLUMN] + len(text)
+    return token[LINE] + newlines, len(text) - text.rfind("\n")
+
+
 class LexFailure(Exception):
     """A character that starts no token."""
 
@@ -119,6 +128,10 @@ class TreadleLexer:
             value = match.group(kind)
             if kind == "NAME":
                 kind = keywords.get(value, "NAME")
+            token = (kind, value, line, start - line_start + 1, start)
+            if "\n" in value:  # a triple-quoted string
+                line += value.count("\n")
+                line_start = start + value.rfind("\n") + 1
             if pending is not None:
                 if kind not in continuations:
                     yield pending
@@ -131,7 +144,7 @@ class TreadleLexer:
                     stack.append(kind)
             elif kind in _CLOSERS and stack:
                 stack.pop()
-            yield (kind, value, line, start - line_start + 1, start)
+            yield token
             previous_type = kind
             emitted_newline = False
         if pending is not None:

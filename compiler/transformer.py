@@ -9,13 +9,14 @@ and reserved words used as names are the only problems found here.
 from __future__ import annotations
 
 import re
+import textwrap
 
 from lark import Transformer
 
 from . import ast
 from .diagnostics import Diagnostics
 from .source import Span
-from .tokens import is_token
+from .tokens import token_end
 
 RESERVED_WORDS = frozenset(
     "import as let component pipeline after with if else for in finally not and or true false".split()
@@ -23,6 +24,20 @@ RESERVED_WORDS = frozenset(
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 _ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def trim_block(body: str) -> str:
+    """A triple-quoted string as written inside indented code: a new line right after the
+    opening quotes and the blank line before the closing ones are dropped, and so is the
+    indentation that all lines share."""
+    if body.startswith("\n"):
+        body = body[1:]
+    elif body.startswith("\r\n"):
+        body = body[2:]
+    last_newline = body.rfind("\n")
+    if last_newline != -1 and not body[last_newline + 1:].strip(" \t"):
+        body = body[:last_newline]
+    return textwrap.dedent(body)
 
 
 class _Block:
@@ -55,6 +70,8 @@ class ToAst(Transformer):
     # -------------------------------------------------------------- helpers
     def _tok(self, token: tuple) -> Span:
         _, text, line, column, _ = token
+        if "\n" in text:
+            return Span(self.path, line, column, *token_end(token))
         return Span(self.path, line, column, line, column + len(text))
 
     def _between(self, first, last) -> Span:
@@ -63,7 +80,7 @@ class ToAst(Transformer):
         else:
             line, column = first.span.line, first.span.column
         if type(last) is tuple:
-            end_line, end_column = last[2], last[3] + len(last[1])
+            end_line, end_column = token_end(last)
         else:
             end_line, end_column = last.span.end_line, last.span.end_column
         return Span(self.path, line, column, end_line, end_column)
@@ -78,7 +95,9 @@ class ToAst(Transformer):
         return name
 
     def _decode(self, token: tuple) -> str:
-        body = token[1][1:-1]
+        text = token[1]
+        triple = text.startswith('"""')
+        body = trim_block(text[3:-3]) if triple else text[1:-1]
         if "\\" not in body:
             return body
 
@@ -86,8 +105,11 @@ class ToAst(Transformer):
             char = match.group(1)
             if char in _ESCAPES:
                 return _ESCAPES[char]
-            column = token[3] + 1 + match.start()
-            span = Span(self.path, token[2], column, token[2], column + 2)
+            if triple:  # positions inside a trimmed block are approximate: point at the string
+                span = self._tok(token)
+            else:
+                column = token[3] + 1 + match.start()
+                span = Span(self.path, token[2], column, token[2], column + 2)
             self.diagnostics.error(
                 "E003", span, f"'\\{char}' is not an escape sequence treadle knows",
                 hint='the escapes are \\n, \\t, \\" and \\\\; write \\\\ for a backslash',
