@@ -27,7 +27,6 @@ def _parser() -> Lark:
         strict=True,
         maybe_placeholders=False,
         cache=True,  # the LALR tables, computed once per grammar version (the strict checks are slow)
-        transformer=_TRANSFORMER,  # reductions build the AST directly, no intermediate tree
     )
 
 
@@ -151,10 +150,10 @@ class _Driver:
     thousand steps that bookkeeping costs more than the lexing. The tables, the reductions
     (Lark's callbacks, which call ToAst) and therefore the language are Lark's."""
 
-    def __init__(self, lark: Lark) -> None:
+    def __init__(self, lark: Lark, builder: ToAst) -> None:
         lalr = lark.parser.parser
         table = lalr._parse_table
-        callbacks = lalr.parser.callbacks
+        callbacks: dict = {}
         self.lexer = TreadleLexer(lark.lexer_conf.terminals, lark.lexer_conf.ignore)
         self.start_state = table.start_states["start"]
         self.end_state = table.end_states["start"]
@@ -163,9 +162,11 @@ class _Driver:
             row = {}
             for symbol, (action, argument) in actions.items():
                 if action.name == "Shift":
-                    row[symbol] = (True, argument)
+                    row[symbol] = argument  # shift: the next state, an int
                 else:
-                    row[symbol] = (False, (len(argument.expansion), callbacks[argument], argument.origin.name))
+                    if argument not in callbacks:
+                        callbacks[argument] = _reduction(argument, builder)
+                    row[symbol] = (len(argument.expansion), callbacks[argument], argument.origin.name)  # reduce
             self.rows[state] = row
 
     def expected(self, states: list) -> set[str]:
@@ -181,38 +182,37 @@ class _Driver:
                 action = rows[stack[-1]].get(symbol)
                 if action is None:
                     break
-                shift, argument = action
-                if shift or symbol == "$END" and stack[-1] == self.end_state:
+                if type(action) is int or symbol == "$END" and stack[-1] == self.end_state:
                     result.add(symbol)
                     break
-                size, _, origin = argument
+                size, _, origin = action
                 if size:
                     del stack[-size:]
                 goto = rows[stack[-1]].get(origin)
                 if goto is None:
                     result.add(symbol)  # reduces to the start symbol: the end of the input is welcome
                     break
-                stack.append(goto[1])
+                stack.append(goto)
         return result
 
     def run(self, text: str, comments: list):
         rows = self.rows
-        end_state = self.end_state
         states = [self.start_state]
         values: list = []
+        row = rows[self.start_state]
         token = None
         for token in self.lexer.lex(text, comments):
             kind = token[0]
             while True:
-                action = rows[states[-1]].get(kind)
+                action = row.get(kind)
+                if type(action) is int:  # shift
+                    states.append(action)
+                    values.append(token)
+                    row = rows[action]
+                    break
                 if action is None:
                     raise ParseFailure(token, self.expected(states))
-                shift, argument = action
-                if shift:
-                    states.append(argument)
-                    values.append(token)
-                    break
-                size, callback, origin = argument
+                size, callback, origin = action
                 if size:
                     children = values[-size:]
                     del states[-size:]
@@ -220,14 +220,15 @@ class _Driver:
                 else:
                     children = []
                 values.append(callback(children))
-                states.append(rows[states[-1]][origin][1])
+                state = rows[states[-1]][origin]
+                states.append(state)
+                row = rows[state]
         end = ("$END", "", token[2], token[3] + len(token[1]), len(text)) if token else ("$END", "", 1, 1, 0)
         while True:
             action = rows[states[-1]].get("$END")
-            if action is None:
+            if action is None or type(action) is int:
                 raise ParseFailure(end, self.expected(states))
-            shift, argument = action
-            size, callback, origin = argument
+            size, callback, origin = action
             if size:
                 children = values[-size:]
                 del states[-size:]
@@ -235,18 +236,74 @@ class _Driver:
             else:
                 children = []
             value = callback(children)
-            states.append(rows[states[-1]][origin][1])
+            states.append(rows[states[-1]][origin])
             values.append(value)
-            if states[-1] == end_state:
+            if states[-1] == self.end_state:
                 return value
 
 
 _SYNTAX_ERRORS = (ParseFailure, LexFailure)
 
 
+def _only_child(children):
+    (child,) = children
+    return child
+
+
+class _Spliced(list):
+    """The children of an inlined rule (`_name` in the grammar), spliced into its parent."""
+
+
+def _spliced(children: list) -> _Spliced:
+    return children if type(children) is _Spliced else _Spliced(children)
+
+
+def _reduction(rule, builder: ToAst):
+    """The function that turns a rule's matched children into its value, shaped the way
+    Lark shapes trees: anonymous punctuation dropped (except in `!` rules), `_rules`
+    spliced into their parent, `?rules` with one child replaced by that child, and the
+    builder's method named after the rule (or its alias) applied."""
+    keep_all = rule.options.keep_all_tokens
+    kept = [(index, not symbol.is_term and symbol.name.startswith("_"))
+            for index, symbol in enumerate(rule.expansion)
+            if keep_all or not (symbol.is_term and symbol.filter_out)]
+    identity = len(kept) == len(rule.expansion) and not any(splice for _, splice in kept)
+    name = rule.alias or rule.origin.name
+    if name.startswith("_"):
+        method = _spliced
+    elif not hasattr(builder, name) and rule.options.expand1 and not rule.alias:
+        method = _only_child  # a `?rule` whose alternatives all reduce to one child
+    else:
+        method = getattr(builder, name)
+        if rule.options.expand1 and not rule.alias:
+            inner = method
+
+            def method(children, inner=inner):
+                return children[0] if len(children) == 1 else inner(children)
+
+    if identity:
+        return method
+
+    def reduce(children):
+        filtered = None
+        for index, splice in kept:
+            if splice:
+                if filtered is None:  # left recursion: grow the inner list in place, never copy it
+                    filtered = children[index]
+                else:
+                    filtered += children[index]
+            elif filtered is None:
+                filtered = [children[index]]
+            else:
+                filtered.append(children[index])
+        return method(filtered if filtered is not None else [])
+
+    return reduce
+
+
 @lru_cache(maxsize=1)
 def _driver() -> _Driver:
-    return _Driver(_parser())
+    return _Driver(_parser(), _TRANSFORMER)
 
 
 def _parse_text(text: str, path: str, diagnostics: Diagnostics):

@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 import textwrap
 
-from lark import Transformer
-
 from . import ast
 from .diagnostics import Diagnostics
 from .source import Span
@@ -51,15 +49,16 @@ class _Block:
 
 
 def _values(children: list) -> list:
-    """The AST nodes among a rule's children (its punctuation tokens dropped)."""
+    """The AST nodes among a rule's children (its punctuation tokens dropped); tokens are
+    plain tuples, so nothing else here may be one."""
     return [c for c in children if type(c) is not tuple]
 
 
-class ToAst(Transformer):
-    """One method per grammar rule (or alias); `path` stamps every span."""
+class ToAst:
+    """One method per grammar rule (or alias), each taking the rule's children; `path`
+    stamps every span."""
 
     def __init__(self, diagnostics: Diagnostics | None = None) -> None:
-        super().__init__(visit_tokens=False)
         self.path = "<text>"
         self.diagnostics = diagnostics or Diagnostics()
 
