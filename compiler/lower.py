@@ -34,6 +34,7 @@ def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
         else:
             outputs.add(output)
 
+    nodes = []
     for step in checked.steps:
         task = ir.Task(
             id=step.id,
@@ -46,7 +47,7 @@ def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
             after=tuple(dict.fromkeys(step.after)),
             span=step.step.span,
         )
-        graph.add_node(step.id, task=task)
+        nodes.append((step.id, {"task": task}))
         for binding in ir.task_bindings(task):
             if isinstance(binding, ir.TaskOutput):
                 read(binding.task, step.id, binding.output)
@@ -56,6 +57,7 @@ def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
                 read(items.task, step.id, items.output)
         for other in task.after:
             read(other, step.id, None)
-    for (producer, consumer), (outputs, order) in edges.items():
-        graph.add_edge(producer, consumer, reads=tuple(sorted(outputs)), order=order)
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((producer, consumer, {"reads": tuple(sorted(outputs)), "order": order})
+                         for (producer, consumer), (outputs, order) in edges.items())
     return graph

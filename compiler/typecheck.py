@@ -793,23 +793,34 @@ class PipelineChecker:
 
     # ------------------------------------------------------------ cycles
     def find_cycles(self) -> None:
-        graph = nx.DiGraph()
-        spans: dict[tuple[str, str], Span] = {}
+        """Kahn's algorithm on plain dicts (the common, acyclic case stays cheap); the steps
+        left over sit on or behind a cycle, which networkx then names."""
+        successors: dict[str, set[str]] = {step.id: set() for step in self.steps if step.id}
         for step in self.steps:
             if not step.id:
                 continue
-            graph.add_node(step.id)
-            for producer, span in self.reads.get(step.id, []):
-                graph.add_edge(producer, step.id)
-                spans.setdefault((producer, step.id), span)
-            for other in step.after:
-                graph.add_edge(other, step.id)
+            producers = [producer for producer, _ in self.reads.get(step.id, ())]
+            producers += step.after
             for block in step.blocks:
-                for producer, span in self.reads.get(block.id, []):
-                    graph.add_edge(producer, step.id)
-                    spans.setdefault((producer, step.id), span)
-        if nx.is_directed_acyclic_graph(graph):
+                producers += [producer for producer, _ in self.reads.get(block.id, ())]
+            for producer in producers:
+                if producer in successors:
+                    successors[producer].add(step.id)
+        waiting = dict.fromkeys(successors, 0)
+        for targets in successors.values():
+            for target in targets:
+                waiting[target] += 1
+        ready = [node for node, count in waiting.items() if count == 0]
+        while ready:
+            node = ready.pop()
+            for target in successors[node]:
+                waiting[target] -= 1
+                if waiting[target] == 0:
+                    ready.append(target)
+        stuck = {node for node, count in waiting.items() if count > 0}
+        if not stuck:
             return
+        graph = nx.DiGraph((source, target) for source in stuck for target in successors[source] if target in stuck)
         position = {step.id: index for index, step in enumerate(self.steps) if step.id}
         for component in nx.strongly_connected_components(graph):
             if len(component) == 1:
