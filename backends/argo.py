@@ -59,9 +59,16 @@ class ArgoEmitter(Emitter):
     TARGET = "argo"
     MAX_DOCUMENT_BYTES = SIZE_LIMIT
 
-    def __init__(self, options: Options | None = None) -> None:
+    def __init__(self, options: Options | None = None, document_names: dict[int, NameScope] | None = None) -> None:
         super().__init__(options)
         self.keys = TemplateKeys()
+        # Names of documents, shared by all pipelines compiled together (one namespace).
+        self.document_names = document_names if document_names is not None else {}
+
+    def document_name(self, kind: str, pipeline: str) -> str:
+        limit = CRON_WORKFLOW_MAX if kind == "CronWorkflow" else LABEL_MAX
+        scope = self.document_names.setdefault(limit, NameScope(limit))
+        return scope.name((kind, pipeline), pipeline)
 
     # ------------------------------------------------------------ pipeline
     def pipeline(self, graph: nx.DiGraph) -> list[dict]:
@@ -136,9 +143,9 @@ class ArgoEmitter(Emitter):
                 cron["timezone"] = info.timezone
             cron["concurrencyPolicy"] = "Forbid"
             cron["workflowSpec"] = spec
-            return [self._document("CronWorkflow", dns_label(info.name, CRON_WORKFLOW_MAX), labels, cron)]
+            return [self._document("CronWorkflow", self.document_name("CronWorkflow", info.name), labels, cron)]
         kind = "WorkflowTemplate" if self.options.kind == "workflowtemplate" else "Workflow"
-        name = dns_label(info.name, LABEL_MAX)
+        name = self.document_name(kind, info.name)
         result = [self._document(kind, name, labels, spec)]
         if info.schedule:  # a WorkflowTemplate and the CronWorkflow that runs it
             cron = {"schedules": [info.schedule]}
@@ -146,7 +153,7 @@ class ArgoEmitter(Emitter):
                 cron["timezone"] = info.timezone
             cron["concurrencyPolicy"] = "Forbid"
             cron["workflowSpec"] = {"workflowTemplateRef": {"name": name}}
-            result.append(self._document("CronWorkflow", dns_label(info.name, CRON_WORKFLOW_MAX), labels, cron))
+            result.append(self._document("CronWorkflow", self.document_name("CronWorkflow", info.name), labels, cron))
         return result
 
     @staticmethod
@@ -486,9 +493,10 @@ def _insert_after(mapping: dict, after: str, key: str, value) -> dict:
     return result
 
 
-def emit(graph: nx.DiGraph, options: Options | None = None) -> EmitResult:
+def emit(graph: nx.DiGraph, options: Options | None = None,
+         document_names: dict[int, NameScope] | None = None) -> EmitResult:
     """Compile one pipeline; problems come back as diagnostics, never as exceptions."""
-    return ArgoEmitter(options).emit(graph)
+    return ArgoEmitter(options, document_names).emit(graph)
 
 
 def documents_near_limit(documents: list[dict]) -> list[tuple[str, int, str]]:

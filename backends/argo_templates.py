@@ -20,6 +20,7 @@ OUTPUTS_VOLUME = "treadle-outputs"
 ARTIFACTS_VOLUME = "treadle-artifacts"
 DIR_PARAM = "treadle-dir"  # volume mode: the task's folder on the shared volume
 MEMO_CONFIG_MAP = "treadle-memo"
+MEMO_MAX_AGE = "8760h"  # a year: Argo requires an age; results of deterministic steps stay valid
 PLAIN_TYPES = ("int", "float", "bool")  # values that never hold `$`, braces or control characters
 
 
@@ -267,7 +268,7 @@ def memoize(template_name: str, identity: str, component: ir.ComponentSpec) -> d
     if names:
         listed = ", ".join(values.input_param(name).expr() for name in names)
         key += ".{{=sprig.sha256sum(toJson([" + listed + "]))}}"
-    return {"key": key, "cache": {"configMap": {"name": MEMO_CONFIG_MAP}}}
+    return {"key": key, "maxAge": MEMO_MAX_AGE, "cache": {"configMap": {"name": MEMO_CONFIG_MAP}}}
 
 
 def container_template(name: str, task: ir.Task, volume_mode: bool) -> dict:

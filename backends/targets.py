@@ -32,8 +32,9 @@ def compile_pipelines(graphs: list[nx.DiGraph], target: str, options: Options) -
     """Every pipeline's documents in one YAML stream, or the diagnostics that stop it."""
     engine = import_module(TARGETS[target])
     output = CompileOutput()
+    document_names: dict = {}
     for graph in graphs:
-        result = engine.emit(graph, options)
+        result = engine.emit(graph, options, document_names)
         output.diagnostics.extend(result.diagnostics)
         output.documents.extend(result.documents)
     if not output.ok:
