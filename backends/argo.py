@@ -23,6 +23,7 @@ from . import argo_values as values
 from .base import (EmitResult, Emitter, Member, Options, Scope, TemplateKeys, build_scopes, conditions_of,
                    hoisted_conditions, member_in, scope_dependencies)
 from .naming import CRON_WORKFLOW_MAX, LABEL_MAX, NameScope, dns_label
+from .yaml_out import Flow
 
 API_VERSION = "argoproj.io/v1alpha1"
 SIZE_LIMIT = 1 << 20  # Argo refuses a workflow whose JSON exceeds 1 MiB
@@ -81,7 +82,7 @@ class ArgoEmitter(Emitter):
         self.loop_templates: list[dict] = []
         self._children: dict[tuple[bool, str], Dag] = {}
         self.dependencies = scope_dependencies(graph)
-        main, final = build_scopes(graph)
+        main, final = build_scopes(graph, self.ordered)
         entry_name = self.template_names.name(("pipeline",), self.info.name)
         exit_name = self.template_names.name(("finally",), "finally") if final.items else None
         entry = self.dag(main, entry_name, (), False, None, "{{workflow.uid}}")
@@ -96,7 +97,7 @@ class ArgoEmitter(Emitter):
     def _artifact_mode(self, graph: nx.DiGraph) -> bool:
         if self.options.artifacts == "volume":
             return True
-        for task in ir.tasks(graph):
+        for task in self.ordered:
             ports = task.component.inputs + task.component.outputs
             if task.settings.mpi is not None and any(port.type.is_artifact for port in ports):
                 self.warning("B003", task.span,
@@ -126,11 +127,17 @@ class ArgoEmitter(Emitter):
             spec["activeDeadlineSeconds"] = info.timeout_seconds
         if info.service_account:
             spec["serviceAccountName"] = info.service_account
+        volumes = []
+        if any(templates.OUTPUTS_VOLUME == m.get("name") for t in template_list
+               for m in t.get("container", {}).get("volumeMounts", [])):
+            volumes.append({"name": templates.OUTPUTS_VOLUME, "emptyDir": {}})
+        if self.volume_mode and self.options.volume_claim:
+            volumes.append({"name": templates.ARTIFACTS_VOLUME,
+                            "persistentVolumeClaim": {"claimName": self.options.volume_claim}})
+        if volumes:
+            spec["volumes"] = volumes
         if self.volume_mode:
-            if self.options.volume_claim:
-                spec["volumes"] = [{"name": templates.ARTIFACTS_VOLUME,
-                                    "persistentVolumeClaim": {"claimName": self.options.volume_claim}}]
-            else:
+            if not self.options.volume_claim:
                 spec["volumeClaimTemplates"] = [{
                     "metadata": {"name": templates.ARTIFACTS_VOLUME},
                     "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": VOLUME_SIZE}}},
@@ -183,7 +190,9 @@ class ArgoEmitter(Emitter):
             inputs["artifacts"] = artifacts
         if inputs:
             template["inputs"] = inputs
-        template["dag"] = {"tasks": dag.tasks}
+        # One line per call: a DAG of thousands of calls stays small, and a changed call is a
+        # one-line change in a GitOps diff.
+        template["dag"] = {"tasks": [Flow(task) for task in dag.tasks]}
         return dag
 
     def finally_block(self, scope: Scope, name: str) -> dict:
@@ -194,11 +203,17 @@ class ArgoEmitter(Emitter):
         if not waits:
             return None
         terms = []
-        for other, carries_data in waits.items():
+        for other, strength in waits.items():
             name = dag.member_name(other)
-            # A step that reads another's outputs needs it to have succeeded (when it was skipped the
-            # reader is skipped too); `after` only orders, so a skipped step lets the next one run.
-            terms.append(f"{name}.Succeeded" if carries_data else f"({name}.Succeeded || {name}.Skipped || {name}.Omitted)")
+            # Argo's plain `a` means a succeeded or was skipped. A condition that reads a's outputs
+            # must not be tested when a was skipped (the outputs do not exist): `a.Succeeded` leaves
+            # the reader out then. `after` only orders: a skipped or left-out step lets it run.
+            if strength == "guard":
+                terms.append(f"{name}.Succeeded")
+            elif strength == "data":
+                terms.append(name)
+            else:
+                terms.append(f"({name}.Succeeded || {name}.Skipped || {name}.Omitted)")
         return " && ".join(sorted(terms))
 
     # ------------------------------------------------------------ tasks
@@ -219,16 +234,16 @@ class ArgoEmitter(Emitter):
             where = f"argument '{port.name}' of step '{task.id}'"
             if port.type.is_artifact and not self.volume_mode:
                 ref = self.lookup(("artifact", binding.task, binding.output), dag, task.span)
-                artifacts.append({"name": port.name, "from": ref})
+                artifacts.append(Flow(name=port.name, **{"from": ref}))
             elif port.type.is_artifact:
-                parameters.append({"name": port.name, "value": self.lookup(("path", binding.task, binding.output), dag, task.span)})
+                parameters.append(Flow(name=port.name, value=self.lookup(("path", binding.task, binding.output), dag, task.span)))
             else:
-                parameters.append({"name": port.name, "value": self.value_text(binding, dag, task.span, where, item_loop)})
+                parameters.append(Flow(name=port.name, value=self.value_text(binding, dag, task.span, where, item_loop)))
         if self.volume_mode and task.component.outputs:
             folder = f"{dag.dir_prefix}/{entry['name']}"
             if loop is not None:
                 folder += "/" + self._item_folder(loop, task.span)
-            parameters.append({"name": templates.DIR_PARAM, "value": folder})
+            parameters.append(Flow(name=templates.DIR_PARAM, value=folder))
         arguments: dict = {}
         if parameters:
             arguments["parameters"] = parameters
@@ -281,17 +296,17 @@ class ArgoEmitter(Emitter):
         depends = self.depends(parent, member)
         if depends:
             entry["depends"] = depends
-        parameters = [{"name": ITEM_PARAM, "value": values.ITEM.tag()}]
+        parameters = [Flow(name=ITEM_PARAM, value=values.ITEM.tag())]
         if self.volume_mode:
-            parameters.append({"name": templates.DIR_PARAM,
-                               "value": f"{parent.dir_prefix}/{name}/{self._item_folder(scope, scope.loop.span)}"})
+            parameters.append(Flow(name=templates.DIR_PARAM,
+                                   value=f"{parent.dir_prefix}/{name}/{self._item_folder(scope, scope.loop.span)}"))
         artifacts = []
         for key, import_name in body.imports.items():
             value = self.lookup(key, parent, scope.loop.span)
             if body.import_is_artifact[key]:
-                artifacts.append({"name": import_name, "from": value})
+                artifacts.append(Flow(name=import_name, **{"from": value}))
             else:
-                parameters.append({"name": import_name, "value": value})
+                parameters.append(Flow(name=import_name, value=value))
         arguments: dict = {"parameters": parameters}
         if artifacts:
             arguments["artifacts"] = artifacts
@@ -420,15 +435,17 @@ class ArgoEmitter(Emitter):
         name = self.template_for_key.get(key)
         if name is not None:
             return name
-        name = self.template_names.name(("component",) + key, task.component.name)
+        name = self.template_names.name(("component",) + key, task.component.name,
+                                        stable=lambda: self.keys.identity(key))
         self.template_for_key[key] = name
         try:
             if task.settings.mpi is not None:
                 template = self.mpi(task, name)
             else:
                 template = templates.container_template(name, task, self.volume_mode)
-        except templates.TemplateProblem as problem:
-            self.error("B002", task.span, str(problem), problem.hint)
+        except templates.TemplateProblems as found:
+            for problem in found.problems:
+                self.error("B002", task.span, str(problem), problem.hint)
             return name
         memo = self.cache(task, name, key)
         if memo:
@@ -465,7 +482,7 @@ class ArgoEmitter(Emitter):
         if self.volume_mode and any(port.type.is_artifact for port in component.outputs):
             self.warning("B005", task.span, f"step '{task.id}' is not memoized: its artifacts live on this run's volume")
             return {}
-        return templates.memoize(name, key[0] + repr(key[1]), component)
+        return templates.memoize(name, self.keys.identity(key), component)
 
     # The base class's per-construct hooks that Argo expresses inside templates.
     def retries(self, settings: ir.Settings) -> dict:

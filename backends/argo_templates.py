@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..compiler import ir
 from . import argo_values as values
 from . import mpijob
-from .yaml_out import DoubleQuoted, dump_documents
+from .yaml_out import DoubleQuoted, Flow, dump_documents
 
 INPUTS_DIR = "/tmp/treadle/inputs"
 OUTPUTS_DIR = "/tmp/treadle/outputs"
@@ -30,6 +30,14 @@ class TemplateProblem(Exception):
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
+
+
+class TemplateProblems(Exception):
+    """All the problems found while building one template."""
+
+    def __init__(self, problems: list[TemplateProblem]) -> None:
+        super().__init__("; ".join(str(problem) for problem in problems))
+        self.problems = problems
 
 
 def input_path(name: str) -> str:
@@ -55,6 +63,7 @@ class ContainerParts:
     def __init__(self, component: ir.ComponentSpec, volume_mode: bool) -> None:
         self.component = component
         self.volume_mode = volume_mode
+        self.problems: list[TemplateProblem] = []  # every value Argo cannot carry, reported together
         self.plain = frozenset(port.name for port in component.inputs if port.type.name in PLAIN_TYPES)
 
     def argument(self, argument: ir.Argument, where: str, for_manifest: bool = False):
@@ -63,7 +72,7 @@ class ContainerParts:
         parts: list[str | values.Ref] = []
         for piece in argument:
             if isinstance(piece, str):
-                part = literal(piece, where)
+                part = self.checked(piece, where)
             elif isinstance(piece, ir.InputValue):
                 part = values.input_param(piece.name)
             elif isinstance(piece, ir.InputPath):
@@ -100,9 +109,16 @@ class ContainerParts:
                     text = DoubleQuoted(_json_escaped(text))
                 result.append({"name": variable.name, "value": text})
             else:
-                text = literal(value, f"environment variable {variable.name}")
+                text = self.checked(value, f"environment variable {variable.name}")
                 result.append({"name": variable.name, "value": values.kube_escape(text)})
         return result
+
+    def checked(self, text: str, where: str) -> str:
+        try:
+            return literal(text, where)
+        except TemplateProblem as problem:
+            self.problems.append(problem)
+            return text
 
     def has_outputs(self) -> bool:
         return bool(self.component.outputs)
@@ -114,24 +130,23 @@ class ContainerParts:
         mounts = []
         if self.volume_mode:
             for port in self.artifact_inputs():
-                mounts.append({"name": ARTIFACTS_VOLUME, "mountPath": input_path(port.name),
-                               "subPath": values.input_param(port.name).tag(), "readOnly": True})
+                mounts.append(Flow(name=ARTIFACTS_VOLUME, mountPath=input_path(port.name),
+                                   subPath=values.input_param(port.name).tag(), readOnly=True))
             if self.has_outputs():
-                mounts.append({"name": ARTIFACTS_VOLUME, "mountPath": OUTPUTS_DIR,
-                               "subPath": values.input_param(DIR_PARAM).tag()})
+                mounts.append(Flow(name=ARTIFACTS_VOLUME, mountPath=OUTPUTS_DIR,
+                                   subPath=values.input_param(DIR_PARAM).tag()))
         elif self.has_outputs():
-            mounts.append({"name": OUTPUTS_VOLUME, "mountPath": OUTPUTS_DIR})
+            mounts.append(Flow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR))
         for volume in settings.volumes:
-            mount = {"name": volume_name(volume), "mountPath": volume.mount_path}
+            mount = Flow(name=volume_name(volume), mountPath=volume.mount_path)
             if volume.read_only:
                 mount["readOnly"] = True
             mounts.append(mount)
         return mounts
 
     def volumes(self, settings: ir.Settings) -> list[dict]:
+        """The template's own volumes (the outputs folder is declared once for the workflow)."""
         result = []
-        if not self.volume_mode and self.has_outputs():
-            result.append({"name": OUTPUTS_VOLUME, "emptyDir": {}})
         for volume in settings.volumes:
             result.append(volume_source(volume))
         return result
@@ -200,7 +215,7 @@ def security_context(settings: ir.Settings) -> dict:
         context["readOnlyRootFilesystem"] = True
     context["capabilities"] = {"drop": ["ALL"]}
     context["seccompProfile"] = {"type": "RuntimeDefault"}
-    return context
+    return Flow(context)
 
 
 def tolerations(settings: ir.Settings) -> list[dict]:
@@ -233,7 +248,7 @@ def template_io(component: ir.ComponentSpec, volume_mode: bool, mpi: bool) -> tu
     artifacts: list[dict] = []
     for port in component.inputs:
         if port.type.is_artifact and not volume_mode:
-            artifacts.append({"name": port.name, "path": input_path(port.name)})
+            artifacts.append(Flow(name=port.name, path=input_path(port.name)))
         else:
             params.append({"name": port.name})
     if volume_mode and component.outputs:
@@ -248,9 +263,9 @@ def template_io(component: ir.ComponentSpec, volume_mode: bool, mpi: bool) -> tu
     for port in component.outputs:
         if port.type.is_artifact:
             if not volume_mode:
-                out_artifacts.append({"name": port.name, "path": output_path(port.name)})
+                out_artifacts.append(Flow(name=port.name, path=output_path(port.name)))
         elif not mpi:
-            out_params.append({"name": port.name, "valueFrom": {"path": output_path(port.name)}})
+            out_params.append(Flow(name=port.name, valueFrom={"path": output_path(port.name)}))
     outputs: dict = {}
     if out_params:
         outputs["parameters"] = out_params
@@ -285,7 +300,7 @@ def container_template(name: str, task: ir.Task, volume_mode: bool) -> dict:
     if volumes:
         template["volumes"] = volumes
     command, args = parts.argv()
-    container: dict = {"image": literal(component.image, f"image of '{component.name}'")}
+    container: dict = {"image": parts.checked(component.image, f"image of '{component.name}'")}
     if command:
         container["command"] = command
     if args:
@@ -303,6 +318,8 @@ def container_template(name: str, task: ir.Task, volume_mode: bool) -> dict:
         container["volumeMounts"] = mounts
     container["securityContext"] = security_context(settings)
     template["container"] = container
+    if parts.problems:
+        raise TemplateProblems(parts.problems)
     return template
 
 
@@ -336,7 +353,7 @@ def mpi_template(name: str, task: ir.Task, claim_name: str) -> dict:
         if any(m["name"] == ARTIFACTS_VOLUME for m in mounts) else []
     volumes += parts.volumes(settings)
     pod = mpijob.MpiPod(
-        image=literal(component.image, f"image of '{component.name}'"),
+        image=parts.checked(component.image, f"image of '{component.name}'"),
         resources=resources(settings),
         env=parts.env(settings, for_manifest=True),
         volume_mounts=mounts,
@@ -356,4 +373,6 @@ def mpi_template(name: str, task: ir.Task, claim_name: str) -> dict:
         "failureCondition": mpijob.LAUNCHER_FAILED,
         "manifest": dump_documents([manifest]),
     }
+    if parts.problems:
+        raise TemplateProblems(parts.problems)
     return template

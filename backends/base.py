@@ -80,8 +80,9 @@ class Scope:
         return None
 
 
-def build_scopes(graph: nx.DiGraph) -> tuple[Scope, Scope]:
-    """(main, finally) scopes of a pipeline, each a tree of loop bodies in task order."""
+def build_scopes(graph: nx.DiGraph, ordered: list[ir.Task] | None = None) -> tuple[Scope, Scope]:
+    """(main, finally) scopes of a pipeline, each a tree of loop bodies in task order
+    (`ordered`: `ir.tasks(graph)` when the caller has it already)."""
     pipeline = ir.info(graph)
     main, final = Scope(None, 0), Scope(None, 0)
     by_loop: dict[tuple[bool, str], Scope] = {}
@@ -98,7 +99,7 @@ def build_scopes(graph: nx.DiGraph) -> tuple[Scope, Scope]:
             scope = child
         return scope
 
-    for task in ir.tasks(graph):
+    for task in ordered if ordered is not None else ir.tasks(graph):
         root = final if task.is_finally else main
         scope_of(root, task.is_finally, task.loops).items.append(task)
     return main, final
@@ -160,12 +161,18 @@ def member_in(loops: tuple[str, ...], task_id: str, depth: int) -> Member:
     return task_id if len(loops) == depth else ("loop", loops[depth])
 
 
-def scope_dependencies(graph: nx.DiGraph) -> dict[tuple[bool, tuple[str, ...]], dict[Member, dict[Member, bool]]]:
-    """For each scope (finally?, loop chain): member -> {member it waits for: carries data}.
+STRENGTH = {"order": 0, "data": 1, "guard": 2}
+
+
+def scope_dependencies(graph: nx.DiGraph) -> dict[tuple[bool, tuple[str, ...]], dict[Member, dict[Member, str]]]:
+    """For each scope (finally?, loop chain): member -> {member it waits for: why}, where why
+    is "guard" (a condition of the waiting side reads its outputs), "data" (arguments or
+    loop items read them) or "order" (`after` only).
 
     An edge between tasks in different loops becomes an edge between the members of their
     innermost common scope (the loop task that holds one of them)."""
     result: dict = {}
+    pipeline = ir.info(graph)
     for producer, consumer, data in graph.edges(data=True):
         p_task = graph.nodes[producer]["task"]
         c_task = graph.nodes[consumer]["task"]
@@ -179,16 +186,36 @@ def scope_dependencies(graph: nx.DiGraph) -> dict[tuple[bool, tuple[str, ...]], 
             continue
         key = (c_task.is_finally, c_task.loops[:common])
         waits = result.setdefault(key, {}).setdefault(c_member, {})
-        waits[p_member] = waits.get(p_member, False) or bool(data.get("reads"))
+        strength = "order"
+        if data.get("reads"):
+            # Conditions and loop lists are read before Argo skips a task: they need the outputs.
+            tested = list(ir.condition_bindings(c_task.guard))
+            tested += [pipeline.loop(loop_id).items for loop_id in c_task.loops[common:]]
+            guard_reads = any(isinstance(b, ir.TaskOutput) and b.task == producer for b in tested)
+            strength = "guard" if guard_reads else "data"
+        if STRENGTH[strength] > STRENGTH[waits.get(p_member, "order")] or p_member not in waits:
+            waits[p_member] = strength
     return result
 
 
 # ---------------------------------------------------------------- template sharing
 class TemplateKeys:
-    """Groups tasks that can share one engine template: equal component and settings."""
+    """Groups tasks that can share one engine template: equal component and settings.
+
+    The front end gives every call of a component the same ComponentSpec object, so the
+    grouping key holds the object's identity (cheap); `identity()` spells a key out in full
+    where text that is the same on every run is needed (names, cache keys)."""
 
     def __init__(self) -> None:
         self._component_keys: dict[int, str] = {}
+        self._objects: dict[int, ir.ComponentSpec] = {}
+
+    def key(self, task: ir.Task) -> tuple[int, ir.Settings]:
+        self._objects[id(task.component)] = task.component  # keeps the id valid
+        return (id(task.component), task.settings)
+
+    def identity(self, key: tuple[int, ir.Settings]) -> str:
+        return self.component_key(self._objects[key[0]]) + repr(key[1])
 
     def component_key(self, component: ir.ComponentSpec) -> str:
         key = self._component_keys.get(id(component))
@@ -197,9 +224,6 @@ class TemplateKeys:
             key = repr(replace(component, source=""))
             self._component_keys[id(component)] = key
         return key
-
-    def key(self, task: ir.Task) -> tuple[str, ir.Settings]:
-        return (self.component_key(task.component), task.settings)
 
 
 # ---------------------------------------------------------------- the emitter
@@ -240,6 +264,7 @@ class Emitter(abc.ABC):
 
     # ------------------------------------------------------------ entry point
     def emit(self, graph: nx.DiGraph) -> EmitResult:
+        self.ordered = ir.tasks(graph)  # deterministic order, computed once
         self.check_features(graph)
         documents = [] if self.failed else self.pipeline(graph)
         if self.failed:
@@ -258,7 +283,7 @@ class Emitter(abc.ABC):
             for loop in pipeline.loops:
                 if isinstance(loop.items, ir.TaskOutput):
                     self.unsupported(loop.span, "a for loop over a step's output")
-        for task in ir.tasks(graph):
+        for task in self.ordered:
             if task.settings.mpi is not None and not self.MPI:
                 self.unsupported(task.span, f"MPI step '{task.id}'")
             if task.is_finally and not self.FINALLY:

@@ -59,8 +59,10 @@ class NameScope:
         self._by_key: dict[object, str] = {}
         self._taken: set[str] = set(reserved)
 
-    def name(self, key: object, wanted: str) -> str:
-        """The label for `key`, preferring `wanted` (sanitised); stable for a key once given."""
+    def name(self, key: object, wanted: str, stable=None) -> str:
+        """The label for `key`, preferring `wanted` (sanitised); stable for a key once given.
+        On a collision the key is hashed into the name: `stable` (text, or a function giving
+        it) stands for the key when its repr is not the same on every run."""
         known = self._by_key.get(key)
         if known is not None:
             return known
@@ -69,7 +71,10 @@ class NameScope:
         while candidate in self._taken:
             # Either two spellings sanitise alike, or a wanted name is taken already: hash the
             # key (which differs) into the name, longer each time it still collides.
-            suffix = short_hash(f"{wanted}\x00{key!r}", length)
+            if callable(stable):
+                stable = stable()
+            spelled = repr(key) if stable is None else stable
+            suffix = short_hash(f"{wanted}\x00{spelled}", length)
             base = sanitize(wanted, self.limit - len(suffix) - 1)
             candidate = f"{base}-{suffix}"
             length += 2

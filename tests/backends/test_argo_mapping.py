@@ -89,7 +89,7 @@ def test_parameters_outputs_and_artifacts():
     tasks = dag_tasks(document)
     assert tasks["b"]["arguments"]["artifacts"] == [{"name": "data", "from": "{{tasks.a.outputs.artifacts.data}}"}]
     assert tasks["b"]["arguments"]["parameters"] == [{"name": "text", "value": "{{tasks.a.outputs.parameters.name}}"}]
-    assert tasks["b"]["depends"] == "a.Succeeded"
+    assert tasks["b"]["depends"] == "a"
     assert document["spec"]["arguments"] == {"parameters": [{"name": "seed", "value": "7"}]}
 
 
@@ -149,7 +149,7 @@ def test_one_step_loop_over_literals_and_outputs():
     assert tasks["for-x-1"]["withItems"] == ["a", "b"]
     assert tasks["for-x-1"]["arguments"]["parameters"] == [{"name": "text", "value": "{{item}}"}]
     assert tasks["for-y-2"]["withParam"] == "{{tasks.a.outputs.parameters.items}}"
-    assert tasks["for-y-2"]["depends"] == "a.Succeeded"
+    assert tasks["for-y-2"]["depends"] == "a.Succeeded"  # the list is read before skipping
 
 
 def test_loop_body_of_several_steps_is_a_dag_with_fan_in():
@@ -170,7 +170,7 @@ def test_loop_body_of_several_steps_is_a_dag_with_fan_in():
         {"name": "item", "value": "{{item}}"}, {"name": "a-name", "value": "{{tasks.a.outputs.parameters.name}}"}]
     assert tasks["gather"]["arguments"]["parameters"] == [
         {"name": "values", "value": "{{tasks.for-n-1.outputs.parameters.u-out}}"}]
-    assert tasks["gather"]["depends"] == "for-n-1.Succeeded"
+    assert tasks["gather"]["depends"] == "for-n-1"
 
 
 def test_conditions_around_a_loop_are_tested_on_the_loop():
@@ -195,6 +195,11 @@ def test_conditions_around_a_loop_are_tested_on_the_loop():
 def test_after_waits_without_needing_success_of_skipped_steps():
     document = workflow('  a = say(text="1")\n  b = say(text="2") after a')
     assert dag_tasks(document)["b"]["depends"] == "(a.Succeeded || a.Skipped || a.Omitted)"
+
+
+def test_a_condition_reading_outputs_waits_for_success():
+    document = workflow('  a = make()\n  if a.ok {\n    say(text="ok")\n  }')
+    assert dag_tasks(document)["say"]["depends"] == "a.Succeeded"
 
 
 def test_finally_is_the_exit_handler():
