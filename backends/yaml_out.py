@@ -137,7 +137,7 @@ class _Writer:
             items = [("name", mapping["name"])] + [item for item in items if item[0] != "name"]
         prefix = first_prefix if first_prefix is not None else indent
         for key, value in items:
-            head = prefix + self.scalar(key, indent) + ":"
+            head = prefix + self.scalar(key, indent, flow=True) + ":"
             prefix = indent
             if isinstance(value, Flow):
                 out.append(head + " " + self.flow(value) + "\n")
