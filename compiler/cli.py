@@ -137,6 +137,57 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
+def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Front end, then one engine; diagnostics go to stderr, YAML to the output."""
+    if args.volume_claim and args.artifacts != "volume":
+        print("treadle: error: --volume-claim goes with --artifacts volume", file=err)
+        return EXIT_USAGE
+    result, problem = _frontend([args.file])
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
+        return EXIT_USAGE
+    color = _wants_color(err)
+    diagnostics = result.diagnostics.sorted()
+    for diagnostic in diagnostics:
+        err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
+    if result.diagnostics.has_errors:
+        err.write(_summary(diagnostics, 1) + "\n")
+        return EXIT_PROBLEMS
+    graphs = list(result.pipelines.values())
+    if args.pipeline is not None:
+        graphs = [graph for name, graph in result.pipelines.items() if name == args.pipeline]
+        if not graphs:
+            known = ", ".join(result.pipelines) or "none"
+            print(f"treadle: error: {args.file} has no pipeline '{args.pipeline}' (pipelines: {known})", file=err)
+            return EXIT_USAGE
+    if not graphs:
+        print(f"treadle: error: {args.file} declares no pipeline to compile", file=err)
+        return EXIT_USAGE
+
+    from ..backends.base import Options
+    from ..backends.targets import compile_pipelines
+
+    options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim)
+    output = compile_pipelines(graphs, args.target, options)
+    backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
+    for diagnostic in backend:
+        err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
+    if not output.ok:
+        err.write(_summary(diagnostics + backend, 1) + "\n")
+        return EXIT_PROBLEMS
+    if args.output in (None, "-"):
+        out.write(output.text)
+        return EXIT_OK
+    from ..backends.yaml_out import write_atomic
+
+    try:
+        write_atomic(args.output, output.text)
+    except OSError as error:
+        print(f"treadle: error: cannot write {args.output}: {error.strerror or error}", file=err)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- argument parsing
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own exit code for usage errors is 2 as well
@@ -155,6 +206,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     check.add_argument("--strict", action="store_true", help="treat warnings as problems (exit 1)")
     check.set_defaults(handler=command_check)
+
+    compile_ = commands.add_parser(
+        "compile", help="compile a .treadle file to engine YAML",
+        description="Compile the pipelines of a file to YAML for a workflow engine. Problems go to "
+                    "stderr; exit 0 when written, 1 when the file has problems, 2 on bad usage.")
+    compile_.add_argument("file", metavar="FILE", help="a .treadle file")
+    compile_.add_argument("--target", required=True, choices=("argo",), help="the engine to compile for")
+    compile_.add_argument("-o", "--output", metavar="PATH", help="where to write the YAML ('-' or none: stdout)")
+    compile_.add_argument("--pipeline", metavar="NAME", help="compile only this pipeline (default: all of the file)")
+    compile_.add_argument("--kind", choices=("workflow", "workflowtemplate"), default="workflow",
+                          help="Argo object to emit (default: workflow; a pipeline with a schedule "
+                               "becomes a CronWorkflow, or a WorkflowTemplate and a CronWorkflow)")
+    compile_.add_argument("--artifacts", choices=("repository", "volume"), default="repository",
+                          help="how artifacts move between steps: the engine's artifact repository "
+                               "(default) or a shared volume")
+    compile_.add_argument("--volume-claim", metavar="NAME",
+                          help="with --artifacts volume: an existing ReadWriteMany claim to use "
+                               "(default: a claim made for each run)")
+    compile_.set_defaults(handler=command_compile)
     return parser
 
 

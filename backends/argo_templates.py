@@ -1,0 +1,378 @@
+"""The pod side of the Argo backend: container and MPI templates for one (component, settings).
+
+A template is shared by every task that calls the component with the same settings, so
+nothing here depends on a call: values come in as input parameters, artifacts at fixed
+paths. Paths are literal so that commands stay readable:
+- input artifact `x`        -> /tmp/treadle/inputs/x
+- output (artifact or value) -> /tmp/treadle/outputs/NAME, on a volume mounted there
+"""
+
+from __future__ import annotations
+
+from ..compiler import ir
+from . import argo_values as values
+from . import mpijob
+from .yaml_out import DoubleQuoted, Flow, dump_documents
+
+INPUTS_DIR = "/tmp/treadle/inputs"
+OUTPUTS_DIR = "/tmp/treadle/outputs"
+OUTPUTS_VOLUME = "treadle-outputs"
+ARTIFACTS_VOLUME = "treadle-artifacts"
+DIR_PARAM = "treadle-dir"  # volume mode: the task's folder on the shared volume
+MEMO_CONFIG_MAP = "treadle-memo"
+MEMO_MAX_AGE = "8760h"  # a year: Argo requires an age; results of deterministic steps stay valid
+PLAIN_TYPES = ("int", "float", "bool")  # values that never hold `$`, braces or control characters
+
+
+class TemplateProblem(Exception):
+    """A value in a component that Argo cannot carry unchanged (reported by the emitter)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class TemplateProblems(Exception):
+    """All the problems found while building one template."""
+
+    def __init__(self, problems: list[TemplateProblem]) -> None:
+        super().__init__("; ".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+def input_path(name: str) -> str:
+    return f"{INPUTS_DIR}/{name}"
+
+
+def output_path(name: str) -> str:
+    return f"{OUTPUTS_DIR}/{name}"
+
+
+def literal(text: str, where: str) -> str:
+    if values.has_template_braces(text):
+        raise TemplateProblem(
+            f"{where} contains '{{{{' ({text!r}); Argo reads '{{{{' as the start of a template tag and "
+            "may replace the text, so it cannot reach the container unchanged",
+            hint="remove the '{{' (for example, pass the text through a file the step reads)")
+    return text
+
+
+class ContainerParts:
+    """Renders a component's argv, env and mounts in Argo's syntax for one mode."""
+
+    def __init__(self, component: ir.ComponentSpec, volume_mode: bool) -> None:
+        self.component = component
+        self.volume_mode = volume_mode
+        self.problems: list[TemplateProblem] = []  # every value Argo cannot carry, reported together
+        self.plain = frozenset(port.name for port in component.inputs if port.type.name in PLAIN_TYPES)
+
+    def argument(self, argument: ir.Argument, where: str, for_manifest: bool = False):
+        """One argv entry. In a manifest (YAML that Argo substitutes into before it is parsed)
+        a run-time value is written JSON-escaped inside double quotes."""
+        parts: list[str | values.Ref] = []
+        for piece in argument:
+            if isinstance(piece, str):
+                part = self.checked(piece, where)
+            elif isinstance(piece, ir.InputValue):
+                part = values.input_param(piece.name)
+            elif isinstance(piece, ir.InputPath):
+                part = input_path(piece.name)
+            else:
+                part = output_path(piece.name)
+            if parts and isinstance(part, str) and isinstance(parts[-1], str):
+                parts[-1] += part
+            else:
+                parts.append(part)
+        if not any(isinstance(part, values.Ref) for part in parts):
+            return values.kube_escape("".join(parts))
+        text = values.runtime_text(parts, self.plain)
+        if for_manifest and text.startswith("{{="):
+            return DoubleQuoted(_json_escaped(text))
+        return text
+
+    def argv(self, for_manifest: bool = False) -> tuple[list, list]:
+        spec = self.component
+        command = [self.argument(a, f"command of '{spec.name}'", for_manifest) for a in spec.command]
+        args = [self.argument(a, f"args of '{spec.name}'", for_manifest) for a in spec.args]
+        return command, args
+
+    def env(self, settings: ir.Settings, for_manifest: bool = False) -> list[dict]:
+        result = []
+        for variable in settings.env:
+            value = variable.value
+            if isinstance(value, ir.SecretRef):
+                result.append({"name": variable.name,
+                               "valueFrom": {"secretKeyRef": {"name": value.secret, "key": value.key}}})
+            elif isinstance(value, ir.InputValue):
+                text = values.runtime_text([values.input_param(value.name)], self.plain)
+                if for_manifest and text.startswith("{{="):
+                    text = DoubleQuoted(_json_escaped(text))
+                result.append({"name": variable.name, "value": text})
+            else:
+                text = self.checked(value, f"environment variable {variable.name}")
+                result.append({"name": variable.name, "value": values.kube_escape(text)})
+        return result
+
+    def checked(self, text: str, where: str) -> str:
+        try:
+            return literal(text, where)
+        except TemplateProblem as problem:
+            self.problems.append(problem)
+            return text
+
+    def has_outputs(self) -> bool:
+        return bool(self.component.outputs)
+
+    def artifact_inputs(self) -> list[ir.Port]:
+        return [port for port in self.component.inputs if port.type.is_artifact]
+
+    def mounts(self, settings: ir.Settings) -> list[dict]:
+        mounts = []
+        if self.volume_mode:
+            for port in self.artifact_inputs():
+                mounts.append(Flow(name=ARTIFACTS_VOLUME, mountPath=input_path(port.name),
+                                   subPath=values.input_param(port.name).tag(), readOnly=True))
+            if self.has_outputs():
+                mounts.append(Flow(name=ARTIFACTS_VOLUME, mountPath=OUTPUTS_DIR,
+                                   subPath=values.input_param(DIR_PARAM).tag()))
+        elif self.has_outputs():
+            mounts.append(Flow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR))
+        for volume in settings.volumes:
+            mount = Flow(name=volume_name(volume), mountPath=volume.mount_path)
+            if volume.read_only:
+                mount["readOnly"] = True
+            mounts.append(mount)
+        return mounts
+
+    def volumes(self, settings: ir.Settings) -> list[dict]:
+        """The template's own volumes (the outputs folder is declared once for the workflow)."""
+        result = []
+        for volume in settings.volumes:
+            result.append(volume_source(volume))
+        return result
+
+
+def _json_escaped(expression: str) -> str:
+    """`{{=E}}` -> `{{=...}}` whose result is E's value JSON-escaped without its quotes, so the
+    text stays valid inside a YAML double-quoted string. `"` is spelled in base64 because
+    the expression itself sits inside that string."""
+    inner = expression[3:-2]
+    quote = "sprig.b64dec('Ig==')"
+    return "{{=sprig.trimSuffix(" + quote + ", sprig.trimPrefix(" + quote + ", toJson(" + inner + ")))}}"
+
+
+def volume_name(volume: ir.Volume) -> str:
+    from .naming import dns_label
+
+    return dns_label(volume.name)
+
+
+def volume_source(volume: ir.Volume) -> dict:
+    entry: dict = {"name": volume_name(volume)}
+    if volume.source == "claim":
+        claim: dict = {"claimName": volume.source_name}
+        if volume.read_only:
+            claim["readOnly"] = True
+        entry["persistentVolumeClaim"] = claim
+    elif volume.source == "config_map":
+        entry["configMap"] = {"name": volume.source_name}
+    elif volume.source == "secret":
+        entry["secret"] = {"secretName": volume.source_name}
+    else:
+        entry["emptyDir"] = {}
+    return entry
+
+
+def resources(settings: ir.Settings) -> dict:
+    spec = settings.resources
+    requests: dict = {}
+    limits: dict = {}
+    if spec.cpu:
+        requests["cpu"] = spec.cpu
+    if spec.memory:
+        requests["memory"] = spec.memory
+    if spec.cpu_limit:
+        limits["cpu"] = spec.cpu_limit
+    if spec.memory_limit:
+        limits["memory"] = spec.memory_limit
+    if spec.gpu:
+        limits["nvidia.com/gpu"] = spec.gpu
+    result: dict = {}
+    if requests:
+        result["requests"] = requests
+    if limits:
+        result["limits"] = limits
+    return result
+
+
+def security_context(settings: ir.Settings) -> dict:
+    security = settings.security
+    context: dict = {"runAsNonRoot": security.run_as_non_root}
+    if security.run_as_user is not None:
+        context["runAsUser"] = security.run_as_user
+    context["allowPrivilegeEscalation"] = security.allow_privilege_escalation
+    if security.read_only_root_filesystem:
+        context["readOnlyRootFilesystem"] = True
+    context["capabilities"] = {"drop": ["ALL"]}
+    context["seccompProfile"] = {"type": "RuntimeDefault"}
+    return Flow(context)
+
+
+def tolerations(settings: ir.Settings) -> list[dict]:
+    result = []
+    for toleration in settings.tolerations:
+        entry: dict = {}
+        if toleration.key is not None:
+            entry["key"] = toleration.key
+        entry["operator"] = toleration.operator
+        if toleration.value is not None:
+            entry["value"] = toleration.value
+        if toleration.effect is not None:
+            entry["effect"] = toleration.effect
+        if toleration.toleration_seconds is not None:
+            entry["tolerationSeconds"] = toleration.toleration_seconds
+        result.append(entry)
+    return result
+
+
+def retry_strategy(settings: ir.Settings) -> dict | None:
+    if settings.retries <= 0:
+        return None
+    # Always: a pod lost with its node is retried as well as a step that failed.
+    return {"limit": str(settings.retries), "retryPolicy": "Always"}
+
+
+def template_io(component: ir.ComponentSpec, volume_mode: bool, mpi: bool) -> tuple[dict, dict]:
+    """(inputs, outputs) of a component's template."""
+    params: list[dict] = []
+    artifacts: list[dict] = []
+    for port in component.inputs:
+        if port.type.is_artifact and not volume_mode:
+            artifacts.append(Flow(name=port.name, path=input_path(port.name)))
+        else:
+            params.append({"name": port.name})
+    if volume_mode and component.outputs:
+        params.append({"name": DIR_PARAM})
+    inputs: dict = {}
+    if params:
+        inputs["parameters"] = params
+    if artifacts:
+        inputs["artifacts"] = artifacts
+    out_params: list[dict] = []
+    out_artifacts: list[dict] = []
+    for port in component.outputs:
+        if port.type.is_artifact:
+            if not volume_mode:
+                out_artifacts.append(Flow(name=port.name, path=output_path(port.name)))
+        elif not mpi:
+            out_params.append(Flow(name=port.name, valueFrom={"path": output_path(port.name)}))
+    outputs: dict = {}
+    if out_params:
+        outputs["parameters"] = out_params
+    if out_artifacts:
+        outputs["artifacts"] = out_artifacts
+    return inputs, outputs
+
+
+def memoize(template_name: str, identity: str, component: ir.ComponentSpec) -> dict:
+    """A cache key from the template's identity and every input value."""
+    from .naming import short_hash
+
+    names = [port.name for port in component.inputs]
+    key = f"{template_name}.{short_hash(identity, 12)}"
+    if names:
+        listed = ", ".join(values.input_param(name).expr() for name in names)
+        key += ".{{=sprig.sha256sum(toJson([" + listed + "]))}}"
+    return {"key": key, "maxAge": MEMO_MAX_AGE, "cache": {"configMap": {"name": MEMO_CONFIG_MAP}}}
+
+
+def container_template(name: str, task: ir.Task, volume_mode: bool) -> dict:
+    component, settings = task.component, task.settings
+    parts = ContainerParts(component, volume_mode)
+    inputs, outputs = template_io(component, volume_mode, mpi=False)
+    template: dict = {"name": name}
+    if inputs:
+        template["inputs"] = inputs
+    if outputs:
+        template["outputs"] = outputs
+    _common(template, settings)
+    volumes = parts.volumes(settings)
+    if volumes:
+        template["volumes"] = volumes
+    command, args = parts.argv()
+    container: dict = {"image": parts.checked(component.image, f"image of '{component.name}'")}
+    if command:
+        container["command"] = command
+    if args:
+        container["args"] = args
+    env = parts.env(settings)
+    if env:
+        container["env"] = env
+    if settings.image_pull_policy:
+        container["imagePullPolicy"] = settings.image_pull_policy
+    requested = resources(settings)
+    if requested:
+        container["resources"] = requested
+    mounts = parts.mounts(settings)
+    if mounts:
+        container["volumeMounts"] = mounts
+    container["securityContext"] = security_context(settings)
+    template["container"] = container
+    if parts.problems:
+        raise TemplateProblems(parts.problems)
+    return template
+
+
+def _common(template: dict, settings: ir.Settings) -> None:
+    retry = retry_strategy(settings)
+    if retry:
+        template["retryStrategy"] = retry
+    if settings.timeout_seconds:
+        template["activeDeadlineSeconds"] = settings.timeout_seconds
+    if settings.node_selector:
+        template["nodeSelector"] = dict(settings.node_selector)
+    tolerated = tolerations(settings)
+    if tolerated:
+        template["tolerations"] = tolerated
+
+
+def mpi_template(name: str, task: ir.Task, claim_name: str) -> dict:
+    """A resource template that creates the step's MPIJob and waits on its launcher. MPI pods
+    reach artifacts through the shared volume (`claim_name`, Argo-substituted text)."""
+    component, settings = task.component, task.settings
+    mpi = settings.mpi
+    parts = ContainerParts(component, volume_mode=True)
+    inputs, _ = template_io(component, volume_mode=True, mpi=True)
+    template: dict = {"name": name}
+    if inputs:
+        template["inputs"] = inputs
+    _common(template, settings)
+    command, args = parts.argv(for_manifest=True)
+    mounts = parts.mounts(settings)
+    volumes = [{"name": ARTIFACTS_VOLUME, "persistentVolumeClaim": {"claimName": claim_name}}] \
+        if any(m["name"] == ARTIFACTS_VOLUME for m in mounts) else []
+    volumes += parts.volumes(settings)
+    pod = mpijob.MpiPod(
+        image=parts.checked(component.image, f"image of '{component.name}'"),
+        resources=resources(settings),
+        env=parts.env(settings, for_manifest=True),
+        volume_mounts=mounts,
+        volumes=volumes,
+        security_context=security_context(settings),
+        node_selector=dict(settings.node_selector),
+        tolerations=tolerations(settings),
+        image_pull_policy=settings.image_pull_policy,
+    )
+    manifest = mpijob.mpijob(f"{name}-", mpi.ranks, mpi.slots_per_worker, mpi.implementation,
+                             [*command, *args], pod, deadline_seconds=settings.timeout_seconds,
+                             labels={"workflows.argoproj.io/workflow": "{{workflow.name}}"})
+    template["resource"] = {
+        "action": "create",
+        "setOwnerReference": True,
+        "successCondition": mpijob.LAUNCHER_SUCCEEDED,
+        "failureCondition": mpijob.LAUNCHER_FAILED,
+        "manifest": dump_documents([manifest]),
+    }
+    if parts.problems:
+        raise TemplateProblems(parts.problems)
+    return template

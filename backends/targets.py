@@ -1,0 +1,74 @@
+"""The engines `treadle compile --target` knows, and compiling checked pipelines with one.
+
+Engines are imported only when used, so the CLI stays quick to start."""
+
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import import_module
+
+import networkx as nx
+
+from ..compiler.diagnostics import Diagnostic, Severity
+from .base import Options
+from .naming import dns_label
+from .yaml_out import dump_documents
+
+TARGETS = {"argo": "treadle.backends.argo"}
+
+
+@dataclass
+class CompileOutput:
+    text: str = ""
+    documents: list[dict] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+@contextmanager
+def _collector_paused():
+    """Backends build many small dicts and free none until they return, while the front
+    end's objects are still alive: the cyclic collector would scan all of them again and
+    again (it doubled compile time on large pipelines)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def compile_pipelines(graphs: list[nx.DiGraph], target: str, options: Options) -> CompileOutput:
+    """Every pipeline's documents in one YAML stream, or the diagnostics that stop it."""
+    with _collector_paused():
+        return _compile(graphs, target, options)
+
+
+def _compile(graphs: list[nx.DiGraph], target: str, options: Options) -> CompileOutput:
+    engine = import_module(TARGETS[target])
+    output = CompileOutput()
+    document_names: dict = {}
+    for graph in graphs:
+        result = engine.emit(graph, options, document_names)
+        output.diagnostics.extend(result.diagnostics)
+        output.documents.extend(result.documents)
+    if not output.ok:
+        output.documents = []
+        return output
+    output.text = dump_documents(output.documents)
+    if len(output.text) >= engine.SIZE_WARNING // 2:  # YAML is smaller than JSON; measure exactly only then
+        spans = {dns_label(graph.graph["info"].name): graph.graph["info"].span for graph in graphs}
+        for label, size, pipeline in engine.documents_near_limit(output.documents):
+            output.diagnostics.append(Diagnostic(
+                "B004", Severity.WARNING, spans[pipeline],
+                f"{label} is {size / (1 << 20):.2f} MiB as JSON ({size} bytes); Argo refuses workflows above "
+                f"{engine.SIZE_LIMIT / (1 << 20):.0f} MiB",
+                hint="steps that call one component with equal settings share a template; fewer distinct "
+                     "components or settings make the workflow smaller"))
+    return output

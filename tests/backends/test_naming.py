@@ -1,0 +1,54 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from treadle.backends.naming import (CRON_WORKFLOW_MAX, LABEL_MAX, NameScope, dns_label, is_dns_label, sanitize,
+                                     short_hash)
+
+identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,80}", fullmatch=True)
+any_names = st.one_of(identifiers, st.text(min_size=0, max_size=90))
+
+
+def test_valid_names_stay_as_they_are():
+    assert dns_label("train") == "train"
+    assert dns_label("load-data-2") == "load-data-2"
+
+
+def test_changed_names_carry_a_hash_of_the_original():
+    assert dns_label("train_model") == "train-model-" + short_hash("train_model")
+    assert dns_label("Train_Model") != dns_label("train_model")
+    assert dns_label("a" * 70) == "a" * (LABEL_MAX - 7) + "-" + short_hash("a" * 70)
+
+
+def test_sanitize_is_readable():
+    assert sanitize("load_dataset") == "load-dataset"
+    assert sanitize("__x__") == "x"
+    assert sanitize("!!!") == "x"
+
+
+@given(any_names, st.sampled_from([LABEL_MAX, CRON_WORKFLOW_MAX]))
+def test_dns_label_is_always_valid(name, limit):
+    assert is_dns_label(dns_label(name, limit), limit)
+
+
+@given(st.sets(any_names, max_size=40))
+def test_dns_label_is_injective(names):
+    assert len({dns_label(name) for name in names}) == len(names)
+
+
+@settings(max_examples=200)
+@given(st.lists(any_names, max_size=60), st.sampled_from([LABEL_MAX, 20]))
+def test_name_scope_gives_distinct_valid_stable_names(wanted, limit):
+    scope = NameScope(limit)
+    given_names = [scope.name(("key", index), name) for index, name in enumerate(wanted)]
+    assert len(set(given_names)) == len(given_names)
+    assert all(is_dns_label(name, limit) for name in given_names)
+    again = NameScope(limit)
+    assert [again.name(("key", index), name) for index, name in enumerate(wanted)] == given_names
+    assert [scope.name(("key", index), "other") for index in range(len(wanted))] == given_names
+
+
+def test_name_scope_prefers_readable_names_and_hashes_collisions():
+    scope = NameScope()
+    assert scope.name("a", "train_model") == "train-model"
+    second = scope.name("b", "train-model")
+    assert second.startswith("train-model-") and second != "train-model"

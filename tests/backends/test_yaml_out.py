@@ -1,0 +1,67 @@
+import os
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from treadle.backends.yaml_out import DoubleQuoted, Flow, dump_documents, write_atomic
+
+SPECIALS = ["yes", "no", "null", "~", "1e3", "0x10", "'", '"', "{{", "}}", "$(", "- a", ": b", "#", "&x", "*y",
+            "!tag", "|", ">", "%", "@", "`", "\n", "\t", "\r", " ", "\u00e9", "\u2028", "\ufeff", "\x85"]
+texts = st.lists(st.one_of(st.sampled_from(SPECIALS), st.text(max_size=8)), max_size=6).map("".join)
+
+
+def test_name_first_then_insertion_order():
+    text = dump_documents([{"kind": "K", "spec": {"b": 1, "name": "nm", "a": 2}, "name": "x"}])
+    assert text == "name: x\nkind: K\nspec:\n  name: nm\n  b: 1\n  a: 2\n"
+
+
+def test_multi_line_strings_use_block_style():
+    assert dump_documents([{"s": "one\ntwo\n"}]) == "s: |\n  one\n  two\n"
+    assert dump_documents([{"s": ["one\ntwo"]}]) == "s:\n- |-\n  one\n  two\n"
+
+
+def test_words_that_yaml_readers_turn_into_other_types_are_quoted():
+    text = dump_documents([{"a": ["y", "No", "on", "null", "1e3", "0x1f", "2024-01-01", "-", "--", ".inf", "~", "=", ""]}])
+    assert yaml.safe_load(text)["a"] == ["y", "No", "on", "null", "1e3", "0x1f", "2024-01-01", "-", "--", ".inf", "~", "=", ""]
+    assert "- y\n" not in text and "- 'y'" in text
+
+
+def test_flow_mappings():
+    assert dump_documents([{"t": [Flow(name="a", args={"p": [Flow(name="x", value="{{v}}")]})]}]) == \
+        "t:\n- {name: a, args: {p: [{name: x, value: '{{v}}'}]}}\n"
+
+
+def test_documents_are_separated():
+    assert dump_documents([{"a": 1}, {"b": 2}]) == "---\na: 1\n---\nb: 2\n"
+
+
+def test_double_quoted_text():
+    assert dump_documents([{"a": DoubleQuoted("{{='x'}}")}]) == "a: \"{{='x'}}\"\n"
+
+
+def test_no_global_representers():
+    assert yaml.safe_dump({"b": 1, "name": 2}) == "b: 1\nname: 2\n"
+
+
+values = st.recursive(st.one_of(texts, st.integers(), st.booleans(), st.floats(allow_nan=False)),
+                      lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                              st.dictionaries(texts, inner, max_size=3),
+                                              st.dictionaries(texts, inner, max_size=3).map(Flow)), max_leaves=12)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(texts, values, max_size=5))
+def test_round_trip_and_determinism(document):
+    text = dump_documents([document])
+    assert yaml.safe_load(text) == document
+    assert yaml.load(text, Loader=yaml.CSafeLoader) == document
+    assert dump_documents([document]) == text
+
+
+def test_write_atomic_replaces_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "out.yaml"
+    write_atomic(target, "a: 1\n")
+    write_atomic(target, "a: 2\n")
+    assert target.read_text() == "a: 2\n"
+    assert os.listdir(tmp_path) == ["out.yaml"]
