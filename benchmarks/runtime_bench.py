@@ -14,7 +14,9 @@ imports (~1-3 s, the same for every process-based step) are left out on both sid
 whole command's wall time is printed too. Peers read CSV with pandas and write CSV with
 the same formatter as the runtime, so the comparison is of the algorithms and their
 distribution, not of CSV libraries. Peak memory is each process's peak RSS (the largest
-rank's at 2 ranks), and the same above the RSS right after imports ("data").
+rank's at 2 ranks), and the same above the RSS right after imports ("data"). Other
+processes' CPU use during each run is measured too: on a shared machine, a run at 2
+ranks cannot have both cores while something else is busy, and the table says so.
 """
 
 from __future__ import annotations
@@ -199,21 +201,43 @@ def bench_environment(threads: str | None) -> dict:
     return env
 
 
+def _busy_cpu_seconds() -> float:
+    """CPU time all processes of the machine have used so far (from /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(command, env) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run a command; return it, its wall time, and the cores that OTHER processes kept busy meanwhile."""
+    busy, ours = _busy_cpu_seconds(), _children_cpu_seconds()
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    others = (_busy_cpu_seconds() - busy) - (_children_cpu_seconds() - ours)
+    return completed, wall, max(0.0, others / wall)
+
+
 def measure_treadle(name, data, work, ranks) -> dict:
     out = work / f"out-{name}-{ranks}"
     out.mkdir(exist_ok=True)
     stats = out / "stats.json"
     command = [MPIEXEC, "-n", str(ranks), RUNTIME] + [str(a) for a in treadle_arguments(name, data, out)]
     command += ["--threads", "1", "--stats", str(stats)]
-    started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, env=bench_environment("1"))
-    wall = time.perf_counter() - started
+    completed, wall, others = run_measured(command, bench_environment("1"))
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {completed.stderr.strip()}")
     report = json.loads(stats.read_text())
     worst = max(report["per_rank"], key=lambda rank: rank["peak_rss_mib"])
     return {"seconds": report["seconds"], "wall": wall, "peak_rss_mib": worst["peak_rss_mib"],
-            "data_mib": max(r["peak_rss_mib"] - r["rss_after_imports_mib"] for r in report["per_rank"])}
+            "data_mib": max(r["peak_rss_mib"] - r["rss_after_imports_mib"] for r in report["per_rank"]),
+            "others": others}
 
 
 def measure_peer(name, data, work, threads: str, n_jobs: int | None) -> dict:
@@ -221,14 +245,12 @@ def measure_peer(name, data, work, threads: str, n_jobs: int | None) -> dict:
     out.mkdir(exist_ok=True)
     command = [PYTHON, str(HERE), "--peer", name, "--data", str(data), "--out", str(out),
                "--peer-threads", threads] + (["--n-jobs", str(n_jobs)] if n_jobs else [])
-    started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, env=bench_environment(threads))
-    wall = time.perf_counter() - started
+    completed, wall, others = run_measured(command, bench_environment(threads))
     if completed.returncode != 0:
         raise RuntimeError(f"peer {name} failed: {completed.stderr.strip()}")
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     return {"seconds": report["seconds"], "wall": wall, "peak_rss_mib": report["peak_rss_mib"],
-            "data_mib": report["peak_rss_mib"] - report["rss_after_imports_mib"]}
+            "data_mib": report["peak_rss_mib"] - report["rss_after_imports_mib"], "others": others}
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -279,8 +301,9 @@ def verdicts(name: str, r: dict) -> list[str]:
 def print_table(sizes: dict, results: dict, repeats: int) -> None:
     labels = ["treadle 1 rank", "treadle 2 ranks", "sklearn 1 thread", "sklearn default", "sklearn n_jobs=2"]
     print()
-    print("| component | rows x features | " + " | ".join(labels) + " | peak RSS MiB 1r / 2r (above imports) |")
-    print("|---" * (len(labels) + 3) + "|")
+    print("| component | rows x features | " + " | ".join(labels) +
+          " | peak RSS MiB 1r / 2r (above imports) | others' load (cores) |")
+    print("|---" * (len(labels) + 4) + "|")
     for name, result in results.items():
         cells = []
         for label in labels:
@@ -290,9 +313,11 @@ def print_table(sizes: dict, results: dict, repeats: int) -> None:
         memory = (f"{one['peak_rss_mib']:.0f} / {two['peak_rss_mib']:.0f} "
                   f"({one['data_mib']:.0f} / {two['data_mib']:.0f})")
         n, p = sizes[name]
-        print(f"| {name} | {n:,} x {p} | " + " | ".join(cells) + f" | {memory} |")
+        load = max(run["others"] for run in result.values())
+        print(f"| {name} | {n:,} x {p} | " + " | ".join(cells) + f" | {memory} | {load:.2f} |")
     print()
-    print(f"work time, median of {repeats} (whole command wall time in brackets)")
+    print(f"work time, median of {repeats} (whole command wall time in brackets); others' load: the"
+          " largest median number of cores other processes kept busy during a configuration's runs")
     for name, result in results.items():
         for note in verdicts(name, result):
             print(f"  {name}: {note}")

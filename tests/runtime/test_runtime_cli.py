@@ -258,3 +258,9 @@ def test_the_command_line_entry_point_is_light_and_exits_2(tmp_path):
     )
     assert completed.returncode == 2
     assert completed.stderr.strip().endswith("no such file") and completed.stderr.count("\n") == 1
+
+
+def test_missing_label_is_refused(tmp_path, run_cli):
+    (tmp_path / "d.csv").write_text("a,target\n1,0\n2,\n3,1\n")
+    result = run_cli("linear", "--data", tmp_path / "d.csv", "--kind", "logistic", "--model", tmp_path / "m")
+    _assert_refused(result, "the target column 'target' has a missing value", tmp_path, keep=["d.csv"])
