@@ -46,6 +46,7 @@ _OPENERS = {"LPAR", "LSQB", "LBRACE"}
 _CLOSERS = {"RPAR", "RSQB", "RBRACE"}
 # A `{` after one of these starts a dict literal, in which new lines do not count.
 _VALUE_STARTERS = {"EQUAL", "COMMA", "LSQB", "LPAR", "COLON"}
+_BAD = "BAD_CHARACTER"
 _CONTINUATION_TEXT = ("->", "{", "else", "after", "with", "and", "or")
 
 
@@ -86,13 +87,13 @@ class TreadleLexer:
         alternatives += [f"(?P<{name}>{re.escape(value)})" for name, value in punctuation]
         # possessive: a run of blanks before a bad character must not backtrack (exponential time)
         blank = "(?:" + "|".join(blanks) + ")*+" if blanks else ""
+        # Any other character is a token of its own kind, so that scanning never skips text.
+        alternatives.append(f"(?P<{_BAD}>[\\s\\S])")
         self.master = re.compile(blank + "(?:" + "|".join(alternatives) + ")")
-        self.blank = re.compile(blank) if blanks else None
         self.comment_types = frozenset(comment_types)
 
     def lex(self, data: str, comments: list | None = None) -> Iterator[Token]:
         """Yield tokens; comments (ignored terminals that are not blanks) go to `comments`."""
-        master_match = self.master.match
         keywords = self.keywords
         continuations = self.continuations
         comment_types = self.comment_types
@@ -102,29 +103,21 @@ class TreadleLexer:
         pending: Token | None = None
         line = 1
         line_start = 0
-        position = 0
-        length = len(data)
-        while True:
-            match = master_match(data, position)
-            if match is None:
-                if self.blank is not None:
-                    position = self.blank.match(data, position).end()
-                if position >= length:
-                    break
-                raise LexFailure(position, line, position - line_start + 1)
+        for match in self.master.finditer(data):
             kind = match.lastgroup
             start = match.start(kind)
-            position = match.end()
             if kind == "_NL":
                 if pending is None and not emitted_newline and (not stack or stack[-1] == "block"):
                     pending = ("_NL", "\n", line, start - line_start + 1, start)
                 line += 1
-                line_start = position
+                line_start = match.end()
                 continue
             if kind in comment_types:
                 if comments is not None:
                     comments.append((kind, match.group(kind), line, start - line_start + 1, start))
                 continue
+            if kind == _BAD:
+                raise LexFailure(start, line, start - line_start + 1)
             value = match.group(kind)
             if kind == "NAME":
                 kind = keywords.get(value, "NAME")
