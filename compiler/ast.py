@@ -41,15 +41,27 @@ class NameRef:
     span: Span
 
 
+def _head(span: Span, length: int) -> Span:
+    """The first `length` characters of a span (a name that starts it)."""
+    return Span(span.path, span.line, span.column, span.line, span.column + length)
+
+
 @dataclass(slots=True)
 class OutputRef:
-    """`step.output`."""
+    """`step.output`. The spans of its two names are derived, not stored: references are many."""
 
     step: str
     output: str
     span: Span
-    step_span: Span
-    output_span: Span
+
+    @property
+    def step_span(self) -> Span:
+        return _head(self.span, len(self.step))
+
+    @property
+    def output_span(self) -> Span:
+        span = self.span
+        return Span(span.path, span.end_line, span.end_column - len(self.output), span.end_line, span.end_column)
 
 
 @dataclass(slots=True)
@@ -57,7 +69,10 @@ class Argument:
     name: str | None  # None for a positional argument, which the checker rejects
     value: "Expr"
     span: Span
-    name_span: Span
+
+    @property
+    def name_span(self) -> Span:
+        return _head(self.span, len(self.name)) if self.name else self.span
 
 
 @dataclass(slots=True)
@@ -65,7 +80,10 @@ class Call:
     callee: str
     arguments: list[Argument]
     span: Span
-    callee_span: Span
+
+    @property
+    def callee_span(self) -> Span:
+        return _head(self.span, len(self.callee))
 
 
 @dataclass(slots=True)
@@ -109,7 +127,10 @@ class Param:
     type: TypeRef
     default: Expr | None
     span: Span
-    name_span: Span
+
+    @property
+    def name_span(self) -> Span:
+        return _head(self.span, len(self.name))
 
 
 @dataclass(slots=True)
@@ -159,7 +180,10 @@ class Step:
     after: list[NameRef]
     overrides: list[Setting]
     span: Span
-    name_span: Span | None
+
+    @property
+    def name_span(self) -> Span | None:
+        return _head(self.span, len(self.name)) if self.name else None
 
 
 @dataclass(slots=True)

@@ -273,8 +273,11 @@ class Loop:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Task:
+    """One node of the graph. Not frozen (tens of thousands are built per large pipeline,
+    and frozen construction is slow), but nothing changes a Task once lowering made it."""
+
     id: str
     component: ComponentSpec
     arguments: tuple[tuple[str, Binding], ...]  # input name -> binding, in the component's input order

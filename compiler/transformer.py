@@ -3,7 +3,8 @@
 The parser applies these methods while it parses (no intermediate tree), so each method
 gets the rule's children: AST nodes and, for rules marked `!` in the grammar, the tokens
 of their punctuation, from which the spans are taken. String literals with invalid escapes
-and reserved words used as names are the only problems found here.
+are the only problems found here (the lexer makes every reserved word a keyword, so a
+name is never one).
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from .diagnostics import Diagnostics
 from .source import Span
 from .tokens import token_end
 
-RESERVED_WORDS = frozenset(
-    "import as let component pipeline after with if else for in finally not and or true false".split()
-)
+
+_new = tuple.__new__  # builds a Span without the Python-level constructor: tens of thousands per file
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 _ESCAPE = re.compile(r"\\(.)", re.S)
@@ -71,7 +71,7 @@ class ToAst:
         _, text, line, column, _ = token
         if "\n" in text:
             return Span(self.path, line, column, *token_end(token))
-        return Span(self.path, line, column, line, column + len(text))
+        return _new(Span, (self.path, line, column, line, column + len(text)))
 
     def _between(self, first, last) -> Span:
         if type(first) is tuple:
@@ -82,16 +82,7 @@ class ToAst:
             end_line, end_column = token_end(last)
         else:
             end_line, end_column = last.span.end_line, last.span.end_column
-        return Span(self.path, line, column, end_line, end_column)
-
-    def _name(self, token: tuple) -> str:
-        name = token[1]
-        if name in RESERVED_WORDS:
-            self.diagnostics.error(
-                "E212", self._tok(token), f"'{name}' is a reserved word and cannot be used as a name",
-                hint="choose another name",
-            )
-        return name
+        return _new(Span, (self.path, line, column, end_line, end_column))
 
     def _decode(self, token: tuple) -> str:
         text = token[1]
@@ -123,13 +114,13 @@ class ToAst:
 
     def import_decl(self, children):
         path_token = children[1]
-        alias = self._name(children[3]) if len(children) > 3 else None
+        alias = children[3][1] if len(children) > 3 else None
         return ast.Import(self._decode(path_token), alias, self._between(children[0], children[-1]),
                           self._tok(path_token))
 
     def let_decl(self, children):
         name, value = children[1], children[3]
-        return ast.Let(self._name(name), value, self._between(children[0], value), self._tok(name))
+        return ast.Let(name[1], value, self._between(children[0], value), self._tok(name))
 
     def component_decl(self, children):
         name = children[1]
@@ -144,7 +135,7 @@ class ToAst:
             elif isinstance(child, list):
                 inputs = child
         span = self._between(children[0], children[-1].closing)
-        return ast.Component(self._name(name), inputs, outputs, settings, span, self._tok(name))
+        return ast.Component(name[1], inputs, outputs, settings, span, self._tok(name))
 
     def outputs(self, children):
         return _Outputs(children[0] if children else [])
@@ -154,7 +145,7 @@ class ToAst:
         values = _values(children)
         body = values[-1]
         params = values[0] if len(values) == 2 else []
-        return ast.Pipeline(self._name(name), params, body.items, self._between(children[0], body.closing),
+        return ast.Pipeline(name[1], params, body.items, self._between(children[0], body.closing),
                             self._tok(name))
 
     def params(self, children):
@@ -163,7 +154,7 @@ class ToAst:
     def param(self, children):
         name, type_ref = children[0], children[1]
         default = children[2] if len(children) > 2 else None
-        return ast.Param(self._name(name), type_ref, default, self._between(name, children[-1]), self._tok(name))
+        return ast.Param(name[1], type_ref, default, self._between(name, children[-1]))
 
     def type_ref(self, children):
         argument = children[1] if len(children) > 1 else None
@@ -212,7 +203,7 @@ class ToAst:
         after, overrides = self._clauses(clauses)
         span = self._between(name, self._clauses_end(value, clauses))
         if isinstance(value, ast.Call):
-            return ast.Step(self._name(name), value, after, overrides, span, self._tok(name))
+            return ast.Step(name[1], value, after, overrides, span)
         if clauses:
             self.diagnostics.error(
                 "E001", span, f"'after' and 'with' belong to steps, but '{name[1]}' is given a value, not a call",
@@ -223,7 +214,7 @@ class ToAst:
     def call_stmt(self, children):
         call, *clauses = children
         after, overrides = self._clauses(clauses)
-        return ast.Step(None, call, after, overrides, self._between(call, self._clauses_end(call, clauses)), None)
+        return ast.Step(None, call, after, overrides, self._between(call, self._clauses_end(call, clauses)))
 
     def after_clause(self, children):
         return [ast.NameRef(token[1], self._tok(token)) for token in children]
@@ -247,7 +238,7 @@ class ToAst:
     def for_stmt(self, children):
         variable = children[1]
         iterable, body = _values(children)
-        return ast.For(self._name(variable), iterable, body.items, self._between(children[0], body.closing),
+        return ast.For(variable[1], iterable, body.items, self._between(children[0], body.closing),
                        self._tok(variable))
 
     def finally_stmt(self, children):
@@ -299,23 +290,23 @@ class ToAst:
 
     def name(self, children):
         token = children[0]
-        return ast.NameRef(self._name(token), self._tok(token))
+        return ast.NameRef(token[1], self._tok(token))
 
     def output_ref(self, children):
         step, output = children
-        return ast.OutputRef(step[1], output[1], self._between(step, output), self._tok(step), self._tok(output))
+        return ast.OutputRef(step[1], output[1], self._between(step, output))
 
     def call(self, children):
         callee = children[0]
-        return ast.Call(callee[1], _values(children[1:]), self._between(callee, children[-1]), self._tok(callee))
+        return ast.Call(callee[1], _values(children[1:]), self._between(callee, children[-1]))
 
     def keyword_arg(self, children):
         name, value = children
-        return ast.Argument(name[1], value, self._between(name, value), self._tok(name))
+        return ast.Argument(name[1], value, self._between(name, value))
 
     def positional_arg(self, children):
         value = children[0]
-        return ast.Argument(None, value, value.span, value.span)
+        return ast.Argument(None, value, value.span)
 
 
 class _Outputs:
