@@ -96,6 +96,7 @@ class Checker:
         self.lets_in_progress: set[tuple[str, str]] = set()
         self.used: set[tuple[str, str]] = set()  # (module key, name) of declarations used anywhere
         self.used_imports: set[int] = set()  # id() of import statements something came through
+        self._port_tables: dict[int, tuple[dict, dict, dict]] = {}
         self.entry_keys = {module.key for module in program.entries}
 
     # ------------------------------------------------------------ entry point
@@ -124,6 +125,15 @@ class Checker:
                 if id(statement) not in self.used_imports:
                     self.diagnostics.warning("W503", statement.path_span, f"nothing from '{statement.path}' is used",
                                              hint="remove the import")
+
+    def ports(self, spec: ir.ComponentSpec) -> tuple[dict, dict, dict]:
+        """(inputs by name, outputs by name, input order) of a component, built once."""
+        table = self._port_tables.get(id(spec))
+        if table is None:
+            table = ({port.name: port for port in spec.inputs}, {port.name: port for port in spec.outputs},
+                     {port.name: index for index, port in enumerate(spec.inputs)})
+            self._port_tables[id(spec)] = table  # every spec lives in self.components, so ids stay unique
+        return table
 
     # ------------------------------------------------------------ names
     def lookup(self, module: LoadedModule, name: str) -> Symbol | None:
@@ -575,7 +585,9 @@ class PipelineChecker:
                                        hint="finally steps run after all the others anyway")
                 continue
             step.after.append(other.id)
-        if spec is not None:
+        if spec is not None and not node.overrides:
+            step.settings = spec.settings
+        elif spec is not None:
             reader = SettingsReader(self.diagnostics, self.setting_constant)
             given = reader.unique(node.overrides, OVERRIDE_KEYS, "a step's with block")
             step.settings = reader.task_settings(
@@ -607,7 +619,7 @@ class PipelineChecker:
             binding, value_type = self.expr(argument.value, step.blocks, step.id)
             if spec is None:
                 continue
-            port = spec.input(argument.name)
+            port = self.checker.ports(spec)[0].get(argument.name)
             if port is None:
                 outputs = [p.name for p in spec.outputs]
                 hint = _did_you_mean(argument.name, [p.name for p in spec.inputs])
@@ -640,7 +652,7 @@ class PipelineChecker:
                 names = ", ".join(f"'{name}'" for name in missing)
                 self.diagnostics.error("E203", call.span, f"{spec.name} needs {names}",
                                        hint="add " + ", ".join(f"{name}=..." for name in missing))
-            order = {port.name: index for index, port in enumerate(spec.inputs)}
+            order = self.checker.ports(spec)[2]
             step.arguments.sort(key=lambda item: order[item[0]])
 
     # ------------------------------------------------------------ values
@@ -704,7 +716,7 @@ class PipelineChecker:
         spec = producer.component
         if spec is None:
             return None, None
-        port = spec.output(expr.output)
+        port = self.checker.ports(spec)[1].get(expr.output)
         if port is None:
             outputs = [p.name for p in spec.outputs]
             self.diagnostics.error("E109", expr.output_span, f"step '{expr.step}' ({spec.name}) has no output '{expr.output}'",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 PARAMETER_TYPES = ("str", "int", "float", "bool", "list", "dict")
 ARTIFACT_TYPES = ("Dataset", "Model", "Metrics", "Artifact")
+_ARTIFACTS = frozenset(ARTIFACT_TYPES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +16,7 @@ class Type:
 
     @property
     def is_artifact(self) -> bool:
-        return self.name in ARTIFACT_TYPES
+        return self.name in _ARTIFACTS
 
     @property
     def is_list(self) -> bool:
