@@ -91,6 +91,8 @@ class TreadleLexer:
         alternatives.append(f"(?P<{_BAD}>[\\s\\S])")
         self.master = re.compile(blank + "(?:" + "|".join(alternatives) + ")")
         self.comment_types = frozenset(comment_types)
+        # kinds that need more than "pass it on": checked in one test on the hot path
+        self.rare = frozenset({"_NL", _BAD} | self.comment_types | _OPENERS | _CLOSERS)
 
     def lex(self, data: str, comments: list | None = None) -> Iterator[Token]:
         """Yield tokens; comments (ignored terminals that are not blanks) go to `comments`."""
@@ -103,26 +105,36 @@ class TreadleLexer:
         pending: Token | None = None
         line = 1
         line_start = 0
+        rare = self.rare
         for match in self.master.finditer(data):
             kind = match.lastgroup
             start = match.start(kind)
-            if kind == "_NL":
-                if pending is None and not emitted_newline and (not stack or stack[-1] == "block"):
-                    pending = ("_NL", "\n", line, start - line_start + 1, start)
-                line += 1
-                line_start = match.end()
-                continue
-            if kind in comment_types:
-                if comments is not None:
-                    comments.append((kind, match.group(kind), line, start - line_start + 1, start))
-                continue
-            if kind == _BAD:
-                raise LexFailure(start, line, start - line_start + 1)
+            if kind in rare:
+                if kind == "_NL":
+                    if pending is None and not emitted_newline and (not stack or stack[-1] == "block"):
+                        pending = ("_NL", "\n", line, start - line_start + 1, start)
+                    line += 1
+                    line_start = match.end()
+                    continue
+                if kind == _BAD:
+                    raise LexFailure(start, line, start - line_start + 1)
+                if kind in comment_types:
+                    if comments is not None:
+                        comments.append((kind, match.group(kind), line, start - line_start + 1, start))
+                    continue
+                if kind in _OPENERS:
+                    if kind == "LBRACE":
+                        stack.append("literal" if previous_type in _VALUE_STARTERS else "block")
+                    else:
+                        stack.append(kind)
+                elif kind in _CLOSERS:
+                    if stack:
+                        stack.pop()
             value = match.group(kind)
             if kind == "NAME":
                 kind = keywords.get(value, "NAME")
             token = (kind, value, line, start - line_start + 1, start)
-            if "\n" in value:  # a triple-quoted string
+            if kind == "STRING" and "\n" in value:  # a triple-quoted string
                 line += value.count("\n")
                 line_start = start + value.rfind("\n") + 1
             if pending is not None:
@@ -130,13 +142,6 @@ class TreadleLexer:
                     yield pending
                     emitted_newline = True
                 pending = None
-            if kind in _OPENERS:
-                if kind == "LBRACE":
-                    stack.append("literal" if previous_type in _VALUE_STARTERS else "block")
-                else:
-                    stack.append(kind)
-            elif kind in _CLOSERS and stack:
-                stack.pop()
             yield token
             previous_type = kind
             emitted_newline = False
