@@ -65,10 +65,7 @@ def render_diagnostic(diagnostic, line_text: str | None, color: bool = False) ->
 
 
 def _line_of(result, diagnostic) -> str | None:
-    program = result.program
-    sources = {}
-    if program is not None:
-        sources = {module.path: module.source for module in program.modules}
+    sources = result.program.sources if result.program is not None else {}
     source = sources.get(diagnostic.span.path) or result.extra_sources.get(diagnostic.span.path)
     return source.line_text(diagnostic.span.line) if source is not None else None
 

@@ -43,6 +43,9 @@ class Program:
     modules: list[LoadedModule]  # every module, each once, in load order
     entries: list[LoadedModule]
     scopes: dict[str, dict[str, Symbol]]  # module key -> name -> symbol
+    sources: dict[str, SourceFile] = field(default_factory=dict)  # path -> every file read, parsed or not
+    # modules with an import that could not be loaded: their unknown names are likely echoes of it
+    incomplete: set[str] = field(default_factory=set)
 
 
 def std_folder() -> Path:
@@ -75,11 +78,14 @@ class _Loader:
         self.by_key: dict[str, LoadedModule] = {}
         self.order: list[LoadedModule] = []
         self.in_progress: list[str] = []  # keys on the current import path, for cycles
+        self.sources: dict[str, SourceFile] = {}
+        self.incomplete: set[str] = set()
 
     def add(self, source: SourceFile) -> LoadedModule | None:
         key = os.path.realpath(source.path)
         if key in self.by_key:
             return self.by_key[key]
+        self.sources[source.path] = source
         module = parse(source, self.diagnostics)
         if module is None:
             return None
@@ -90,6 +96,8 @@ class _Loader:
             target = self.follow(loaded, statement)
             if target is not None:
                 loaded.imports.append((statement, target))
+            else:
+                self.incomplete.add(key)
         self.in_progress.pop()
         self.order.append(loaded)
         return loaded
@@ -164,4 +172,4 @@ def load_program(entries: list[SourceFile], diagnostics: Diagnostics,
     loader = _Loader(diagnostics, read)
     loaded_entries = [module for module in (loader.add(source) for source in entries) if module is not None]
     scopes = {module.key: _scope(module, diagnostics) for module in loader.order}
-    return Program(loader.order, loaded_entries, scopes)
+    return Program(loader.order, loaded_entries, scopes, loader.sources, loader.incomplete)

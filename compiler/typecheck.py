@@ -176,6 +176,8 @@ class Checker:
             symbol = self.lookup(module, expr.name)
             if symbol is not None and isinstance(symbol.declaration, ast.Let):
                 return self.let_value(symbol.module, symbol.declaration)
+            if symbol is None and module.key in self.program.incomplete:
+                return None  # an echo of the import that failed
             if symbol is None:
                 self.diagnostics.error("E107", expr.span, f"unknown name '{expr.name}'",
                                        hint=_did_you_mean(expr.name, self.program.scopes[module.key]) or
@@ -558,7 +560,9 @@ class PipelineChecker:
         call = node.call
         symbol = self.checker.lookup(self.module, call.callee)
         spec = None
-        if symbol is None:
+        if symbol is None and self.module.key in self.checker.program.incomplete:
+            pass  # an import of this file failed (reported there); this is most likely its echo
+        elif symbol is None:
             scope = self.checker.program.scopes[self.module.key]
             components = [name for name, s in scope.items() if isinstance(s.declaration, ast.Component)]
             self.diagnostics.error("E106", call.callee_span, f"unknown component '{call.callee}'",
@@ -677,6 +681,8 @@ class PipelineChecker:
                                        hint=f"for example {expr.name}.{outputs[0]}" if outputs else None)
                 return None, None
             symbol = self.checker.program.scopes[self.module.key].get(expr.name)
+            if symbol is None and self.module.key in self.checker.program.incomplete:
+                return None, None  # an echo of the import that failed
             if symbol is None or not isinstance(symbol.declaration, ast.Let):
                 candidates = set(self.param_spans) | {b.variable for b in blocks if b.variable} | {
                     name for name, s in self.checker.program.scopes[self.module.key].items() if isinstance(s.declaration, ast.Let)}

@@ -35,3 +35,11 @@ def test_errors_in_imported_files_are_reported_with_their_path(in_tmp):
     (in_tmp / "main.treadle").write_text('import "lib.treadle"\n\npipeline p() {\n  broken()\n}\n')
     result = compile_files(["main.treadle"])
     assert [(d.span.path, d.span.line, d.code) for d in result.diagnostics.sorted()] == [("lib.treadle", 2, "E302")]
+
+
+def test_a_broken_import_is_reported_once_with_its_line_not_echoed(in_tmp):
+    (in_tmp / "lib.treadle").write_text("component a( {\n}\n")
+    (in_tmp / "main.treadle").write_text('import "lib.treadle"\n\npipeline p() {\n  a(x=missing)\n}\n')
+    result = compile_files(["main.treadle"])
+    assert [(d.span.path, d.code) for d in result.diagnostics.sorted()] == [("lib.treadle", "E001")]
+    assert "lib.treadle" in result.program.sources
