@@ -66,7 +66,7 @@ def render_diagnostic(diagnostic, line_text: str | None, color: bool = False) ->
 
 def _line_of(result, diagnostic) -> str | None:
     sources = result.program.sources if result.program is not None else {}
-    source = sources.get(diagnostic.span.path) or result.extra_sources.get(diagnostic.span.path)
+    source = sources.get(diagnostic.span.path)
     return source.line_text(diagnostic.span.line) if source is not None else None
 
 

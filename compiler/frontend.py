@@ -24,7 +24,6 @@ class FrontendResult:
     program: Program | None = None
     checked: CheckedProgram | None = None
     pipelines: dict[str, nx.DiGraph] = field(default_factory=dict)  # name -> IR, entry files only
-    extra_sources: dict = field(default_factory=dict)  # path -> SourceFile of entry files that did not parse
 
     @property
     def ok(self) -> bool:
@@ -52,7 +51,7 @@ def compile_sources(sources: list[SourceFile]) -> FrontendResult:
     with _collector_paused():
         program = load_program(sources, diagnostics)
         checked = check_program(program, diagnostics)
-        result = FrontendResult(diagnostics, program, checked, extra_sources={s.path: s for s in sources})
+        result = FrontendResult(diagnostics, program, checked)
         if diagnostics.has_errors:
             return result
         for pipeline in checked.pipelines:
