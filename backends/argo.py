@@ -98,14 +98,21 @@ class ArgoEmitter(Emitter):
         if self.options.artifacts == "volume":
             return True
         for task in self.ordered:
-            ports = task.component.inputs + task.component.outputs
-            if task.settings.mpi is not None and any(port.type.is_artifact for port in ports):
-                self.warning("B003", task.span,
-                             f"pipeline '{self.info.name}' passes artifacts through a shared volume, because "
-                             f"MPI step '{task.id}' has artifacts and MPI pods cannot reach Argo's artifact repository",
-                             hint="say --artifacts volume to choose this mode yourself; the cluster needs a "
-                                  "ReadWriteMany storage class (or --volume-claim NAME)")
-                return True
+            if task.settings.mpi is None:
+                continue
+            component = task.component
+            if any(port.type.is_artifact for port in component.inputs + component.outputs):
+                why = "has artifacts and MPI pods cannot reach Argo's artifact repository"
+            elif component.outputs:
+                why = "has output values, which its ranks write to the shared volume"
+            else:
+                continue
+            self.warning("B003", task.span,
+                         f"pipeline '{self.info.name}' passes artifacts through a shared volume, because "
+                         f"MPI step '{task.id}' {why}",
+                         hint="say --artifacts volume to choose this mode yourself; the cluster needs a "
+                              "ReadWriteMany storage class (or --volume-claim NAME)")
+            return True
         return False
 
     def documents(self, entry: str, exit_name: str | None, template_list: list[dict]) -> list[dict]:
@@ -438,6 +445,7 @@ class ArgoEmitter(Emitter):
         name = self.template_names.name(("component",) + key, task.component.name,
                                         stable=lambda: self.keys.identity(key))
         self.template_for_key[key] = name
+        position = len(self.component_templates)  # an MPI step adds its helper templates after this one
         try:
             if task.settings.mpi is not None:
                 template = self.mpi(task, name)
@@ -451,7 +459,7 @@ class ArgoEmitter(Emitter):
         if memo:
             template = _insert_after(template, "outputs" if "outputs" in template else "inputs" if "inputs" in template
                                      else "name", "memoize", memo)
-        self.component_templates.append(template)
+        self.component_templates.insert(position, template)
         return name
 
     def mpi(self, task: ir.Task, name: str) -> dict:
@@ -459,13 +467,19 @@ class ArgoEmitter(Emitter):
         if not component.command:
             self.unsupported(task.span, f"MPI step '{task.id}': its component gives no command for mpirun to start",
                              hint="give the component a command")
-        outputs = [port.name for port in component.outputs if not port.type.is_artifact]
-        if outputs:
-            self.unsupported(task.span, f"MPI step '{task.id}' has output values ({', '.join(outputs)}); Argo reads an "
-                                        "MPIJob's results from the job object only",
-                             hint="write them to an artifact (a Metrics file) instead")
         claim = self.options.volume_claim or f"{{{{workflow.name}}}}-{templates.ARTIFACTS_VOLUME}"
-        return templates.mpi_template(name, task, claim)
+        if not templates.value_outputs(component):
+            return templates.mpi_template(name, task, claim)
+        # Argo reads a resource template's results from the job object only: the values the
+        # ranks write to the shared volume are read back by a container step after the job.
+        key = self.keys.key(task)
+        job_name = self.template_names.name(("mpijob",) + key, f"{name}-mpijob",
+                                            stable=lambda: "mpijob" + self.keys.identity(key))
+        values_name = self.template_names.name(("mpi-values",) + key, f"{name}-values",
+                                               stable=lambda: "values" + self.keys.identity(key))
+        self.component_templates.append(templates.mpi_template(job_name, task, claim))
+        self.component_templates.append(templates.mpi_values_template(values_name, task))
+        return templates.mpi_step_dag(name, task, job_name, values_name)
 
     def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
         settings = task.settings
