@@ -15,17 +15,12 @@ from typing import Iterable, Union
 import networkx as nx
 
 from ..compiler import ir
-from ..compiler.diagnostics import Diagnostic, Severity
+from ..compiler.diagnostics import CODES, Diagnostic, Severity
 from ..compiler.source import Span
 
-# Diagnostic codes of the backends (the front end's codes are E/W + number).
-BACKEND_CODES: dict[str, str] = {
-    "B001": "construct the target engine cannot express",
-    "B002": "value that the target engine cannot deliver unchanged",
-    "B003": "artifact mode changed for a pipeline",
-    "B004": "compiled document near the engine's size limit",
-    "B005": "caching setting the engine cannot honour",
-}
+# Diagnostic codes of the backends (the front end's codes are E/W + number); their summaries
+# live with all the others in `compiler.diagnostics.CODES`.
+BACKEND_CODES: dict[str, str] = {code: summary for code, summary in CODES.items() if code.startswith("B")}
 
 
 @dataclass(frozen=True)
