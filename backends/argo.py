@@ -20,8 +20,8 @@ from ..compiler import ir
 from ..compiler.source import Span
 from . import argo_templates as templates
 from . import argo_values as values
-from .base import (EmitResult, Emitter, Member, Options, Scope, TemplateKeys, build_scopes, conditions_of,
-                   hoisted_conditions, member_in, scope_dependencies)
+from .base import (EmitResult, Emitter, Member, Options, Scope, TemplateKeys, build_scopes, conditions_of, member_in,
+                   scope_dependencies)
 from .naming import CRON_WORKFLOW_MAX, LABEL_MAX, NameScope, dns_label
 from .yaml_out import Flow
 
@@ -293,7 +293,10 @@ class ArgoEmitter(Emitter):
         member: Member = ("loop", scope.loop.id)
         name = parent.member_name(member)
         template_name = self.template_names.name(("loop", parent.is_finally, scope.loop.id), scope.loop.id)
-        hoisted = hoisted_conditions(scope, parent.hoisted)
+        # The conditions around the loop are tested once, on the loop task; the body's steps
+        # test only their own.
+        loop_conditions = conditions_of(scope.loop.guard)
+        hoisted = len(loop_conditions)
         body_prefix = values.input_param(templates.DIR_PARAM).tag()
         body = self.dag(scope, template_name, parent.chain + (scope.loop.id,), parent.is_finally, parent,
                         body_prefix, hoisted)
@@ -318,8 +321,7 @@ class ArgoEmitter(Emitter):
         if artifacts:
             arguments["artifacts"] = artifacts
         entry["arguments"] = arguments
-        first = next(iter(scope.all_tasks()))
-        guard = conditions_of(first.guard)[parent.hoisted:hoisted]
+        guard = loop_conditions[parent.hoisted:]
         if guard:
             entry["when"] = self.condition(guard, parent, None, scope.loop.span)
         self._items(entry, scope, parent)

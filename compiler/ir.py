@@ -32,6 +32,9 @@ class Port:
     default: Value | None = None
     description: str = ""
 
+    def __hash__(self) -> int:  # a default may be a list or a dict
+        return hash((self.name, self.type, self.has_default, repr(self.default), self.description))
+
 
 @dataclass(frozen=True, slots=True)
 class InputValue:
@@ -263,7 +266,9 @@ def condition_bindings(condition: Condition | None):
 @dataclass(frozen=True, slots=True)
 class Loop:
     """A `for`: its variable, what it iterates (a literal list, a list parameter or a list
-    output), its enclosing loop, and its guard (the conditions around it)."""
+    output), its enclosing loop, and its guard: the conditions of the `if` blocks around it
+    (outermost first, as in the guard of every task inside it), None when unconditional.
+    A backend can test the guard once for the whole loop."""
 
     id: str
     variable: str
@@ -271,6 +276,7 @@ class Loop:
     item_type: Type
     parent: str | None
     span: Span
+    guard: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,4 +395,19 @@ def validate(graph: nx.DiGraph) -> list[str]:
         for other in task.after:
             if not graph.has_edge(other, node):
                 problems.append(f"{node}: no edge from {other}, which it runs after")
+        task_conditions = _flat_conditions(task.guard)
+        for loop_id in task.loops:
+            if loop_id not in loop_ids:
+                continue
+            loop_conditions = _flat_conditions(pipeline.loop(loop_id).guard)
+            if task_conditions[:len(loop_conditions)] != loop_conditions:
+                problems.append(f"{node}: its guard does not start with the guard of its loop {loop_id}")
     return problems
+
+
+def _flat_conditions(guard: Condition | None) -> tuple[Condition, ...]:
+    if guard is None:
+        return ()
+    if isinstance(guard, And):
+        return tuple(condition for operand in guard.operands for condition in _flat_conditions(operand))
+    return (guard,)
