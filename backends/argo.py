@@ -532,11 +532,15 @@ def emit(graph: nx.DiGraph, options: Options | None = None,
     return ArgoEmitter(options, document_names).emit(graph)
 
 
-def documents_near_limit(documents: list[dict]) -> list[tuple[str, int, str]]:
-    """(what, JSON bytes, pipeline name) of each document near Argo's size limit."""
+def documents_near_limit(documents: list[dict], sizes: list[int] | None = None) -> list[tuple[str, int, str]]:
+    """(what, JSON bytes, pipeline name) of each document near Argo's size limit. `sizes`:
+    the documents' JSON sizes when the caller measured them already (while writing YAML)."""
     result = []
-    for document in documents:
-        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    for index, document in enumerate(documents):
+        if sizes is not None:
+            size = sizes[index]
+        else:
+            size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         if size >= SIZE_WARNING:
             labels = document["metadata"]["labels"]
             result.append((f"{document['kind']} {document['metadata']['name']}", size,
