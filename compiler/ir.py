@@ -331,14 +331,38 @@ def info(graph: nx.DiGraph) -> PipelineInfo:
 
 
 def tasks(graph: nx.DiGraph) -> list[Task]:
-    """Tasks in a deterministic order: topological, ties broken by source position."""
-    order = nx.lexicographical_topological_sort(graph, key=lambda node: _position_key(graph, node))
-    return [graph.nodes[node]["task"] for node in order]
-
-
-def _position_key(graph: nx.DiGraph, node: str):
-    span = graph.nodes[node]["task"].span
-    return f"{span.line:09d}:{span.column:06d}:{node}"
+    """Tasks in a deterministic order: source order, except that a task that waits for a
+    later one (it reads a step defined below it) comes right after what it waits for.
+    A depth-first walk in source order, linear in the graph's size (a lexicographic
+    topological sort with a priority queue gives the same order when source order is
+    topological, which is the usual case, at several times the cost)."""
+    nodes = graph.nodes
+    position = {node: (data["task"].span.line, data["task"].span.column, node) for node, data in nodes.items()}
+    by_position = position.__getitem__
+    predecessors = graph.pred
+    placed: set[str] = set()
+    walking: set[str] = set()
+    order: list[Task] = []
+    for start in sorted(position, key=by_position):
+        if start in placed:
+            continue
+        walking.add(start)
+        stack = [(start, iter(sorted(predecessors[start], key=by_position)))]
+        while stack:
+            node, waits_for = stack[-1]
+            for other in waits_for:
+                if other not in placed:
+                    if other in walking:
+                        raise ValueError(f"the graph has a cycle through {other}")
+                    walking.add(other)
+                    stack.append((other, iter(sorted(predecessors[other], key=by_position))))
+                    break
+            else:
+                stack.pop()
+                walking.discard(node)
+                placed.add(node)
+                order.append(nodes[node]["task"])
+    return order
 
 
 def task_bindings(task: Task):

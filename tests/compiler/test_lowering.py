@@ -159,3 +159,8 @@ def test_ports_with_list_and_dict_defaults_are_hashable():
     listed = ir.Port("grid", list_of(INT), True, [1, 2])
     assert hash(listed) == hash(ir.Port("grid", list_of(INT), True, [1, 2]))
     assert len({listed, ir.Port("grid", list_of(INT), True, [1, 2]), ir.Port("opts", STR, True, {"a": [1]})}) == 2
+
+
+def test_tasks_come_in_source_order_after_what_they_wait_for():
+    graph = lower('  a = make()\n  b = use(data=c.data, x=d.score)\n  c = make()\n  d = make(n=2) after c\n  e = use(data=a.data)')
+    assert [t.id for t in ir.tasks(graph)] == ["a", "c", "d", "b", "e"]
