@@ -13,6 +13,8 @@ output parameters (`mpi_values_template`).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..compiler import ir
 from . import argo_values as values
 from . import mpijob
@@ -28,6 +30,7 @@ MPI_VALUES_TASK = "values"  # ... and the one that reads the output values back
 MEMO_CONFIG_MAP = "treadle-memo"
 MEMO_MAX_AGE = "8760h"  # a year: Argo requires an age; results of deterministic steps stay valid
 PLAIN_TYPES = ("int", "float", "bool")  # values that never hold `$`, braces or control characters
+_OUTPUTS_MOUNT = Flow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR)  # shared by every template; never changed
 
 
 class TemplateProblem(Exception):
@@ -142,7 +145,7 @@ class ContainerParts:
                 mounts.append(Flow(name=ARTIFACTS_VOLUME, mountPath=OUTPUTS_DIR,
                                    subPath=values.input_param(DIR_PARAM).tag()))
         elif self.has_outputs():
-            mounts.append(Flow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR))
+            mounts.append(_OUTPUTS_MOUNT)
         for volume in settings.volumes:
             mount = Flow(name=volume_name(volume), mountPath=volume.mount_path)
             if volume.read_only:
@@ -212,7 +215,13 @@ def resources(settings: ir.Settings) -> dict:
 
 
 def security_context(settings: ir.Settings) -> dict:
-    security = settings.security
+    """The container's security context; one shared object per distinct setting, which the
+    YAML writer renders once (nothing changes it after it is made)."""
+    return _security_context(settings.security)
+
+
+@lru_cache(maxsize=None)
+def _security_context(security: ir.Security) -> dict:
     context: dict = {"runAsNonRoot": security.run_as_non_root}
     if security.run_as_user is not None:
         context["runAsUser"] = security.run_as_user

@@ -112,6 +112,7 @@ class _Writer:
         # text -> (its YAML form, its JSON length); block and flow forms differ.
         self.block_cache: dict[str, tuple[str, int]] = {}
         self.flow_cache: dict[str, tuple[str, int]] = {}
+        self.flow_objects: dict[int, tuple[str, int]] = {}  # id of a Flow -> (text, JSON length)
 
     def block_scalar(self, value, indent: str) -> str:
         if type(value) is str:
@@ -227,12 +228,22 @@ class _Writer:
                 out.append(dash + self.block_scalar(item, indent) + "\n")
 
     def flow(self, mapping: dict) -> str:
+        # Backends share one object among templates where the content is the same (a
+        # security context, a mount): its text is made once. Objects live until the dump
+        # ends, so their ids stay theirs.
+        known = self.flow_objects.get(id(mapping))
+        if known is not None:
+            self.json_size += known[1]
+            return known[0]
+        before = self.json_size
         if not mapping:
             self.json_size += 2
             return "{}"
         self.json_size += 1 + 2 * len(mapping)
         flow_value = self.flow_value
-        return "{" + ", ".join(self.key(key) + ": " + flow_value(value) for key, value in self._ordered(mapping)) + "}"
+        text = "{" + ", ".join(self.key(key) + ": " + flow_value(value) for key, value in self._ordered(mapping)) + "}"
+        self.flow_objects[id(mapping)] = (text, self.json_size - before)
+        return text
 
     def flow_value(self, value) -> str:
         if isinstance(value, dict):
