@@ -20,8 +20,8 @@ from ..compiler import ir
 from ..compiler.source import Span
 from . import argo_templates as templates
 from . import argo_values as values
-from .base import (EmitResult, Emitter, Member, Options, Scope, TemplateKeys, build_scopes, conditions_of,
-                   hoisted_conditions, member_in, scope_dependencies)
+from .base import (EmitResult, Emitter, Member, Options, Scope, TemplateKeys, build_scopes, conditions_of, member_in,
+                   scope_dependencies)
 from .naming import CRON_WORKFLOW_MAX, LABEL_MAX, NameScope, dns_label
 from .yaml_out import Flow
 
@@ -98,14 +98,21 @@ class ArgoEmitter(Emitter):
         if self.options.artifacts == "volume":
             return True
         for task in self.ordered:
-            ports = task.component.inputs + task.component.outputs
-            if task.settings.mpi is not None and any(port.type.is_artifact for port in ports):
-                self.warning("B003", task.span,
-                             f"pipeline '{self.info.name}' passes artifacts through a shared volume, because "
-                             f"MPI step '{task.id}' has artifacts and MPI pods cannot reach Argo's artifact repository",
-                             hint="say --artifacts volume to choose this mode yourself; the cluster needs a "
-                                  "ReadWriteMany storage class (or --volume-claim NAME)")
-                return True
+            if task.settings.mpi is None:
+                continue
+            component = task.component
+            if any(port.type.is_artifact for port in component.inputs + component.outputs):
+                why = "has artifacts and MPI pods cannot reach Argo's artifact repository"
+            elif component.outputs:
+                why = "has output values, which its ranks write to the shared volume"
+            else:
+                continue
+            self.warning("B003", task.span,
+                         f"pipeline '{self.info.name}' passes artifacts through a shared volume, because "
+                         f"MPI step '{task.id}' {why}",
+                         hint="say --artifacts volume to choose this mode yourself; the cluster needs a "
+                              "ReadWriteMany storage class (or --volume-claim NAME)")
+            return True
         return False
 
     def documents(self, entry: str, exit_name: str | None, template_list: list[dict]) -> list[dict]:
@@ -286,7 +293,10 @@ class ArgoEmitter(Emitter):
         member: Member = ("loop", scope.loop.id)
         name = parent.member_name(member)
         template_name = self.template_names.name(("loop", parent.is_finally, scope.loop.id), scope.loop.id)
-        hoisted = hoisted_conditions(scope, parent.hoisted)
+        # The conditions around the loop are tested once, on the loop task; the body's steps
+        # test only their own.
+        loop_conditions = conditions_of(scope.loop.guard)
+        hoisted = len(loop_conditions)
         body_prefix = values.input_param(templates.DIR_PARAM).tag()
         body = self.dag(scope, template_name, parent.chain + (scope.loop.id,), parent.is_finally, parent,
                         body_prefix, hoisted)
@@ -311,8 +321,7 @@ class ArgoEmitter(Emitter):
         if artifacts:
             arguments["artifacts"] = artifacts
         entry["arguments"] = arguments
-        first = next(iter(scope.all_tasks()))
-        guard = conditions_of(first.guard)[parent.hoisted:hoisted]
+        guard = loop_conditions[parent.hoisted:]
         if guard:
             entry["when"] = self.condition(guard, parent, None, scope.loop.span)
         self._items(entry, scope, parent)
@@ -438,6 +447,7 @@ class ArgoEmitter(Emitter):
         name = self.template_names.name(("component",) + key, task.component.name,
                                         stable=lambda: self.keys.identity(key))
         self.template_for_key[key] = name
+        position = len(self.component_templates)  # an MPI step adds its helper templates after this one
         try:
             if task.settings.mpi is not None:
                 template = self.mpi(task, name)
@@ -451,7 +461,7 @@ class ArgoEmitter(Emitter):
         if memo:
             template = _insert_after(template, "outputs" if "outputs" in template else "inputs" if "inputs" in template
                                      else "name", "memoize", memo)
-        self.component_templates.append(template)
+        self.component_templates.insert(position, template)
         return name
 
     def mpi(self, task: ir.Task, name: str) -> dict:
@@ -459,13 +469,19 @@ class ArgoEmitter(Emitter):
         if not component.command:
             self.unsupported(task.span, f"MPI step '{task.id}': its component gives no command for mpirun to start",
                              hint="give the component a command")
-        outputs = [port.name for port in component.outputs if not port.type.is_artifact]
-        if outputs:
-            self.unsupported(task.span, f"MPI step '{task.id}' has output values ({', '.join(outputs)}); Argo reads an "
-                                        "MPIJob's results from the job object only",
-                             hint="write them to an artifact (a Metrics file) instead")
         claim = self.options.volume_claim or f"{{{{workflow.name}}}}-{templates.ARTIFACTS_VOLUME}"
-        return templates.mpi_template(name, task, claim)
+        if not templates.value_outputs(component):
+            return templates.mpi_template(name, task, claim)
+        # Argo reads a resource template's results from the job object only: the values the
+        # ranks write to the shared volume are read back by a container step after the job.
+        key = self.keys.key(task)
+        job_name = self.template_names.name(("mpijob",) + key, f"{name}-mpijob",
+                                            stable=lambda: "mpijob" + self.keys.identity(key))
+        values_name = self.template_names.name(("mpi-values",) + key, f"{name}-values",
+                                               stable=lambda: "values" + self.keys.identity(key))
+        self.component_templates.append(templates.mpi_template(job_name, task, claim))
+        self.component_templates.append(templates.mpi_values_template(values_name, task))
+        return templates.mpi_step_dag(name, task, job_name, values_name)
 
     def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
         settings = task.settings
@@ -516,11 +532,15 @@ def emit(graph: nx.DiGraph, options: Options | None = None,
     return ArgoEmitter(options, document_names).emit(graph)
 
 
-def documents_near_limit(documents: list[dict]) -> list[tuple[str, int, str]]:
-    """(what, JSON bytes, pipeline name) of each document near Argo's size limit."""
+def documents_near_limit(documents: list[dict], sizes: list[int] | None = None) -> list[tuple[str, int, str]]:
+    """(what, JSON bytes, pipeline name) of each document near Argo's size limit. `sizes`:
+    the documents' JSON sizes when the caller measured them already (while writing YAML)."""
     result = []
-    for document in documents:
-        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    for index, document in enumerate(documents):
+        if sizes is not None:
+            size = sizes[index]
+        else:
+            size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         if size >= SIZE_WARNING:
             labels = document["metadata"]["labels"]
             result.append((f"{document['kind']} {document['metadata']['name']}", size,

@@ -5,9 +5,15 @@ nothing here depends on a call: values come in as input parameters, artifacts at
 paths. Paths are literal so that commands stay readable:
 - input artifact `x`        -> /tmp/treadle/inputs/x
 - output (artifact or value) -> /tmp/treadle/outputs/NAME, on a volume mounted there
+An MPI step's pods are not Argo pods, so Argo cannot read the values they write: a step
+with output values becomes a small DAG (`mpi_step_dag`) that runs the MPIJob and then a
+container that mounts the step's folder of the shared volume and exposes the files as
+output parameters (`mpi_values_template`).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from ..compiler import ir
 from . import argo_values as values
@@ -19,9 +25,12 @@ OUTPUTS_DIR = "/tmp/treadle/outputs"
 OUTPUTS_VOLUME = "treadle-outputs"
 ARTIFACTS_VOLUME = "treadle-artifacts"
 DIR_PARAM = "treadle-dir"  # volume mode: the task's folder on the shared volume
+MPI_JOB_TASK = "mpijob"  # inside an MPI step's DAG: the task that runs the MPIJob
+MPI_VALUES_TASK = "values"  # ... and the one that reads the output values back
 MEMO_CONFIG_MAP = "treadle-memo"
 MEMO_MAX_AGE = "8760h"  # a year: Argo requires an age; results of deterministic steps stay valid
 PLAIN_TYPES = ("int", "float", "bool")  # values that never hold `$`, braces or control characters
+_OUTPUTS_MOUNT = Flow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR)  # shared by every template; never changed
 
 
 class TemplateProblem(Exception):
@@ -136,7 +145,7 @@ class ContainerParts:
                 mounts.append(Flow(name=ARTIFACTS_VOLUME, mountPath=OUTPUTS_DIR,
                                    subPath=values.input_param(DIR_PARAM).tag()))
         elif self.has_outputs():
-            mounts.append(Flow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR))
+            mounts.append(_OUTPUTS_MOUNT)
         for volume in settings.volumes:
             mount = Flow(name=volume_name(volume), mountPath=volume.mount_path)
             if volume.read_only:
@@ -206,7 +215,13 @@ def resources(settings: ir.Settings) -> dict:
 
 
 def security_context(settings: ir.Settings) -> dict:
-    security = settings.security
+    """The container's security context; one shared object per distinct setting, which the
+    YAML writer renders once (nothing changes it after it is made)."""
+    return _security_context(settings.security)
+
+
+@lru_cache(maxsize=None)
+def _security_context(security: ir.Security) -> dict:
     context: dict = {"runAsNonRoot": security.run_as_non_root}
     if security.run_as_user is not None:
         context["runAsUser"] = security.run_as_user
@@ -376,3 +391,51 @@ def mpi_template(name: str, task: ir.Task, claim_name: str) -> dict:
     if parts.problems:
         raise TemplateProblems(parts.problems)
     return template
+
+
+def value_outputs(component: ir.ComponentSpec) -> list[ir.Port]:
+    return [port for port in component.outputs if not port.type.is_artifact]
+
+
+def mpi_values_template(name: str, task: ir.Task) -> dict:
+    """The container that reads an MPI step's output values back: it mounts the step's folder
+    of the shared volume read-only, and Argo reads each value from its file once the
+    container has finished. It runs on the step's image (already pulled for the job, and
+    certain to hold `mpirun`, which it only asks for its version) with the step's security
+    context, so it needs nothing the step did not need already."""
+    component, settings = task.component, task.settings
+    container: dict = {"image": component.image, "command": list(mpijob.PROBE_COMMAND)}
+    if settings.image_pull_policy:
+        container["imagePullPolicy"] = settings.image_pull_policy
+    container["volumeMounts"] = [Flow(name=ARTIFACTS_VOLUME, mountPath=OUTPUTS_DIR,
+                                      subPath=values.input_param(DIR_PARAM).tag(), readOnly=True)]
+    container["securityContext"] = security_context(settings)
+    return {
+        "name": name,
+        "inputs": {"parameters": [{"name": DIR_PARAM}]},
+        "outputs": {"parameters": [Flow(name=port.name, valueFrom={"path": output_path(port.name)})
+                                   for port in value_outputs(component)]},
+        "container": container,
+    }
+
+
+def mpi_step_dag(name: str, task: ir.Task, job_template: str, values_template: str) -> dict:
+    """The template an MPI step with output values is called through: a DAG that runs the
+    MPIJob, then reads the values it wrote, and exports them as its own output parameters,
+    so callers, conditions and loops read them as they read any step's."""
+    component = task.component
+    inputs, _ = template_io(component, volume_mode=True, mpi=True)
+    passed = [Flow(name=param["name"], value=values.input_param(param["name"]).tag())
+              for param in inputs["parameters"]]
+    return {
+        "name": name,
+        "inputs": inputs,
+        "outputs": {"parameters": [
+            Flow(name=port.name, valueFrom={"parameter": values.task_output(MPI_VALUES_TASK, port.name).tag()})
+            for port in value_outputs(component)]},
+        "dag": {"tasks": [
+            Flow(name=MPI_JOB_TASK, template=job_template, arguments={"parameters": passed}),
+            Flow(name=MPI_VALUES_TASK, template=values_template, depends=MPI_JOB_TASK,
+                 arguments={"parameters": [Flow(name=DIR_PARAM, value=values.input_param(DIR_PARAM).tag())]}),
+        ]},
+    }

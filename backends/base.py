@@ -15,17 +15,12 @@ from typing import Iterable, Union
 import networkx as nx
 
 from ..compiler import ir
-from ..compiler.diagnostics import Diagnostic, Severity
+from ..compiler.diagnostics import CODES, Diagnostic, Severity
 from ..compiler.source import Span
 
-# Diagnostic codes of the backends (the front end's codes are E/W + number).
-BACKEND_CODES: dict[str, str] = {
-    "B001": "construct the target engine cannot express",
-    "B002": "value that the target engine cannot deliver unchanged",
-    "B003": "artifact mode changed for a pipeline",
-    "B004": "compiled document near the engine's size limit",
-    "B005": "caching setting the engine cannot honour",
-}
+# Diagnostic codes of the backends (the front end's codes are E/W + number); their summaries
+# live with all the others in `compiler.diagnostics.CODES`.
+BACKEND_CODES: dict[str, str] = {code: summary for code, summary in CODES.items() if code.startswith("B")}
 
 
 @dataclass(frozen=True)
@@ -106,11 +101,12 @@ def build_scopes(graph: nx.DiGraph, ordered: list[ir.Task] | None = None) -> tup
 
 
 def conditions_of(guard: ir.Condition | None) -> tuple[ir.Condition, ...]:
-    """A guard as the list of conditions that must all hold, outermost first."""
+    """A guard as the flat list of conditions that must all hold, outermost first. Nested
+    `and`s are flattened, so a loop's guard is a prefix of the guard of every task in it."""
     if guard is None:
         return ()
     if isinstance(guard, ir.And):
-        return guard.operands
+        return tuple(condition for operand in guard.operands for condition in conditions_of(operand))
     return (guard,)
 
 
@@ -118,38 +114,6 @@ def conjunction(conditions: tuple[ir.Condition, ...]) -> ir.Condition | None:
     if not conditions:
         return None
     return conditions[0] if len(conditions) == 1 else ir.And(conditions)
-
-
-def reads_inside(condition: ir.Condition, scope: Scope) -> bool:
-    """Whether a condition reads a loop item or a task output that exists only inside `scope`."""
-    inside_loops = {s.loop.id for s in _scopes(scope)}
-    inside_tasks = {task.id for task in scope.all_tasks()}
-    for binding in ir.condition_bindings(condition):
-        if isinstance(binding, ir.LoopItem) and binding.loop in inside_loops:
-            return True
-        if isinstance(binding, ir.TaskOutput) and binding.task in inside_tasks:
-            return True
-    return False
-
-
-def _scopes(scope: Scope) -> Iterable[Scope]:
-    yield scope
-    for child in scope.children:
-        yield from _scopes(child)
-
-
-def hoisted_conditions(scope: Scope, already: int) -> int:
-    """How many leading conditions (counted from the guard's start) all tasks of a loop body
-    share and may be tested once on the loop itself: those that read nothing made inside
-    it. `already` is the count its enclosing loops took."""
-    guards = [conditions_of(task.guard) for task in scope.all_tasks()]
-    count = already
-    while all(len(g) > count for g in guards) and guards:
-        candidate = guards[0][count]
-        if any(g[count] != candidate for g in guards) or reads_inside(candidate, scope):
-            break
-        count += 1
-    return count
 
 
 # ---------------------------------------------------------------- dependencies

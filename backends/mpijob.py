@@ -22,6 +22,9 @@ WORKER_ARGS = ["-De", "-f", "/home/mpiuser/.sshd_config"]
 # replica status, never the workers'.
 LAUNCHER_SUCCEEDED = "status.replicaStatuses.Launcher.succeeded > 0"
 LAUNCHER_FAILED = "status.replicaStatuses.Launcher.failed > 0"
+# A command that every MPI image holds and that returns at once, for a pod that only needs
+# to exist on the step's image (the launcher runs `mpirun` from that image too).
+PROBE_COMMAND = ["mpirun", "--version"]
 
 
 @dataclass

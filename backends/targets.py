@@ -14,7 +14,7 @@ import networkx as nx
 from ..compiler.diagnostics import Diagnostic, Severity
 from .base import Options
 from .naming import dns_label
-from .yaml_out import dump_documents
+from .yaml_out import dump_measured
 
 TARGETS = {"argo": "treadle.backends.argo"}
 
@@ -61,10 +61,11 @@ def _compile(graphs: list[nx.DiGraph], target: str, options: Options) -> Compile
     if not output.ok:
         output.documents = []
         return output
-    output.text = dump_documents(output.documents)
-    if len(output.text) >= engine.SIZE_WARNING // 2:  # YAML is smaller than JSON; measure exactly only then
+    output.text, sizes = dump_measured(output.documents)  # JSON sizes measured while writing
+    near = engine.documents_near_limit(output.documents, sizes)
+    if near:
         spans = {dns_label(graph.graph["info"].name): graph.graph["info"].span for graph in graphs}
-        for label, size, pipeline in engine.documents_near_limit(output.documents):
+        for label, size, pipeline in near:
             output.diagnostics.append(Diagnostic(
                 "B004", Severity.WARNING, spans[pipeline],
                 f"{label} is {size / (1 << 20):.2f} MiB as JSON ({size} bytes); Argo refuses workflows above "

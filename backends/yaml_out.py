@@ -15,17 +15,11 @@ the rare values outside that set.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import tempfile
+from json.encoder import encode_basestring
 from pathlib import Path
-
-import yaml
-
-try:  # LibYAML's emitter ships in the PyYAML wheel
-    _Base = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover - only on builds without LibYAML
-    _Base = yaml.SafeDumper
 
 
 class DoubleQuoted(str):
@@ -96,129 +90,215 @@ def _block_literal(text: str, indent: str) -> str | None:
     return header + "".join("\n" + (indent + line if line else "") for line in lines)
 
 
+def _json_length(text: str) -> int:
+    """Bytes of `text` as a JSON string (UTF-8, non-ASCII kept as it is)."""
+    encoded = encode_basestring(text)
+    return len(encoded) if encoded.isascii() else len(encoded.encode("utf-8", "surrogatepass"))
+
+
+def _json_other_length(value) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
 # ---------------------------------------------------------------- the writer
 class _Writer:
+    """Writes YAML and, on the way, adds up the size of the same data as compact JSON
+    (`json.dumps(..., separators=(",", ":"), ensure_ascii=False)` in UTF-8), which is
+    what Argo's size limit counts: no second serialisation is needed to check it."""
+
     def __init__(self) -> None:
         self.out: list[str] = []
-        self.cache: dict[str, str] = {}
+        self.json_size = 0
+        # text -> (its YAML form, its JSON length); block and flow forms differ.
+        self.block_cache: dict[str, tuple[str, int]] = {}
+        self.flow_cache: dict[str, tuple[str, int]] = {}
+        self.flow_objects: dict[int, tuple[str, int]] = {}  # id of a Flow -> (text, JSON length)
 
-    def scalar(self, value, indent: str, flow: bool = False) -> str:
+    def block_scalar(self, value, indent: str) -> str:
+        if type(value) is str:
+            known = self.block_cache.get(value)
+            if known is None:
+                if "\n" in value:  # the form depends on the indentation: not cached
+                    self.json_size += _json_length(value)
+                    return _block_literal(value, indent + "  ") or _double_quoted(value)
+                known = (_scalar_text(value, False), _json_length(value))
+                self.block_cache[value] = known
+            self.json_size += known[1]
+            return known[0]
+        return self.other_scalar(value, indent, False)
+
+    def flow_scalar(self, value) -> str:
+        if type(value) is str:
+            known = self.flow_cache.get(value)
+            if known is None:
+                known = (_double_quoted(value) if "\n" in value else _scalar_text(value, True), _json_length(value))
+                self.flow_cache[value] = known
+            self.json_size += known[1]
+            return known[0]
+        return self.other_scalar(value, "", True)
+
+    def other_scalar(self, value, indent: str, flow: bool) -> str:
         if value is True:
+            self.json_size += 4
             return "true"
         if value is False:
+            self.json_size += 5
             return "false"
         if type(value) is int:
-            return str(value)
-        if type(value) is str:
-            cached = None if flow else self.cache.get(value)
-            if cached is not None:
-                return cached
-            if "\n" in value:
-                text = _block_literal(value, indent + "  ") if not flow else None
-                if text is None:
-                    text = _double_quoted(value)
-                return text  # depends on indentation: not cached
-            text = _scalar_text(value, flow)
-            if not flow:
-                self.cache[value] = text
+            text = str(value)
+            self.json_size += len(text)
             return text
         if isinstance(value, DoubleQuoted):
+            self.json_size += _json_length(value)
             return _double_quoted(str(value))
         if isinstance(value, str):
-            return self.scalar(str(value), indent, flow)
+            return self.flow_scalar(str(value)) if flow else self.block_scalar(str(value), indent)
+        self.json_size += _json_other_length(value)
         return _pyyaml_scalar(value)
 
+    def key(self, key) -> str:
+        if isinstance(key, str):
+            return self.flow_scalar(str(key))
+        text = self.other_scalar(key, "", True)
+        self.json_size += 2  # JSON writes other keys as strings, in quotes
+        return text
+
+    @staticmethod
+    def _ordered(mapping: dict):
+        if "name" in mapping and next(iter(mapping)) != "name":
+            return [("name", mapping["name"])] + [item for item in mapping.items() if item[0] != "name"]
+        return mapping.items()
+
     def mapping(self, mapping: dict, indent: str, first_prefix: str | None = None) -> None:
-        """Lines of a block mapping; `first_prefix` replaces the first line's indentation
-        (for a mapping that starts on a `- ` line)."""
+        """Lines of a non-empty block mapping; `first_prefix` replaces the first line's
+        indentation (for a mapping that starts on a `- ` line)."""
         out = self.out
-        items = mapping.items()
-        if "name" in mapping:
-            items = [("name", mapping["name"])] + [item for item in items if item[0] != "name"]
+        self.json_size += 1 + 2 * len(mapping)  # braces, colons, commas
         prefix = first_prefix if first_prefix is not None else indent
-        for key, value in items:
-            head = prefix + self.scalar(key, indent, flow=True) + ":"
+        inner = indent + "  "
+        for key, value in self._ordered(mapping):
+            if type(key) is str and (known := self.flow_cache.get(key)) is not None:
+                self.json_size += known[1]
+                head = prefix + known[0] + ":"
+            else:
+                head = prefix + self.key(key) + ":"
             prefix = indent
             if isinstance(value, Flow):
                 out.append(head + " " + self.flow(value) + "\n")
             elif isinstance(value, dict):
                 if value:
                     out.append(head + "\n")
-                    self.mapping(value, indent + "  ")
+                    self.mapping(value, inner)
                 else:
+                    self.json_size += 2
                     out.append(head + " {}\n")
             elif isinstance(value, list):
                 if value:
                     out.append(head + "\n")
                     self.sequence(value, indent)
                 else:
+                    self.json_size += 2
                     out.append(head + " []\n")
             else:
-                out.append(head + " " + self.scalar(value, indent) + "\n")
+                out.append(head + " " + self.block_scalar(value, indent) + "\n")
 
     def sequence(self, items: list, indent: str) -> None:
+        """Lines of a non-empty block sequence."""
         out = self.out
+        self.json_size += 1 + len(items)  # brackets, commas
+        dash = indent + "- "
+        inner = indent + "  "
         for item in items:
             if isinstance(item, Flow):
-                out.append(indent + "- " + self.flow(item) + "\n")
+                out.append(dash + self.flow(item) + "\n")
             elif isinstance(item, dict):
                 if item:
-                    self.mapping(item, indent + "  ", first_prefix=indent + "- ")
+                    self.mapping(item, inner, first_prefix=dash)
                 else:
-                    out.append(indent + "- {}\n")
+                    self.json_size += 2
+                    out.append(dash + "{}\n")
             elif isinstance(item, list):
                 if item:
                     out.append(indent + "-\n")
-                    self.sequence(item, indent + "  ")
+                    self.sequence(item, inner)
                 else:
-                    out.append(indent + "- []\n")
+                    self.json_size += 2
+                    out.append(dash + "[]\n")
             else:
-                out.append(indent + "- " + self.scalar(item, indent) + "\n")
+                out.append(dash + self.block_scalar(item, indent) + "\n")
 
     def flow(self, mapping: dict) -> str:
-        parts = []
-        items = mapping.items()
-        if "name" in mapping:
-            items = [("name", mapping["name"])] + [item for item in items if item[0] != "name"]
-        for key, value in items:
-            parts.append(self.scalar(key, "", flow=True) + ": " + self.flow_value(value))
-        return "{" + ", ".join(parts) + "}"
+        # Backends share one object among templates where the content is the same (a
+        # security context, a mount): its text is made once. Objects live until the dump
+        # ends, so their ids stay theirs.
+        known = self.flow_objects.get(id(mapping))
+        if known is not None:
+            self.json_size += known[1]
+            return known[0]
+        before = self.json_size
+        if not mapping:
+            self.json_size += 2
+            return "{}"
+        self.json_size += 1 + 2 * len(mapping)
+        flow_value = self.flow_value
+        text = "{" + ", ".join(self.key(key) + ": " + flow_value(value) for key, value in self._ordered(mapping)) + "}"
+        self.flow_objects[id(mapping)] = (text, self.json_size - before)
+        return text
 
     def flow_value(self, value) -> str:
         if isinstance(value, dict):
             return self.flow(value)
         if isinstance(value, list):
+            self.json_size += 1 + len(value) if value else 2
             return "[" + ", ".join(self.flow_value(item) for item in value) + "]"
-        return self.scalar(value, "", flow=True)
+        return self.flow_scalar(value)
 
 
-class _Dumper(_Base):
-    """LibYAML's safe dumper for the values the fast writer leaves to it (floats)."""
-
-    def ignore_aliases(self, data) -> bool:
-        return True
+_dumper = None
 
 
 def _pyyaml_scalar(value) -> str:
-    text = yaml.dump(value, Dumper=_Dumper, width=1 << 30, allow_unicode=True)
+    """LibYAML's safe dumper (a private subclass: nothing changes in PyYAML for anyone else)
+    writes the values the fast writer leaves to it (floats); imported on first use, which
+    keeps PyYAML out of the start of a command."""
+    global _dumper
+    if _dumper is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # LibYAML ships in the PyYAML wheel
+        _dumper = type("_Dumper", (base,), {"ignore_aliases": lambda self, data: True})
+    import yaml
+
+    text = yaml.dump(value, Dumper=_dumper, width=1 << 30, allow_unicode=True)
     return text.rstrip("\n").removesuffix("\n...")
 
 
 def dump_documents(documents: list[dict]) -> str:
     """One YAML stream; when there are several documents, each starts with `---`."""
+    return dump_measured(documents)[0]
+
+
+def dump_measured(documents: list[dict]) -> tuple[str, list[int]]:
+    """(the YAML stream, each document's size as compact JSON in UTF-8 bytes)."""
     writer = _Writer()
+    sizes = []
     for document in documents:
         if len(documents) > 1:
             writer.out.append("---\n")
+        writer.json_size = 0
         if document:
             writer.mapping(document, "")
         else:
+            writer.json_size = 2
             writer.out.append("{}\n")
-    return "".join(writer.out)
+        sizes.append(writer.json_size)
+    return "".join(writer.out), sizes
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write `text` (UTF-8) so that readers see the old file or the new one, never half of it."""
+    import tempfile
+
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)

@@ -45,6 +45,7 @@ class Diagnostic:
 
 
 # Every code treadle reports, with a one-line summary. docs/diagnostics.md has an example of each.
+# E and W: the front end (`treadle check`); B: a backend, when compiling for an engine.
 CODES: dict[str, str] = {
     # syntax
     "E001": "syntax error",
@@ -95,6 +96,12 @@ CODES: dict[str, str] = {
     "W503": "unused import",
     "W504": "component input never reaches the container",
     "W505": "component output never written by the container",
+    # backends (`treadle compile --target ...`)
+    "B001": "construct the target engine cannot express",
+    "B002": "value that the target engine cannot deliver unchanged",
+    "B003": "artifact mode changed for a pipeline",
+    "B004": "compiled document near the engine's size limit",
+    "B005": "caching setting the engine cannot honour",
 }
 
 

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import networkx as nx
 
 from . import ir
 from .typecheck import CheckedPipeline
 
 
+def _loop_guards(checked: CheckedPipeline) -> dict[str, ir.Condition | None]:
+    """Each loop's guard: the conditions of the blocks around its `for`, combined as a
+    step's guard combines the conditions of its blocks."""
+    guards: dict[str, ir.Condition | None] = {}
+    for step in checked.steps:
+        for block in step.blocks:
+            if block.kind != "for" or block.loop is None or block.loop.id in guards:
+                continue
+            conditions = [outer.condition for outer in block.enclosing if outer.condition is not None]
+            guards[block.loop.id] = (None if not conditions else conditions[0] if len(conditions) == 1
+                                     else ir.And(tuple(conditions)))
+    return guards
+
+
 def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
     """Build the graph of one pipeline that checked without errors."""
     settings = checked.settings
+    guards = _loop_guards(checked)
     graph = nx.DiGraph()
     graph.graph["info"] = ir.PipelineInfo(
         name=checked.name,
         params=checked.params,
-        loops=tuple(checked.loops),
+        loops=tuple(replace(loop, guard=guards[loop.id]) if guards.get(loop.id) is not None else loop
+                    for loop in checked.loops),
         schedule=settings.get("schedule"),
         timezone=settings.get("timezone"),
         parallelism=settings.get("parallelism"),

@@ -345,13 +345,115 @@ def test_mpi_step_is_a_resource_template_creating_an_mpijob(schema_errors):
     assert schema_errors(manifest, strict=True) == []
 
 
-def test_mpi_output_values_are_reported_not_dropped():
-    source = COMPONENTS + MPI.replace("-> (model: Model)", "-> (model: Model, score: float)").replace(
-        '"--model", model]', '"--model", model, "--score", score]') + 'pipeline p() {\n  a = make()\n  f = fit(train=a.data)\n}\n'
+MPI_SCORE = MPI.replace("-> (model: Model)", "-> (model: Model, score: float, label: str)").replace(
+    '"--model", model]', '"--model", model, "--score", score, "--label", label]')
+
+
+def _mpi_step(document: dict, name: str) -> tuple[dict, dict, dict]:
+    """(the DAG a step calls, its MPIJob template, its values template)."""
+    step = template(document, name)
+    job, read = ({task["name"]: task for task in step["dag"]["tasks"]}[part]["template"] for part in ("mpijob", "values"))
+    return step, template(document, job), template(document, read)
+
+
+def test_mpi_output_values_are_read_back_from_the_shared_volume(schema_errors):
+    output, _ = compile_text(COMPONENTS + MPI_SCORE + 'pipeline p() {\n  a = make()\n  f = fit(train=a.data)\n'
+                             '  g = say(text=f.label)\n}\n')
+    assert output.ok and [d.code for d in output.diagnostics] == ["B003"]
+    (document,) = load_all(output.text)
+    assert schema_errors(document, strict=True) == []
+    step, job, read = _mpi_step(document, "fit")
+    names = [t["name"] for t in document["spec"]["templates"]]
+    assert names[names.index("fit"):][:3] == ["fit", "fit-mpijob", "fit-values"]
+    # The step's DAG runs the job, then reads the values, and exports them under their own names.
+    assert step["outputs"]["parameters"] == [
+        {"name": "score", "valueFrom": {"parameter": "{{tasks.values.outputs.parameters.score}}"}},
+        {"name": "label", "valueFrom": {"parameter": "{{tasks.values.outputs.parameters.label}}"}}]
+    calls = {task["name"]: task for task in step["dag"]["tasks"]}
+    assert calls["values"]["depends"] == "mpijob"
+    passed = {p["name"]: p["value"] for p in calls["mpijob"]["arguments"]["parameters"]}
+    assert passed == {name: "{{inputs.parameters.%s}}" % name for name in ("train", "n", "name", "treadle-dir")}
+    assert [p["name"] for p in step["inputs"]["parameters"]] == [p["name"] for p in job["inputs"]["parameters"]]
+    assert calls["values"]["arguments"]["parameters"] == [
+        {"name": "treadle-dir", "value": "{{inputs.parameters.treadle-dir}}"}]
+    # The ranks write each value to the file the values container exposes, in the same folder.
+    manifest = yaml.safe_load(job["resource"]["manifest"])
+    launcher = manifest["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0]
+    written = launcher["args"][launcher["args"].index("--score") + 1]
+    assert read["outputs"]["parameters"][0] == {"name": "score", "valueFrom": {"path": written}}
+    (job_mount,) = [m for m in launcher["volumeMounts"] if m["mountPath"] == "/tmp/treadle/outputs"]
+    (read_mount,) = read["container"]["volumeMounts"]
+    assert read_mount == {**job_mount, "readOnly": True}
+    # Nothing but a version query runs there: no value ever reaches a command line or a script.
+    assert read["container"]["command"] == ["mpirun", "--version"] and "args" not in read["container"]
+    assert read["container"]["image"] == launcher["image"]
+    assert read["container"]["securityContext"]["runAsNonRoot"] is True
+    # Callers read the values as any step's.
+    assert dag_tasks(document)["g"]["arguments"]["parameters"] == [
+        {"name": "text", "value": "{{tasks.f.outputs.parameters.label}}"}]
+
+
+def test_mpi_step_with_output_values_only_switches_to_the_shared_volume(schema_errors):
+    source = COMPONENTS + MPI_SCORE.replace("train: Dataset, ", "").replace('"--train", train, ', "").replace(
+        "model: Model, ", "").replace(', "--model", model', "") + 'pipeline p() {\n  f = fit()\n  say(text=f.label)\n}\n'
     output, _ = compile_text(source)
-    assert not output.ok and output.text == ""
-    problem = next(d for d in output.diagnostics if d.code == "B001")
-    assert "score" in problem.message and problem.span.line > 1
+    (warning,) = output.diagnostics
+    assert warning.code == "B003" and "output values" in warning.message
+    (document,) = load_all(output.text)
+    assert schema_errors(document, strict=True) == []
+    assert document["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "treadle-artifacts"
+    tasks = dag_tasks(document)
+    assert {"name": "treadle-dir", "value": "{{workflow.uid}}/f"} in tasks["f"]["arguments"]["parameters"]
+    assert tasks["say"]["depends"] == "f"
+
+
+def test_condition_on_an_mpi_output(schema_errors):
+    output, _ = compile_text(COMPONENTS + MPI_SCORE + 'pipeline p(least: float = 0.9) {\n  a = make()\n'
+                             '  f = fit(train=a.data)\n  if f.score >= least and f.label == "ok" {\n'
+                             '    say(text="good")\n  }\n}\n')
+    assert output.ok
+    (document,) = load_all(output.text)
+    assert schema_errors(document, strict=True) == []
+    say = dag_tasks(document)["say"]
+    assert say["depends"] == "f.Succeeded"
+    assert say["when"] == ("{{=(asFloat(tasks['f'].outputs.parameters['score']) >= asFloat(workflow.parameters['least'])"
+                           " && tasks['f'].outputs.parameters['label'] == 'ok')}}")
+
+
+def test_mpi_step_in_loops_with_fan_in_of_its_values(schema_errors):
+    body = ('  a = make()\n'
+            '  for n in [1, 2, 3] {\n    f = fit(train=a.data, n=n)\n  }\n'
+            '  for name in ["x", "y"] {\n    b = make(label=name)\n    h = fit(train=b.data, name=name)\n  }\n'
+            '  one = gather(values=f.score)\n  two = gather(values=h.label)\n'
+            '  if a.value > 0.5 {\n    for m in [4, 5] {\n      k = fit(train=a.data, n=m)\n'
+            '      if k.score > 0.1 {\n        say(text=k.label)\n      }\n    }\n  }\n')
+    output, _ = compile_text(COMPONENTS + MPI_SCORE + "pipeline p() {\n" + body + "}\n")
+    assert output.ok, [d.message for d in output.diagnostics]
+    (document,) = load_all(output.text)
+    assert schema_errors(document, strict=True) == []
+    tasks = dag_tasks(document)
+    names = {t["name"] for t in document["spec"]["templates"]}
+    assert {"fit", "fit-mpijob", "fit-values"} <= names
+    # A one-step body: the MPI step itself carries the items; Argo gathers its exported values.
+    (one_loop,) = [t for t in tasks.values() if t.get("withItems") == ["1", "2", "3"]]
+    assert one_loop["template"] == "fit"
+    assert tasks["one"]["arguments"]["parameters"][0]["value"] == (
+        "{{tasks.%s.outputs.parameters.score}}" % one_loop["name"])
+    assert tasks["one"]["depends"] == one_loop["name"]
+    # A body of several steps: the body DAG exports the MPI step's value, Argo gathers that.
+    (two_loop,) = [t for t in tasks.values() if t.get("withItems") == ["x", "y"]]
+    body_dag = template(document, two_loop["template"])
+    (export,) = body_dag["outputs"]["parameters"]
+    assert export["valueFrom"] == {"parameter": "{{tasks.h.outputs.parameters.label}}"}
+    assert tasks["two"]["arguments"]["parameters"][0]["value"] == (
+        "{{tasks.%s.outputs.parameters.%s}}" % (two_loop["name"], export["name"]))
+    assert {t["name"]: t for t in body_dag["dag"]["tasks"]}["h"]["template"] == "fit"
+    # Inside a loop body, a condition on the MPI step's value of the same iteration.
+    (inner,) = [t for t in tasks.values() if t.get("withItems") == ["4", "5"]]
+    assert inner["when"] == "{{=asFloat(tasks['a'].outputs.parameters['value']) > 0.5}}"
+    guarded = {t["name"]: t for t in template(document, inner["template"])["dag"]["tasks"]}["say"]
+    assert guarded["when"] == "{{=asFloat(tasks['k'].outputs.parameters['score']) > 0.1}}"
+    assert guarded["depends"] == "k.Succeeded"
 
 
 # ---------------------------------------------------------------- values Argo cannot carry

@@ -29,7 +29,7 @@ def components(draw, index: int):
     inputs = draw(st.lists(st.sampled_from(sorted(TYPES)), unique=True, max_size=4))
     takes_artifact = index > 0 and draw(st.booleans())
     mpi = takes_artifact and draw(st.integers(0, 5)) == 0
-    value_outputs = [] if mpi else draw(st.lists(st.sampled_from(["o_float", "o_str"]), unique=True, max_size=2))
+    value_outputs = draw(st.lists(st.sampled_from(["o_float", "o_str"]), unique=True, max_size=2))
     params = [f"{name}: {TYPES[name]}" for name in inputs] + (["data: Dataset"] if takes_artifact else [])
     outputs = [f"{name}: {'float' if name == 'o_float' else 'str'}" for name in value_outputs] + ["art: Dataset"]
     pieces = ", ".join(f'"--{name}", {name}' for name in inputs + (["data"] if takes_artifact else [])

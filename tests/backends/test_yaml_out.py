@@ -1,10 +1,12 @@
+import json
 import os
+from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from treadle.backends.yaml_out import DoubleQuoted, Flow, dump_documents, write_atomic
+from treadle.backends.yaml_out import DoubleQuoted, Flow, dump_documents, dump_measured, write_atomic
 
 SPECIALS = ["yes", "no", "null", "~", "1e3", "0x10", "'", '"', "{{", "}}", "$(", "- a", ": b", "#", "&x", "*y",
             "!tag", "|", ">", "%", "@", "`", "\n", "\t", "\r", " ", "\u00e9", "\u2028", "\ufeff", "\x85"]
@@ -65,3 +67,24 @@ def test_write_atomic_replaces_and_leaves_no_temporary(tmp_path):
     write_atomic(target, "a: 2\n")
     assert target.read_text() == "a: 2\n"
     assert os.listdir(tmp_path) == ["out.yaml"]
+
+
+def _json_bytes(document) -> int:
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(texts, values, max_size=5), min_size=1, max_size=3))
+def test_json_sizes_are_measured_while_writing(documents):
+    text, sizes = dump_measured(documents)
+    assert text == dump_documents(documents)
+    assert sizes == [_json_bytes(document) for document in documents]
+
+
+def test_json_sizes_of_the_golden_files():
+    golden = sorted(Path(__file__).resolve().parents[2].glob("examples/*.argo.yaml"))
+    golden += sorted((Path(__file__).parent / "pipelines").glob("*.argo.yaml"))
+    assert golden
+    for path in golden:
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        assert dump_measured(documents)[1] == [_json_bytes(document) for document in documents], path.name

@@ -119,3 +119,48 @@ def test_validate_reports_broken_graphs():
     graph.add_edge("u", "m")
     graph.add_edge("m", "u")
     assert "the graph has a cycle" in ir.validate(graph)
+
+
+def test_loops_carry_the_conditions_around_them():
+    graph = lower('''  a = make()
+  for n in [1, 2] {
+    b = make(n=n)
+  }
+  if a.score > 0.5 and flag {
+    if a.score < 0.9 {
+      for m in [3, 4] {
+        for k in [5] {
+          if k > m {
+            c = make(n=k)
+          }
+        }
+      }
+    }
+  }''', "flag: bool = true")
+    loops = {loop.variable: loop for loop in ir.info(graph).loops}
+    assert loops["n"].guard is None
+    outer = task(graph, "c").guard.operands[:2]
+    assert isinstance(outer[0], ir.And) and isinstance(outer[1], ir.Compare)
+    assert loops["m"].guard == ir.And(outer) and loops["k"].guard == ir.And(outer)
+    assert task(graph, "c").guard.operands[2] == ir.Compare(">", ir.LoopItem(loops["k"].id), ir.LoopItem(loops["m"].id))
+
+
+def test_validate_reports_a_loop_guard_that_its_tasks_do_not_share():
+    import dataclasses
+
+    graph = lower('  if flag {\n    for n in [1, 2] {\n      b = make(n=n)\n    }\n  }', "flag: bool = true")
+    pipeline = ir.info(graph)
+    (loop,) = pipeline.loops
+    graph.graph["info"] = dataclasses.replace(pipeline, loops=(dataclasses.replace(loop, guard=ir.Not(loop.guard)),))
+    assert ir.validate(graph) == [f"b: its guard does not start with the guard of its loop {loop.id}"]
+
+
+def test_ports_with_list_and_dict_defaults_are_hashable():
+    listed = ir.Port("grid", list_of(INT), True, [1, 2])
+    assert hash(listed) == hash(ir.Port("grid", list_of(INT), True, [1, 2]))
+    assert len({listed, ir.Port("grid", list_of(INT), True, [1, 2]), ir.Port("opts", STR, True, {"a": [1]})}) == 2
+
+
+def test_tasks_come_in_source_order_after_what_they_wait_for():
+    graph = lower('  a = make()\n  b = use(data=c.data, x=d.score)\n  c = make()\n  d = make(n=2) after c\n  e = use(data=a.data)')
+    assert [t.id for t in ir.tasks(graph)] == ["a", "c", "d", "b", "e"]

@@ -59,11 +59,20 @@ def test_dockerfile_parses_and_pins_a_slim_python_base(dockerfile):
 
 def test_dockerfile_ends_as_a_non_root_user_with_sshd_for_mpi_workers(dockerfile):
     users = [arguments for keyword, arguments in dockerfile if keyword == "USER"]
-    assert users and users[-1].split(":")[0] not in ("root", "0")
+    # Numeric: the kubelet refuses `runAsNonRoot: true` for an image whose user is a name.
+    assert users and re.fullmatch(r"\d+(:\d+)?", users[-1]) and users[-1].split(":")[0] != "0"
     runs = " ".join(arguments for keyword, arguments in dockerfile if keyword == "RUN")
+    created = re.search(r"useradd [^&]*--uid (\d+) [^&]*?(\w+) +&&", runs)
+    assert created and created.group(1) == users[-1].split(":")[0]
+    home = f"/home/{created.group(2)}"
     assert "openssh-server" in runs and "openssh-client" in runs
-    assert f"/home/{users[-1]}/.sshd_config" in runs and "Port 2222" in runs
+    assert f"{home}/.sshd_config" in runs and "Port 2222" in runs
     assert "pip install /src" in runs
+    # The MPIJobs that the backends compile start the workers' sshd with the image's config
+    # and mount the operator's key where that config looks for it.
+    from treadle.backends import mpijob
+
+    assert mpijob.WORKER_ARGS[-1] == f"{home}/.sshd_config" and mpijob.SSH_AUTH_MOUNT_PATH == f"{home}/.ssh"
 
 
 def test_dockerfile_entrypoint_is_the_packaged_console_script(dockerfile):
