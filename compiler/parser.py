@@ -197,11 +197,11 @@ class _Driver:
 
     def run(self, text: str, comments: list):
         rows = self.rows
+        end_state = self.end_state
         states = [self.start_state]
         values: list = []
         row = rows[self.start_state]
-        token = None
-        for token in self.lexer.lex(text, comments):
+        for token in _with_end(self.lexer.lex(text, comments), len(text)):
             kind = token[0]
             while True:
                 action = row.get(kind)
@@ -221,25 +221,22 @@ class _Driver:
                     children = []
                 values.append(callback(children))
                 state = rows[states[-1]][origin]
+                if state == end_state:  # only ever reached on the end of the input
+                    return values[-1]
                 states.append(state)
                 row = rows[state]
-        end = ("$END", "", token[2], token[3] + len(token[1]), len(text)) if token else ("$END", "", 1, 1, 0)
-        while True:
-            action = rows[states[-1]].get("$END")
-            if action is None or type(action) is int:
-                raise ParseFailure(end, self.expected(states))
-            size, callback, origin = action
-            if size:
-                children = values[-size:]
-                del states[-size:]
-                del values[-size:]
-            else:
-                children = []
-            value = callback(children)
-            states.append(rows[states[-1]][origin])
-            values.append(value)
-            if states[-1] == self.end_state:
-                return value
+        raise AssertionError("the end of the input always ends the parse")
+
+
+def _with_end(tokens, length: int):
+    """The tokens, then the end-of-input token just after the last one."""
+    token = None
+    for token in tokens:
+        yield token
+    if token is None:
+        yield ("$END", "", 1, 1, 0)
+    else:
+        yield ("$END", "", token[2], token[3] + len(token[1]), length)
 
 
 _SYNTAX_ERRORS = (ParseFailure, LexFailure)

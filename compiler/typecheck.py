@@ -191,6 +191,21 @@ class Checker:
                                hint="values that come from parameters or steps cannot be used here")
         return None
 
+    def default_value(self, module: LoadedModule, param: ast.Param, declared: Type):
+        """The default of an input or pipeline parameter, checked against its type (ints
+        widened to float where a float is declared); None after reporting."""
+        value = self.constant(module, param.default)
+        if value is None:
+            return None
+        value_type = type_of_literal(value)
+        if not assignable(value_type, declared):
+            self.diagnostics.error("E202", param.default.span,
+                                   f"default of '{param.name}' is {value_type}, but '{param.name}' is {declared}")
+            return None
+        if declared.name == "float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        return value
+
     def parse_type(self, type_ref: ast.TypeRef, allow_artifacts: bool = True) -> Type | None:
         name = type_ref.name
         if name not in PARAMETER_TYPES and name not in ARTIFACT_TYPES:
@@ -285,17 +300,9 @@ class ComponentChecker:
             self.diagnostics.error("E212", param.default.span, "artifact inputs have no default values",
                                    hint="artifacts come from other steps")
             return
-        value = self.checker.constant(self.module, param.default)
-        if value is None:
-            return
-        value_type = type_of_literal(value)
-        if not assignable(value_type, port_type):
-            self.diagnostics.error("E202", param.default.span,
-                                   f"default of '{param.name}' is {value_type}, but '{param.name}' is {port_type}")
-            return
-        if port_type.name == "float" and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        ports[param.name] = ir.Port(param.name, port_type, True, value)
+        value = self.checker.default_value(self.module, param, port_type)
+        if value is not None:
+            ports[param.name] = ir.Port(param.name, port_type, True, value)
 
     def arguments(self, setting: ast.Setting | None) -> tuple[ir.Argument, ...] | None:
         if setting is None:
@@ -422,17 +429,9 @@ class PipelineChecker:
         if param.default is None:
             self.params[param.name] = ir.PipelineParam(param.name, param_type, False, None)
             return
-        value = self.checker.constant(self.module, param.default)
-        if value is None:
-            return
-        value_type = type_of_literal(value)
-        if not assignable(value_type, param_type):
-            self.diagnostics.error("E202", param.default.span,
-                                   f"default of '{param.name}' is {value_type}, but '{param.name}' is {param_type}")
-            return
-        if param_type.name == "float" and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        self.params[param.name] = ir.PipelineParam(param.name, param_type, True, value)
+        value = self.checker.default_value(self.module, param, param_type)
+        if value is not None:
+            self.params[param.name] = ir.PipelineParam(param.name, param_type, True, value)
 
     def shadow_check(self, name: str, span: Span, what: str) -> None:
         symbol = self.checker.program.scopes[self.module.key].get(name)
