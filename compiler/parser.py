@@ -51,7 +51,7 @@ def describe_token(kind: str) -> str:
 
 
 def _expected_words(expected) -> str:
-    words = sorted({describe_token(kind) for kind in expected if not kind.startswith("__")})
+    words = sorted({describe_token(kind) for kind in expected})
     if not words:
         return "something else"
     if len(words) == 1:
