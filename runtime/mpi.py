@@ -114,12 +114,11 @@ class Communicator:
         counts = self.allgather(local.shape[0])
         row_items = int(np.prod(local.shape[1:], dtype=np.int64))
         result = np.empty((sum(counts),) + local.shape[1:], dtype=local.dtype)
-        from mpi4py import MPI
+        from mpi4py.util.dtlib import from_numpy_dtype
 
         sizes = [c * row_items for c in counts]
         offsets = [sum(sizes[:r]) for r in range(self.size)]
-        mpi_type = MPI._typedict[local.dtype.char]
-        self._comm.Allgatherv(local, [result, sizes, offsets, mpi_type])
+        self._comm.Allgatherv(local, [result, sizes, offsets, from_numpy_dtype(local.dtype)])
         return result
 
     def gather_rows(self, array, root: int = 0):
