@@ -237,7 +237,7 @@ def measure_treadle(name, data, work, ranks) -> dict:
     worst = max(report["per_rank"], key=lambda rank: rank["peak_rss_mib"])
     return {"seconds": report["seconds"], "wall": wall, "peak_rss_mib": worst["peak_rss_mib"],
             "data_mib": max(r["peak_rss_mib"] - r["rss_after_imports_mib"] for r in report["per_rank"]),
-            "others": others}
+            "cpu": max(r["cpu_seconds"] for r in report["per_rank"]), "others": others}
 
 
 def measure_peer(name, data, work, threads: str, n_jobs: int | None) -> dict:
@@ -275,11 +275,17 @@ def bench(name, data, work, repeats) -> dict:
     return {label: median_of(runs) for label, runs in result.items()}
 
 
+def _cpu_ratio(r: dict) -> float:
+    """1-rank CPU time over the busiest rank's at 2 ranks: the speed-up an idle machine would show."""
+    return r["treadle 1 rank"]["cpu"] / max(1e-9, r["treadle 2 ranks"]["cpu"])
+
+
 def verdicts(name: str, r: dict) -> list[str]:
     one, two = r["treadle 1 rank"]["seconds"], r["treadle 2 ranks"]["seconds"]
     notes = []
     if name in HAS_N_JOBS:
-        notes.append(f"2r/1r speed-up {one / two:.2f}x (target >= 1.8): {'met' if one / two >= 1.8 else 'MISSED'}")
+        notes.append(f"2r/1r speed-up {one / two:.2f}x (target >= 1.8): {'met' if one / two >= 1.8 else 'MISSED'}"
+                     f"; in CPU time of the busiest rank {_cpu_ratio(r):.2f}x")
         peer = r["sklearn n_jobs=2"]["seconds"]
         notes.append(f"2r vs sklearn n_jobs=2 {two / peer:.2f}x time (target <= 1.0): "
                      f"{'met' if two <= peer else 'MISSED'}")
@@ -287,7 +293,8 @@ def verdicts(name: str, r: dict) -> list[str]:
         same = r["sklearn 1 thread"]["seconds"]
         notes.append(f"1r vs sklearn 1 thread {one / same:.2f}x time (target <= 1.10): "
                      f"{'met' if one <= 1.10 * same else 'MISSED'}")
-        notes.append(f"2r/1r speed-up {one / two:.2f}x (target >= 1.5): {'met' if one / two >= 1.5 else 'MISSED'}")
+        notes.append(f"2r/1r speed-up {one / two:.2f}x (target >= 1.5): {'met' if one / two >= 1.5 else 'MISSED'}"
+                     f"; in CPU time of the busiest rank {_cpu_ratio(r):.2f}x")
         default = r["sklearn default"]["seconds"]
         notes.append(f"2r vs sklearn default threads {two / default:.2f}x time (target <= 1.25): "
                      f"{'met' if two <= 1.25 * default else 'MISSED'}")

@@ -238,10 +238,17 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _write_stats(comm, outputs, args, threads: int, started: float, rss_at_start: float) -> None:
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _write_stats(comm, outputs, args, threads: int, started: float, rss_at_start: float,
+                 cpu_at_start: float) -> None:
     mine = {
         "rank": comm.rank,
         "seconds": time.perf_counter() - started,
+        "cpu_seconds": _cpu_seconds() - cpu_at_start,
         "peak_rss_mib": _peak_rss_mib(),
         "rss_after_imports_mib": rss_at_start,
     }
@@ -278,11 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         outputs = Outputs(comm)
         if args.stats:
             outputs.check(args.stats)
-        rss_at_start = _current_rss_mib()
+        rss_at_start, cpu_at_start = _current_rss_mib(), _cpu_seconds()
         started = time.perf_counter()
         component.run(args, comm, outputs)
         if args.stats:
-            _write_stats(comm, outputs, args, threads, started, rss_at_start)
+            _write_stats(comm, outputs, args, threads, started, rss_at_start, cpu_at_start)
         outputs.publish()
         return 0
     except (UserError, InternalError) as exc:

@@ -3,6 +3,10 @@
 Outside `mpiexec` the runtime never imports mpi4py: a one-process stand-in answers
 every collective, so a plain `treadle-runtime NAME` call has no MPI start-up cost.
 
+A rank that reaches a collective before the others waits without burning its core: it
+polls a non-blocking barrier with short sleeps (MPICH would otherwise spin), so on a node
+with more busy processes than cores the ranks still working get the CPU.
+
 Every collective that decides control flow (convergence, errors) must give all ranks
 bit-identical values; sums are therefore reduced to rank 0 and broadcast, which the
 MPI standard guarantees, rather than relying on `Allreduce` giving the same rounding
@@ -12,6 +16,7 @@ on every rank.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 
 from treadle.runtime.errors import InternalError, UserError
@@ -58,19 +63,36 @@ class Communicator:
     def distributed(self) -> bool:
         return self.size > 1
 
+    def _arrive(self) -> None:
+        """Wait for every rank to reach this point, sleeping rather than spinning."""
+        request = self._comm.Ibarrier()
+        pause = 0.0
+        while not request.Test():
+            time.sleep(pause)
+            pause = min(0.001, pause + 0.00005)
+
     # -- object collectives -------------------------------------------------------
     def bcast(self, obj, root: int = 0):
-        return obj if self._comm is None else self._comm.bcast(obj, root=root)
+        if self._comm is None:
+            return obj
+        self._arrive()
+        return self._comm.bcast(obj, root=root)
 
     def gather(self, obj, root: int = 0):
-        return [obj] if self._comm is None else self._comm.gather(obj, root=root)
+        if self._comm is None:
+            return [obj]
+        self._arrive()
+        return self._comm.gather(obj, root=root)
 
     def allgather(self, obj) -> list:
-        return [obj] if self._comm is None else self._comm.allgather(obj)
+        if self._comm is None:
+            return [obj]
+        self._arrive()
+        return self._comm.allgather(obj)
 
     def barrier(self) -> None:
         if self._comm is not None:
-            self._comm.Barrier()
+            self._arrive()
 
     # -- numeric collectives ------------------------------------------------------
     def sum(self, array):
@@ -83,6 +105,7 @@ class Communicator:
         from mpi4py import MPI
 
         total = np.empty_like(local)
+        self._arrive()
         self._comm.Reduce(local, total, op=MPI.SUM, root=0)
         self._comm.Bcast(total, root=0)
         return total
@@ -114,12 +137,12 @@ class Communicator:
         counts = self.allgather(local.shape[0])
         row_items = int(np.prod(local.shape[1:], dtype=np.int64))
         result = np.empty((sum(counts),) + local.shape[1:], dtype=local.dtype)
-        from mpi4py import MPI
+        from mpi4py.util.dtlib import from_numpy_dtype
 
         sizes = [c * row_items for c in counts]
         offsets = [sum(sizes[:r]) for r in range(self.size)]
-        mpi_type = MPI._typedict[local.dtype.char]
-        self._comm.Allgatherv(local, [result, sizes, offsets, mpi_type])
+        self._arrive()
+        self._comm.Allgatherv(local, [result, sizes, offsets, from_numpy_dtype(local.dtype)])
         return result
 
     def gather_rows(self, array, root: int = 0):
@@ -128,7 +151,7 @@ class Communicator:
 
         if self._comm is None:
             return array
-        parts = self._comm.gather(array, root=root)
+        parts = self.gather(array, root=root)
         return np.concatenate(parts) if self.rank == root else None
 
     # -- failure agreement --------------------------------------------------------
