@@ -201,7 +201,7 @@ class _Driver:
         states = [self.start_state]
         values: list = []
         row = rows[self.start_state]
-        for token in _with_end(self.lexer.lex(text, comments), len(text)):
+        for token in self.lexer.lex(text, comments):
             kind = token[0]
             while True:
                 action = row.get(kind)
@@ -226,17 +226,6 @@ class _Driver:
                 states.append(state)
                 row = rows[state]
         raise AssertionError("the end of the input always ends the parse")
-
-
-def _with_end(tokens, length: int):
-    """The tokens, then the end-of-input token just after the last one."""
-    token = None
-    for token in tokens:
-        yield token
-    if token is None:
-        yield ("$END", "", 1, 1, 0)
-    else:
-        yield ("$END", "", token[2], token[3] + len(token[1]), length)
 
 
 _SYNTAX_ERRORS = (ParseFailure, LexFailure)

@@ -95,7 +95,8 @@ class TreadleLexer:
         self.rare = frozenset({"_NL", _BAD} | self.comment_types | _OPENERS | _CLOSERS)
 
     def lex(self, data: str, comments: list | None = None) -> Iterator[Token]:
-        """Yield tokens; comments (ignored terminals that are not blanks) go to `comments`."""
+        """Yield tokens, the last one "$END"; comments (ignored terminals that are not
+        blanks) go to `comments`."""
         keywords = self.keywords
         continuations = self.continuations
         comment_types = self.comment_types
@@ -147,3 +148,5 @@ class TreadleLexer:
             emitted_newline = False
         if pending is not None:
             yield pending
+        # the end of the input, placed just after the last character
+        yield ("$END", "", line, len(data) - line_start + 1, len(data))
