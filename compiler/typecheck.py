@@ -18,7 +18,7 @@ from .diagnostics import Diagnostics
 from .resolve import LoadedModule, Program, Symbol
 from .settings import COMPONENT_KEYS, OVERRIDE_KEYS, SettingsReader
 from .source import Span
-from .types import (ARTIFACT_TYPES, PARAMETER_TYPES, STR, Type, assignable, common_element_type, list_of,
+from .types import (ARTIFACT_TYPES, PARAMETER_TYPES, STR, Type, assignable, common_element_type, list_of, named,
                     type_of_literal)
 
 
@@ -224,7 +224,7 @@ class Checker:
                 self.diagnostics.error("E201", type_ref.argument.span, "a list holds values, not artifacts")
                 return None
             return list_of(element)
-        return Type(name)
+        return named(name)
 
     # ------------------------------------------------------------ components
     def component(self, module: LoadedModule, node: ast.Component) -> ir.ComponentSpec | None:

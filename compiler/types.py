@@ -32,12 +32,15 @@ class Type:
         return self.name
 
 
-STR = Type("str")
-INT = Type("int")
-FLOAT = Type("float")
-BOOL = Type("bool")
-LIST = Type("list")
-DICT = Type("dict")
+
+
+_NAMED = {name: Type(name) for name in PARAMETER_TYPES + ARTIFACT_TYPES}
+STR, INT, FLOAT, BOOL, LIST, DICT = (_NAMED[name] for name in PARAMETER_TYPES)
+
+
+def named(name: str) -> Type:
+    """The one Type object of a plain type name (shared, so equal types are usually identical)."""
+    return _NAMED.get(name) or Type(name)
 
 
 def list_of(element: Type | None) -> Type:
@@ -50,7 +53,7 @@ def assignable(source: Type, target: Type) -> bool:
     int widens to float; a list of unknown elements passes for any list and the other way
     round (its elements are checked where they are known); the generic Artifact type takes
     and gives any artifact. Nothing else converts."""
-    if source == target:
+    if source is target or source == target:
         return True
     if source.name == "int" and target.name == "float":
         return True
