@@ -1,0 +1,497 @@
+"""The Tekton Pipelines backend: one pipeline's IR -> `tekton.dev/v1` Tasks, a Pipeline and a
+PipelineRun (or the PipelineRun alone, with the Pipeline and Tasks embedded).
+
+Shape of the output:
+- one Task per distinct (component, settings), with one named step that runs the
+  component's command and args (never a `script`: values arrive as `$(params.x)` in args
+  and env, which Tekton substitutes as data);
+- input values -> Task `params` (all strings: treadle renders every value as text, the same
+  text Argo passes); int, float and bool outputs -> Task `results` (a few bytes each, far
+  inside the termination message's 4,096 bytes); every other output -> a file in the
+  task's folder of the run's workspace;
+- artifacts -> one workspace (`volumeClaimTemplate` in the PipelineRun unless the user names
+  a claim); each task writes into its own folder (a `subPath` named after the pipeline
+  task) and a consumer mounts the producer's file or folder read-only at its input path;
+- `after`, data and artifact dependencies -> `runAfter`; `finally` -> `finally` tasks;
+  retries, timeouts, resources, env, secrets, security context on the task or its step;
+  node selectors and tolerations -> the PipelineRun's `taskRunSpecs`.
+Constructs not mapped yet (loops, MPI steps, schedules, conditions beyond string and
+boolean equality, reading str/list/dict outputs) are B001 errors, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import networkx as nx
+
+from ..compiler import ir
+from ..compiler.source import Span
+from . import argo_templates as pod
+from .argo_values import kube_escape
+from .base import EmitResult, Emitter, Options, build_scopes, conditions_of
+from .naming import LABEL_MAX, NameScope, dns_label
+from .yaml_out import Flow
+
+API_VERSION = "tekton.dev/v1"
+SIZE_LIMIT = 3 << 19  # 1.5 MiB: the API server's (etcd's) limit on one object
+SIZE_WARNING = int(SIZE_LIMIT * 0.8)
+REFUSES = "the API server refuses objects"  # what the size warning says happens above SIZE_LIMIT
+ARTIFACTS_WORKSPACE = "treadle-artifacts"
+OUTPUTS_WORKSPACE = "treadle-outputs"  # a Task's own folder of the artifacts workspace
+VOLUME_SIZE = "10Gi"
+PIPELINE_LABEL = "treadle.dev/pipeline"
+# Outputs small enough to travel as Tekton results: their text never exceeds a few dozen bytes.
+RESULT_TYPES = ("int", "float", "bool")
+# What one result may take of the termination message (its name, value and JSON framing);
+# an int, float or bool value is at most 24 characters.
+RESULT_BUDGET = 4096
+RESULT_OVERHEAD = 64
+# Tekton replaces `$(` followed by a variable name in args, command, env and param values;
+# there is no escape for it, so literal text holding `$(` cannot be delivered unchanged.
+_TEKTON_VARIABLE = re.compile(r"\$\(")
+NOT_YET = "not supported yet by the Tekton backend"
+
+
+class TektonEmitter(Emitter):
+    TARGET = "tekton"
+    MAX_DOCUMENT_BYTES = SIZE_LIMIT
+
+    def __init__(self, options: Options | None = None, document_names: dict | None = None) -> None:
+        super().__init__(options)
+        from .base import TemplateKeys
+
+        self.keys = TemplateKeys()
+        self.document_names = document_names if document_names is not None else {}
+
+    def task_key(self, task: ir.Task) -> tuple:
+        """What makes two calls share a Task: the component and the settings that shape its
+        pod. Retries and timeouts live on the pipeline task, node selectors and tolerations
+        on the run, so calls that differ only there share one Task."""
+        component_id, settings = self.keys.key(task)
+        return (component_id, replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=()))
+
+    def document_name(self, kind: str, key: object, wanted: str, stable=None) -> str:
+        """A name unique among all documents of one kind compiled together (one namespace)."""
+        scope = self.document_names.setdefault(("tekton", kind), NameScope(LABEL_MAX))
+        return scope.name(key, wanted, stable)
+
+    # ------------------------------------------------------------ what is not mapped yet
+    def check_features(self, graph: nx.DiGraph) -> None:
+        pipeline = ir.info(graph)
+        if pipeline.schedule:
+            self.unsupported(pipeline.span, f"a pipeline schedule is {NOT_YET}",
+                             hint="compile without the schedule and start runs from a CronJob")
+        if pipeline.parallelism:
+            self.unsupported(pipeline.span, "a pipeline's parallelism limit: Tekton runs every ready task at once "
+                                            "and has no setting that bounds them",
+                             hint="remove `parallelism`, or bound the namespace with a ResourceQuota")
+        for loop in pipeline.loops:
+            self.unsupported(loop.span, f"a for loop is {NOT_YET}")
+        for task in self.ordered:
+            if task.settings.mpi is not None:
+                self.unsupported(task.span, f"MPI step '{task.id}' is {NOT_YET}")
+
+    # ------------------------------------------------------------ pipeline
+    def pipeline(self, graph: nx.DiGraph) -> list[dict]:
+        self.graph = graph
+        self.info = ir.info(graph)
+        self.task_specs: dict[tuple, tuple[str, dict]] = {}  # template key -> (Task name, spec)
+        self.task_order: list[tuple] = []
+        self.names = NameScope()  # pipeline task names (main and finally share one namespace)
+        self.uses_workspace = False
+        self.pod_specs: list[dict] = []
+        main, final = build_scopes(graph, self.ordered)
+        for task in self.ordered:  # names in task order, so a reader's name is known already
+            self.names.name(task.id, task.id)
+        tasks = [self.task(task, main) for task in main.tasks]
+        finally_tasks = [self.task(task, final) for task in final.tasks]
+        if self.failed:
+            return []
+        return self.documents(tasks, finally_tasks)
+
+    def documents(self, tasks: list[dict], finally_tasks: list[dict]) -> list[dict]:
+        info = self.info
+        labels = {"app.kubernetes.io/managed-by": "treadle", PIPELINE_LABEL: dns_label(info.name)}
+        pipeline_name = self.document_name("Pipeline", info.name, info.name)
+        params = []
+        run_params = []
+        for param in info.params:
+            declared: dict = {"name": param.name, "type": "string"}
+            if param.has_default:
+                text = self.runtime_literal(param.default, info.span, f"the default of parameter '{param.name}'")
+                declared["default"] = text
+                run_params.append(Flow(name=param.name, value=text))
+            params.append(declared)
+        embedded = self.options.embedded
+        spec: dict = {}
+        if params:
+            spec["params"] = params
+        if self.uses_workspace:
+            spec["workspaces"] = [{"name": ARTIFACTS_WORKSPACE}]
+        spec["tasks"] = [self._reference(task, embedded) for task in tasks]
+        if finally_tasks:
+            spec["finally"] = [self._reference(task, embedded) for task in finally_tasks]
+        run_spec: dict = {"pipelineSpec": spec} if embedded else {"pipelineRef": {"name": pipeline_name}}
+        if run_params:
+            run_spec["params"] = run_params
+        if self.uses_workspace:
+            run_spec["workspaces"] = [self._workspace_binding()]
+        if info.timeout_seconds:
+            run_spec["timeouts"] = {"pipeline": duration(info.timeout_seconds)}
+        if info.service_account:
+            run_spec["taskRunTemplate"] = {"serviceAccountName": info.service_account}
+        if self.pod_specs:
+            run_spec["taskRunSpecs"] = self.pod_specs
+        run = _document("PipelineRun", self.document_name("PipelineRun", info.name, info.name), labels, run_spec)
+        if embedded:
+            return [run]
+        result = [_document("Task", self.task_specs[key][0], labels, self.task_specs[key][1])
+                  for key in self.task_order]
+        result.append(_document("Pipeline", pipeline_name, labels, spec))
+        result.append(run)
+        return result
+
+    def _reference(self, entry: dict, embedded: bool) -> dict:
+        """A pipeline task with its Task by reference, or with the Task's spec inside it."""
+        key = entry.pop("_key")
+        if not embedded:
+            return entry
+        result = {}
+        for field, value in entry.items():
+            if field == "taskRef":
+                result["taskSpec"] = self.task_specs[key][1]
+            else:
+                result[field] = value
+        return result
+
+    def _workspace_binding(self) -> dict:
+        if self.options.volume_claim:
+            return {"name": ARTIFACTS_WORKSPACE, "persistentVolumeClaim": {"claimName": self.options.volume_claim}}
+        # ReadWriteOnce is enough: Tekton's affinity assistant runs the tasks that share a
+        # claim on one node.
+        return {"name": ARTIFACTS_WORKSPACE, "volumeClaimTemplate": {"spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": VOLUME_SIZE}}}}}
+
+    # ------------------------------------------------------------ pipeline tasks
+    def task(self, task: ir.Task, scope) -> dict:
+        name = self.names.name(task.id, task.id)
+        key = self.task_key(task)
+        entry: dict = {"name": name, "taskRef": {"name": self.component(task)}, "_key": key}
+        params = []
+        workspaces = []
+        component = task.component
+        for port in component.inputs:
+            binding = task.argument(port.name)
+            if binding is None:
+                binding = ir.Const(port.default)
+            where = f"argument '{port.name}' of step '{task.id}'"
+            if port.type.is_artifact:
+                producer = self.names.name(binding.task, binding.task)
+                workspaces.append(Flow(name=input_workspace(port.name), workspace=ARTIFACTS_WORKSPACE,
+                                       subPath=f"{producer}/{binding.output}"))
+            else:
+                params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
+        if self.writes_files(component):
+            workspaces.append(Flow(name=OUTPUTS_WORKSPACE, workspace=ARTIFACTS_WORKSPACE, subPath=name))
+        if workspaces:
+            self.uses_workspace = True
+        when = self.condition(conditions_of(task.guard), task)
+        if when:
+            entry["when"] = when
+        if not task.is_finally:
+            after = sorted({self.names.name(other, other) for other in self.graph.predecessors(task.id)})
+            if after:
+                entry["runAfter"] = after
+        else:
+            for other in self.graph.predecessors(task.id):
+                if self.graph.nodes[other]["task"].is_finally:
+                    self.unsupported(task.span, f"finally step '{task.id}' waits for finally step '{other}': Tekton "
+                                                "runs all finally tasks at once, with no order among them")
+        if params:
+            entry["params"] = params
+        if workspaces:
+            entry["workspaces"] = workspaces
+        entry.update(self.retries(task.settings))
+        entry.update(self.timeout(task.settings))
+        pod_template = self.pod_template(task.settings)
+        if pod_template:
+            self.pod_specs.append({"pipelineTaskName": name, "podTemplate": pod_template})
+        return entry
+
+    def value_text(self, binding: ir.Binding, task: ir.Task, where: str) -> str:
+        """A parameter value of a pipeline task: literal text, or a Tekton variable."""
+        if isinstance(binding, ir.Const):
+            # The value lands in the step's args or env, which the kubelet expands.
+            return kube_escape(self.literal(binding.value, task.span, where))
+        if isinstance(binding, ir.ParamRef):
+            return f"$(params.{binding.name})"
+        if isinstance(binding, ir.TaskOutput):
+            return self.result_ref(binding, task)
+        self.unsupported(task.span, f"{where}: a loop item is {NOT_YET}")
+        return ""
+
+    def result_ref(self, binding: ir.TaskOutput, reader: ir.Task) -> str:
+        producer: ir.Task = self.graph.nodes[binding.task]["task"]
+        port = producer.component.output(binding.output)
+        if port.type.name not in RESULT_TYPES:
+            self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', a "
+                                          f"{port.type.name} that may exceed Tekton's 4,096-byte result limit: "
+                                          f"reading such values from the workspace is {NOT_YET}")
+            return ""
+        return f"$(tasks.{self.names.name(binding.task, binding.task)}.results.{binding.output})"
+
+    def literal(self, value: ir.Value, span: Span, where: str) -> str:
+        text = ir.render_value(value)
+        if _TEKTON_VARIABLE.search(text):
+            self.error("B002", span, f"{where} contains '$(' ({text!r}); Tekton reads '$(' as the start of a "
+                                     "variable and has no escape for it, so the text cannot reach the container "
+                                     "unchanged",
+                       hint="remove the '$(' (for example, pass the text through a file the step reads)")
+        return text
+
+    def runtime_literal(self, value: ir.Value, span: Span, where: str) -> str:
+        """A value that reaches containers through a Tekton variable at run time: the kubelet
+        expands `$` in it there, so literal text with `$` cannot be escaped for every reader."""
+        text = self.literal(value, span, where)
+        if "$" in text and "$(" not in text:
+            self.error("B002", span, f"{where} contains '$' ({text!r}); the kubelet expands '$$' and '$(' in "
+                                     "the args and env that receive it, and a run-time value cannot be escaped",
+                       hint="remove the '$' from the default")
+        return text
+
+    # ------------------------------------------------------------ conditions
+    def condition(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> list[dict]:
+        """`when` expressions, all of which must hold. Mapped: equality and inequality of str
+        and bool values, and bool values by themselves; Tekton compares text, which is exact
+        for these types (bools are always `true`/`false`)."""
+        result = []
+        for condition in conditions:
+            negated = False
+            while isinstance(condition, ir.Not) and isinstance(condition.operand, (ir.Compare, ir.Truthy)):
+                negated = not negated
+                condition = condition.operand
+            if isinstance(condition, ir.Truthy):
+                operand, operator, values = condition.operand, "in", ["true"]
+                if self._type_of(operand) != "bool":
+                    self._condition_not_yet(task)
+                    continue
+                result.append(self._when(operand, operator, values, negated, task))
+            elif isinstance(condition, ir.Compare) and condition.op in ("==", "!="):
+                types = {self._type_of(condition.left), self._type_of(condition.right)}
+                if not types <= {"str", "bool"} or len(types) != 1:
+                    self._condition_not_yet(task)
+                    continue
+                left, right = condition.left, condition.right
+                if isinstance(left, ir.Const) and not isinstance(right, ir.Const):
+                    left, right = right, left
+                values = [self.condition_text(right, task)]
+                result.append(self._when(left, "in", values, negated != (condition.op == "!="), task))
+            else:
+                self._condition_not_yet(task)
+        return result
+
+    def _when(self, operand: ir.Binding, operator: str, values: list[str], negated: bool, task: ir.Task) -> dict:
+        if negated:
+            operator = "notin" if operator == "in" else "in"
+        return Flow(input=self.condition_text(operand, task), operator=operator, values=values)
+
+    def condition_text(self, binding: ir.Binding, task: ir.Task) -> str:
+        if isinstance(binding, ir.Const):
+            return self.literal(binding.value, task.span, f"a value in the condition of step '{task.id}'")
+        return self.value_text(binding, task, f"a condition of step '{task.id}'")
+
+    def _condition_not_yet(self, task: ir.Task) -> None:
+        self.unsupported(task.span, f"the condition of step '{task.id}': numeric comparisons and or/not over "
+                                    f"comparisons are {NOT_YET} (Tekton's `when` compares text only)")
+
+    def _type_of(self, binding: ir.Binding) -> str:
+        if isinstance(binding, ir.Const):
+            value = binding.value
+            return "bool" if isinstance(value, bool) else "str" if isinstance(value, str) else "number"
+        if isinstance(binding, ir.ParamRef):
+            return next(p.type.name for p in self.info.params if p.name == binding.name)
+        if isinstance(binding, ir.LoopItem):
+            return self.info.loop(binding.loop).item_type.name
+        producer: ir.Task = self.graph.nodes[binding.task]["task"]
+        return producer.component.output(binding.output).type.name
+
+    def loop(self, scope, parent) -> dict:
+        raise AssertionError("check_features reports every loop before any task is built")
+
+    def finally_block(self, scope, name: str) -> dict:
+        raise AssertionError("finally tasks are built by pipeline()")
+
+    # ------------------------------------------------------------ Tasks
+    @staticmethod
+    def writes_files(component: ir.ComponentSpec) -> bool:
+        return any(port.type.name not in RESULT_TYPES for port in component.outputs)
+
+    def component(self, task: ir.Task) -> str:
+        key = self.task_key(task)
+        known = self.task_specs.get(key)
+        if known is not None:
+            return known[0]
+        wanted = f"{self.info.name}-{task.component.name}"
+        name = self.document_name("Task", (self.info.name,) + key, wanted,
+                                  stable=lambda: self.info.name + self.keys.identity(key))
+        self.task_specs[key] = (name, self.task_spec(task))
+        self.task_order.append(key)
+        return name
+
+    def task_spec(self, task: ir.Task) -> dict:
+        component, settings = task.component, task.settings
+        spec: dict = {}
+        params = [{"name": port.name, "type": "string"} for port in component.inputs if not port.type.is_artifact]
+        if params:
+            spec["params"] = params
+        results = [{"name": port.name, "type": "string"} for port in component.outputs
+                   if port.type.name in RESULT_TYPES]
+        budget = sum(len(result["name"]) + RESULT_OVERHEAD for result in results)
+        if budget > RESULT_BUDGET:
+            self.unsupported(task.span, f"component '{component.name}' declares {len(results)} int/float/bool outputs, "
+                                        "more than fit in Tekton's 4,096-byte termination message; moving the "
+                                        f"overflow to the workspace is {NOT_YET}")
+        if results:
+            spec["results"] = results
+        workspaces = [Flow(name=input_workspace(port.name), mountPath=pod.input_path(port.name), readOnly=True)
+                      for port in component.inputs if port.type.is_artifact]
+        if self.writes_files(component):
+            workspaces.append(Flow(name=OUTPUTS_WORKSPACE, mountPath=pod.OUTPUTS_DIR))
+        if workspaces:
+            spec["workspaces"] = workspaces
+        volumes = [pod.volume_source(volume) for volume in settings.volumes]
+        if volumes:
+            spec["volumes"] = volumes
+        spec["steps"] = [self.step(task)]
+        if settings.cache and settings.deterministic:
+            self.warning("B005", task.span, f"step '{task.id}' is not memoized: Tekton has no result cache")
+        return spec
+
+    def step(self, task: ir.Task) -> dict:
+        component, settings = task.component, task.settings
+        where = f"the component '{component.name}'"
+        step: dict = {"name": dns_label(component.name),
+                      "image": self.literal(component.image, task.span, f"the image of {where}")}
+        command = [self.argument(argument, task, where) for argument in component.command]
+        args = [self.argument(argument, task, where) for argument in component.args]
+        if command:
+            step["command"] = command
+        if args:
+            step["args"] = args
+        env = self.env(task)
+        if env:
+            step["env"] = env
+        if settings.image_pull_policy:
+            step["imagePullPolicy"] = settings.image_pull_policy
+        requested = self.resources(settings)
+        if requested:
+            step["computeResources"] = requested
+        mounts = []
+        for volume in settings.volumes:
+            mount = Flow(name=pod.volume_name(volume), mountPath=volume.mount_path)
+            if volume.read_only:
+                mount["readOnly"] = True
+            mounts.append(mount)
+        if mounts:
+            step["volumeMounts"] = mounts
+        step["securityContext"] = self.security(settings)
+        return step
+
+    def argument(self, argument: ir.Argument, task: ir.Task, where: str) -> str:
+        """One argv entry: literal text kubelet-escaped, values as Tekton variables."""
+        parts = []
+        for piece in argument:
+            if isinstance(piece, str):
+                parts.append(kube_escape(self.literal(piece, task.span, f"the command of {where}")))
+            elif isinstance(piece, ir.InputValue):
+                parts.append(f"$(params.{piece.name})")
+            elif isinstance(piece, ir.InputPath):
+                parts.append(pod.input_path(piece.name))
+            else:
+                port = task.component.output(piece.name)
+                if port is not None and port.type.name in RESULT_TYPES:
+                    parts.append(f"$(results.{piece.name}.path)")
+                else:
+                    parts.append(pod.output_path(piece.name))
+        return "".join(parts)
+
+    def retries(self, settings: ir.Settings) -> dict:
+        return {"retries": settings.retries} if settings.retries > 0 else {}
+
+    def timeout(self, settings: ir.Settings) -> dict:
+        return {"timeout": duration(settings.timeout_seconds)} if settings.timeout_seconds else {}
+
+    def resources(self, settings: ir.Settings) -> dict:
+        return pod.resources(settings)
+
+    def env(self, task: ir.Task) -> list[dict]:
+        result = []
+        for variable in task.settings.env:
+            value = variable.value
+            if isinstance(value, ir.SecretRef):
+                result.append({"name": variable.name,
+                               "valueFrom": {"secretKeyRef": {"name": value.secret, "key": value.key}}})
+            elif isinstance(value, ir.InputValue):
+                result.append({"name": variable.name, "value": f"$(params.{value.name})"})
+            else:
+                text = self.literal(value, task.span, f"environment variable {variable.name}")
+                result.append({"name": variable.name, "value": kube_escape(text)})
+        return result
+
+    def security(self, settings: ir.Settings) -> dict:
+        return pod.security_context(settings)
+
+    def pod_template(self, settings: ir.Settings) -> dict:
+        template: dict = {}
+        if settings.node_selector:
+            template["nodeSelector"] = dict(settings.node_selector)
+        tolerations = pod.tolerations(settings)
+        if tolerations:
+            template["tolerations"] = tolerations
+        return template
+
+    def mpi(self, task: ir.Task, name: str) -> dict:
+        raise AssertionError("check_features reports every MPI step before any task is built")
+
+    def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
+        return {}
+
+
+def input_workspace(port: str) -> str:
+    """The workspace through which a Task reads its input artifact `port`."""
+    return dns_label(f"input-{port}")
+
+
+def duration(seconds: int) -> str:
+    """Seconds as the Go duration text Tekton reads (`1h2m3s`)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
+def _document(kind: str, name: str, labels: dict, spec: dict) -> dict:
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name, "labels": labels}, "spec": spec}
+
+
+def emit(graph: nx.DiGraph, options: Options | None = None, document_names: dict | None = None) -> EmitResult:
+    """Compile one pipeline; problems come back as diagnostics, never as exceptions."""
+    return TektonEmitter(options, document_names).emit(graph)
+
+
+def documents_near_limit(documents: list[dict], sizes: list[int] | None = None) -> list[tuple[str, int, str]]:
+    """(what, JSON bytes, pipeline name) of each document near the API server's object limit."""
+    result = []
+    for index, document in enumerate(documents):
+        if sizes is not None:
+            size = sizes[index]
+        else:
+            size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        if size >= SIZE_WARNING:
+            labels = document["metadata"]["labels"]
+            result.append((f"{document['kind']} {document['metadata']['name']}", size,
+                           labels.get(PIPELINE_LABEL, "")))
+    return result

@@ -1,0 +1,248 @@
+"""The Tekton backend: goldens, schema validity, the mapping construct by construct, and
+the constructs it refuses with a B-coded error."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from backend_helpers import EveryName, compile_text, kubelet_expand, load_all, treadle_string
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_argo_properties import pipelines
+
+from treadle.backends.base import Options
+from treadle.backends.tekton import duration
+from treadle.compiler.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCES = sorted((Path(__file__).parent / "tekton_pipelines").glob("*.treadle"))
+VARIANTS = {"": Options(), ".embedded": Options(embedded=True)}
+CASES = [(source, suffix) for source in SOURCES for suffix in VARIANTS]
+
+COMPONENTS = '''
+component make(n: int = 1, label: str = "x", flag: bool = false) -> (value: float, name: str, ok: bool, data: Dataset) {
+  image = "python:3.12"
+  command = ["make", "--n", n, "--label", label, "--flag", flag, "--value", value, "--name", name, "--ok", ok, "--data", data]
+}
+component use(data: Dataset, text: str = "") -> (out: float) {
+  image = "python:3.12"
+  command = ["use", data, text, "--out", out]
+}
+component say(text: str) {
+  image = "alpine:3.20"
+  command = ["echo", text]
+}
+component count(n: float) {
+  image = "alpine:3.20"
+  command = ["echo", n]
+}
+'''
+
+
+def tekton(body: str, params: str = "", options: Options | None = None):
+    output, _ = compile_text(COMPONENTS + f"pipeline p({params}) {{\n{body}\n}}\n", options, target="tekton")
+    return output
+
+
+def documents(body: str, params: str = "", options: Options | None = None) -> dict[str, dict]:
+    output = tekton(body, params, options)
+    assert output.ok, [d.message for d in output.diagnostics]
+    return {f"{d['kind']}/{d['metadata']['name']}": d for d in load_all(output.text)}
+
+
+def pipeline_tasks(docs: dict[str, dict]) -> dict[str, dict]:
+    return {task["name"]: task for task in docs["Pipeline/p"]["spec"]["tasks"]}
+
+
+def errors(output) -> list[tuple[str, str]]:
+    return [(d.code, d.message) for d in output.diagnostics if d.is_error]
+
+
+# ---------------------------------------------------------------- goldens
+def _golden(source: Path, suffix: str) -> Path:
+    return source.with_name(source.name[: -len(".treadle")] + suffix + ".tekton.yaml")
+
+
+@pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.name}{x}" for s, x in CASES])
+def test_golden(source, suffix):
+    output, _ = compile_text(source.read_text(encoding="utf-8"), VARIANTS[suffix], path=str(source), target="tekton")
+    assert output.ok, [d.message for d in output.diagnostics]
+    golden = _golden(source, suffix)
+    if os.environ.get("TREADLE_REGENERATE") == "1":
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("golden files are never regenerated under CI")
+        golden.write_text(output.text, encoding="utf-8", newline="\n")
+    assert golden.exists(), f"{golden.name} is missing; run with TREADLE_REGENERATE=1 to write it"
+    assert output.text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.name}{x}" for s, x in CASES])
+def test_golden_is_schema_valid(source, suffix, schema_errors):
+    for document in load_all(_golden(source, suffix).read_text(encoding="utf-8")):
+        assert schema_errors(document, strict=True) == []
+
+
+@pytest.mark.parametrize("source", sorted((REPO / "examples").glob("*.treadle")), ids=lambda p: p.name)
+def test_examples_fail_only_with_backend_codes(source):
+    """Every example uses a construct not mapped yet: the compile names each, never crashes."""
+    output, _ = compile_text(source.read_text(encoding="utf-8"), path=str(source), target="tekton")
+    assert output.text == "" and output.documents == []
+    assert errors(output) and all(code == "B001" for code, _ in errors(output))
+
+
+# ---------------------------------------------------------------- the mapping
+def test_one_task_per_component_and_settings():
+    docs = documents('a = say(text="a")\nb = say(text="b")\nc = say(text="c") with { retries = 1 }')
+    tasks = [name for name in docs if name.startswith("Task/")]
+    assert tasks == ["Task/p-say"]  # retries live on the pipeline task, not the Task
+    assert pipeline_tasks(docs)["c"]["retries"] == 1
+    docs = documents('a = say(text="a")\nb = say(text="b") with { resources { cpu = "2" } }')
+    assert len([name for name in docs if name.startswith("Task/")]) == 2
+
+
+def test_small_outputs_are_results_and_the_rest_files_in_the_workspace():
+    docs = documents("a = make()\nb = use(data=a.data)\nc = count(n=a.value)")
+    task = docs["Task/p-make"]["spec"]
+    assert [r["name"] for r in task["results"]] == ["value", "ok"]
+    argv = task["steps"][0]["command"]
+    assert argv[argv.index("--value") + 1] == "$(results.value.path)"
+    assert argv[argv.index("--name") + 1] == "/tmp/treadle/outputs/name"
+    assert task["workspaces"] == [{"name": "treadle-outputs", "mountPath": "/tmp/treadle/outputs"}]
+    tasks = pipeline_tasks(docs)
+    assert tasks["a"]["workspaces"] == [{"name": "treadle-outputs", "workspace": "treadle-artifacts", "subPath": "a"}]
+    assert tasks["b"]["workspaces"] == [{"name": "input-data", "workspace": "treadle-artifacts", "subPath": "a/data"}]
+    assert tasks["b"]["runAfter"] == ["a"]
+    assert {"name": "n", "value": "$(tasks.a.results.value)"} in tasks["c"]["params"]
+    run = docs["PipelineRun/p"]["spec"]
+    assert run["workspaces"][0]["volumeClaimTemplate"]["spec"]["accessModes"] == ["ReadWriteOnce"]
+
+
+def test_an_existing_claim_replaces_the_claim_template():
+    docs = documents("a = make()\nb = use(data=a.data)", options=Options(volume_claim="shared"))
+    assert docs["PipelineRun/p"]["spec"]["workspaces"] == [
+        {"name": "treadle-artifacts", "persistentVolumeClaim": {"claimName": "shared"}}]
+
+
+def test_parameters_have_types_and_the_run_passes_defaults():
+    docs = documents("say(text=t)\ncount(n=k)", params='t: str = "hello", k: float = 3.0, u: bool')
+    assert docs["Pipeline/p"]["spec"]["params"] == [
+        {"name": "t", "type": "string", "default": "hello"}, {"name": "k", "type": "string", "default": "3.0"},
+        {"name": "u", "type": "string"}]
+    assert docs["PipelineRun/p"]["spec"]["params"] == [{"name": "t", "value": "hello"}, {"name": "k", "value": "3.0"}]
+
+
+def test_values_never_go_into_a_script_and_steps_are_named():
+    docs = documents('say(text=t)', params='t: str = "x"')
+    step = docs["Task/p-say"]["spec"]["steps"][0]
+    assert "script" not in step and step["name"] == "say"
+    assert step["command"] == ["echo", "$(params.text)"]
+
+
+def test_literal_dollars_reach_the_container_unchanged():
+    text = "cost $$5, $HOME and $"
+    docs = documents(f"say(text={treadle_string(text)})")
+    (param,) = pipeline_tasks(docs)["say"]["params"]
+    assert kubelet_expand(param["value"], EveryName()) == text
+
+
+@pytest.mark.parametrize("text", ["$(params.t)", "echo $(date)", "$(context.pipelineRun.name)"])
+def test_tekton_variables_in_literals_are_refused(text):
+    output = tekton(f"say(text={treadle_string(text)})")
+    assert errors(output) and errors(output)[0][0] == "B002" and repr(text) in errors(output)[0][1]
+
+
+def test_a_dollar_in_a_parameter_default_is_refused():
+    output = tekton("say(text=t)", params='t: str = "a$$b"')
+    assert [code for code, _ in errors(output)] == ["B002"]
+
+
+def test_conditions_on_text_and_booleans_become_when_expressions():
+    docs = documents('a = make()\nif a.ok and t != "x" and not b {\n  say(text="y")\n}\nif t == "z" {\n  s2 = say(text="z")\n}',
+                     params='t: str = "q", b: bool = false')
+    tasks = pipeline_tasks(docs)
+    assert tasks["say"]["when"] == [
+        {"input": "$(tasks.a.results.ok)", "operator": "in", "values": ["true"]},
+        {"input": "$(params.t)", "operator": "notin", "values": ["x"]},
+        {"input": "$(params.b)", "operator": "notin", "values": ["true"]}]
+    assert tasks["s2"]["when"] == [{"input": "$(params.t)", "operator": "in", "values": ["z"]}]
+
+
+@pytest.mark.parametrize("condition", ["k > 3", "k == 3", "t == \"a\" or b", "not (b and b)"])
+def test_conditions_not_mapped_yet_are_b001(condition):
+    output = tekton(f"if {condition} {{\n  say(text=\"y\")\n}}", params='k: int = 1, t: str = "a", b: bool = true')
+    assert [code for code, _ in errors(output)] == ["B001"]
+    assert "not supported yet by the Tekton backend" in errors(output)[0][1]
+
+
+def test_after_finally_retries_timeouts():
+    docs = documents('a = say(text="a")\nb = say(text="b") after a with { timeout = "1h2m3s" }\n'
+                     'finally {\n  f = say(text="f")\n}', )
+    tasks = pipeline_tasks(docs)
+    assert tasks["b"]["runAfter"] == ["a"] and tasks["b"]["timeout"] == "1h2m3s"
+    assert [t["name"] for t in docs["Pipeline/p"]["spec"]["finally"]] == ["f"]
+    assert "runAfter" not in docs["Pipeline/p"]["spec"]["finally"][0]
+
+
+def test_pipeline_timeout_and_service_account():
+    docs = documents('timeout = "2h"\nservice_account = "runner"\nsay(text="a")')
+    run = docs["PipelineRun/p"]["spec"]
+    assert run["timeouts"] == {"pipeline": "2h"}
+    assert run["taskRunTemplate"] == {"serviceAccountName": "runner"}
+
+
+def test_a_finally_step_that_waits_for_another_is_refused():
+    output = tekton('finally {\n  f = make()\n  g = use(data=f.data)\n}')
+    assert [code for code, _ in errors(output)] == ["B001"]
+
+
+def test_reading_a_large_output_is_not_supported_yet():
+    output = tekton("a = make()\nsay(text=a.name)")
+    assert [code for code, _ in errors(output)] == ["B001"]
+    assert "4,096-byte" in errors(output)[0][1]
+
+
+@pytest.mark.parametrize("body", ['for x in [1.5, 2.5] {\n  count(n=x)\n}', 'say(text="a") with { mpi { ranks = 2 } }',
+                                  'schedule = "0 1 * * *"\nsay(text="a")', "parallelism = 2\nsay(text=\"a\")"])
+def test_constructs_not_mapped_yet_are_b001(body):
+    output = tekton(body)
+    assert output.text == "" and [code for code, _ in errors(output)] == ["B001"]
+
+
+def test_deterministic_steps_warn_that_tekton_has_no_cache():
+    output = tekton('say(text="a") with { deterministic = true }')
+    assert output.ok and [d.code for d in output.diagnostics] == ["B005"]
+
+
+@pytest.mark.parametrize("seconds,text", [(1, "1s"), (60, "1m"), (3600, "1h"), (3723, "1h2m3s"), (7200, "2h")])
+def test_durations(seconds, text):
+    assert duration(seconds) == text
+
+
+def test_cli_embedded_emits_only_the_run(tmp_path, capsys):
+    source = tmp_path / "p.treadle"
+    source.write_text(COMPONENTS + 'pipeline p() {\n  say(text="a")\n}\n', encoding="utf-8")
+    assert main(["compile", str(source), "--target", "tekton", "--embedded"]) == 0
+    (run,) = load_all(capsys.readouterr().out)
+    assert run["kind"] == "PipelineRun" and run["spec"]["pipelineSpec"]["tasks"][0]["taskSpec"]["steps"]
+    assert main(["compile", str(source), "--target", "argo", "--embedded"]) == 2
+
+
+# ---------------------------------------------------------------- generated pipelines
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines(), st.sampled_from([Options(), Options(embedded=True)]))
+def test_generated_pipelines_compile_to_valid_yaml_or_a_backend_error(schema_errors, source, options):
+    output, _ = compile_text(source, options, target="tekton")
+    if not output.ok:
+        assert output.text == ""
+        assert all(d.code in ("B001", "B002") for d in output.diagnostics if d.is_error)
+        return
+    for document in load_all(output.text):
+        assert schema_errors(document, strict=True) == []
+        specs = [document["spec"]] if document["kind"] == "Task" else [
+            task["taskSpec"] for task in document["spec"].get("pipelineSpec", {}).get("tasks", [])]
+        for spec in specs:  # only values of a few bytes travel as results
+            assert len(spec.get("results", [])) * 100 < 4096
+    again, _ = compile_text(source, options, target="tekton")
+    assert again.text == output.text
