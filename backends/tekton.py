@@ -53,6 +53,42 @@ RESULT_OVERHEAD = 64
 # there is no escape for it, so literal text holding `$(` cannot be delivered unchanged.
 _TEKTON_VARIABLE = re.compile(r"\$\(")
 NOT_YET = "not supported yet by the Tekton backend"
+# The condition-check task: its image, its unprivileged user, its result, and its program.
+CHECK_IMAGE = "python:3.12-alpine"
+CHECK_USER = 65534  # nobody: the image runs as root otherwise, which runAsNonRoot refuses
+CHECK_RESULT = "holds"
+CHECK_KEY = ("condition-check",)
+# argv: the result file, the condition's shape (JSON), then the operand values as text.
+# Numbers compare as decimals (exact for every int and float the language writes); a NaN
+# makes every comparison but != false, as in the language.
+CHECK_PROGRAM = """import json, sys
+from decimal import Decimal
+result_path, shape, values = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
+def number(text):
+    value = Decimal(text.strip())
+    return None if value.is_nan() else value
+def compare(op, left, right):
+    if left is None or right is None:
+        return op == "!="
+    return {"==": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
+            ">": left > right, ">=": left >= right}[op]
+def holds(node):
+    kind = node[0]
+    if kind == "and":
+        return all(holds(part) for part in node[1])
+    if kind == "or":
+        return any(holds(part) for part in node[1])
+    if kind == "not":
+        return not holds(node[1])
+    if kind == "true":
+        return values[node[1]] == "true"
+    op, how, left, right = node[1], node[2], values[node[3]], values[node[4]]
+    if how == "number":
+        return compare(op, number(left), number(right))
+    return compare(op, left, right)
+with open(result_path, "w") as out:
+    out.write("true" if holds(shape) else "false")
+"""
 
 
 class TektonEmitter(Emitter):
@@ -103,10 +139,17 @@ class TektonEmitter(Emitter):
         self.names = NameScope()  # pipeline task names (main and finally share one namespace)
         self.uses_workspace = False
         self.pod_specs: list[dict] = []
+        self.checks: dict[tuple, str] = {}  # conditions -> the pipeline task that checks them
+        self.pending_tasks: list[dict] = []  # condition checks made for the task being built
         main, final = build_scopes(graph, self.ordered)
         for task in self.ordered:  # names in task order, so a reader's name is known already
             self.names.name(task.id, task.id)
-        tasks = [self.task(task, main) for task in main.tasks]
+        tasks = []
+        for task in main.tasks:
+            entry = self.task(task, main)
+            tasks += self.pending_tasks  # a task's condition checks come right before it
+            self.pending_tasks = []
+            tasks.append(entry)
         finally_tasks = [self.task(task, final) for task in final.tasks]
         if self.failed:
             return []
@@ -264,34 +307,103 @@ class TektonEmitter(Emitter):
 
     # ------------------------------------------------------------ conditions
     def condition(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> list[dict]:
-        """`when` expressions, all of which must hold. Mapped: equality and inequality of str
-        and bool values, and bool values by themselves; Tekton compares text, which is exact
-        for these types (bools are always `true`/`false`)."""
+        """`when` expressions, all of which must hold. Equality of str and bool values, and
+        bool values by themselves, are text comparisons, which Tekton's `when` does exactly
+        (bools are always `true`/`false`). Every other condition (numbers, `or`, `not` over
+        a compound) is evaluated by one condition-check task, whose result the `when` tests."""
         result = []
+        checked: list[ir.Condition] = []
         for condition in conditions:
-            negated = False
-            while isinstance(condition, ir.Not) and isinstance(condition.operand, (ir.Compare, ir.Truthy)):
-                negated = not negated
-                condition = condition.operand
-            if isinstance(condition, ir.Truthy):
-                operand, operator, values = condition.operand, "in", ["true"]
-                if self._type_of(operand) != "bool":
-                    self._condition_not_yet(task)
-                    continue
-                result.append(self._when(operand, operator, values, negated, task))
-            elif isinstance(condition, ir.Compare) and condition.op in ("==", "!="):
-                types = {self._type_of(condition.left), self._type_of(condition.right)}
-                if not types <= {"str", "bool"} or len(types) != 1:
-                    self._condition_not_yet(task)
-                    continue
+            when = self.text_when(condition, task)
+            if when is None:
+                checked.append(condition)
+            else:
+                result.append(when)
+        if checked:
+            if task.is_finally:
+                self.unsupported(task.span, f"the condition of finally step '{task.id}' compares numbers or "
+                                            f"combines comparisons with or/not: a condition-check task for a "
+                                            f"finally step is {NOT_YET}")
+                return result
+            check = self.condition_check(tuple(checked), task)
+            result.append(Flow(input=f"$(tasks.{check}.results.{CHECK_RESULT})", operator="in", values=["true"]))
+        return result
+
+    def text_when(self, condition: ir.Condition, task: ir.Task) -> dict | None:
+        """The condition as one text `when`, or None when text comparison would be wrong."""
+        negated = False
+        while isinstance(condition, ir.Not) and isinstance(condition.operand, (ir.Compare, ir.Truthy, ir.Not)):
+            negated = not negated
+            condition = condition.operand
+        if isinstance(condition, ir.Truthy) and self._type_of(condition.operand) == "bool":
+            return self._when(condition.operand, "in", ["true"], negated, task)
+        if isinstance(condition, ir.Compare) and condition.op in ("==", "!="):
+            types = {self._type_of(condition.left), self._type_of(condition.right)}
+            if len(types) == 1 and types <= {"str", "bool"}:
                 left, right = condition.left, condition.right
                 if isinstance(left, ir.Const) and not isinstance(right, ir.Const):
                     left, right = right, left
                 values = [self.condition_text(right, task)]
-                result.append(self._when(left, "in", values, negated != (condition.op == "!="), task))
-            else:
-                self._condition_not_yet(task)
-        return result
+                return self._when(left, "in", values, negated != (condition.op == "!="), task)
+        return None
+
+    def condition_check(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> str:
+        """The pipeline task that evaluates `conditions` (shared by every step they guard).
+        The condition's shape is compile-time JSON; the values arrive as separate args."""
+        key = ("check", conditions)
+        known = self.checks.get(key)
+        if known is not None:
+            return known
+        name = self.names.name(key, f"check-{task.id}")
+        self.checks[key] = name
+        operands: list[str] = []
+        tree = [self.condition_tree(condition, operands, task) for condition in conditions]
+        shape = json.dumps(["and", tree] if len(tree) > 1 else tree[0], separators=(",", ":"))
+        entry: dict = {"name": name, "taskRef": {"name": self.check_task()}, "_key": CHECK_KEY}
+        after = sorted({self.names.name(binding.task, binding.task) for condition in conditions
+                        for binding in ir.condition_bindings(condition) if isinstance(binding, ir.TaskOutput)})
+        if after:
+            entry["runAfter"] = after
+        entry["params"] = [Flow(name="condition", value=shape), Flow(name="values", value=operands)]
+        self.pending_tasks.append(entry)
+        return name
+
+    def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task) -> list:
+        """A condition as nested lists over operand positions: ["and"|"or", [..]], ["not", c],
+        ["compare", op, kind, i, j], ["true", i]; kind says how the values compare."""
+        if isinstance(condition, (ir.And, ir.Or)):
+            return ["and" if isinstance(condition, ir.And) else "or",
+                    [self.condition_tree(operand, operands, task) for operand in condition.operands]]
+        if isinstance(condition, ir.Not):
+            return ["not", self.condition_tree(condition.operand, operands, task)]
+
+        def position(binding: ir.Binding) -> int:
+            text = self.condition_text(binding, task)  # the check step's args: the kubelet expands them
+            operands.append(kube_escape(text) if isinstance(binding, ir.Const) else text)
+            return len(operands) - 1
+
+        if isinstance(condition, ir.Truthy):
+            return ["true", position(condition.operand)]
+        kinds = {self._type_of(condition.left), self._type_of(condition.right)}
+        kind = "text" if kinds & {"str", "bool"} else "number"
+        return ["compare", condition.op, kind, position(condition.left), position(condition.right)]
+
+    def check_task(self) -> str:
+        """The Task that evaluates a condition: a fixed program on a small Python image, run
+        as an unprivileged user, with the values as arguments (never pasted into code)."""
+        known = self.task_specs.get(CHECK_KEY)
+        if known is not None:
+            return known[0]
+        name = self.document_name("Task", (self.info.name, "check"), f"{self.info.name}-condition-check")
+        step = {"name": "check", "image": CHECK_IMAGE, "command": ["python3", "-c", CHECK_PROGRAM],
+                "args": [f"$(results.{CHECK_RESULT}.path)", "$(params.condition)", "$(params.values[*])"],
+                "securityContext": pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))}
+        spec = {"params": [{"name": "condition", "type": "string"}, {"name": "values", "type": "array"}],
+                "results": [{"name": CHECK_RESULT, "type": "string"}],
+                "steps": [step]}
+        self.task_specs[CHECK_KEY] = (name, spec)
+        self.task_order.append(CHECK_KEY)
+        return name
 
     def _when(self, operand: ir.Binding, operator: str, values: list[str], negated: bool, task: ir.Task) -> dict:
         if negated:
@@ -302,10 +414,6 @@ class TektonEmitter(Emitter):
         if isinstance(binding, ir.Const):
             return self.literal(binding.value, task.span, f"a value in the condition of step '{task.id}'")
         return self.value_text(binding, task, f"a condition of step '{task.id}'")
-
-    def _condition_not_yet(self, task: ir.Task) -> None:
-        self.unsupported(task.span, f"the condition of step '{task.id}': numeric comparisons and or/not over "
-                                    f"comparisons are {NOT_YET} (Tekton's `when` compares text only)")
 
     def _type_of(self, binding: ir.Binding) -> str:
         if isinstance(binding, ir.Const):
