@@ -31,7 +31,7 @@ from ..compiler import ir
 from ..compiler.source import Span
 from . import argo_templates as pod
 from .argo_values import kube_escape
-from .base import EmitResult, Emitter, Options, build_scopes, conditions_of
+from .base import EmitResult, Emitter, Options, Scope, build_scopes, conditions_of
 from .naming import LABEL_MAX, NameScope, dns_label
 from .yaml_out import Flow
 
@@ -53,6 +53,7 @@ RESULT_OVERHEAD = 64
 # there is no escape for it, so literal text holding `$(` cannot be delivered unchanged.
 _TEKTON_VARIABLE = re.compile(r"\$\(")
 NOT_YET = "not supported yet by the Tekton backend"
+MATRIX_LIMIT = 256  # Tekton's default-max-matrix-combinations-count
 # The condition-check task: its image, its unprivileged user, its result, and its program.
 CHECK_IMAGE = "python:3.12-alpine"
 CHECK_USER = 65534  # nobody: the image runs as root otherwise, which runAsNonRoot refuses
@@ -125,7 +126,15 @@ class TektonEmitter(Emitter):
                                             "and has no setting that bounds them",
                              hint="remove `parallelism`, or bound the namespace with a ResourceQuota")
         for loop in pipeline.loops:
-            self.unsupported(loop.span, f"a for loop is {NOT_YET}")
+            if loop.parent is not None:
+                self.unsupported(loop.span, f"a for loop inside another is {NOT_YET}")
+            elif not isinstance(loop.items, ir.Const):
+                self.unsupported(loop.span, f"a for loop over a parameter or a step's output is {NOT_YET}")
+        for task in self.ordered:
+            for _, binding in task.arguments:
+                if isinstance(binding, ir.TaskOutput) and binding.gathered:
+                    self.unsupported(task.span, f"step '{task.id}' reads the outputs of a loop as a list: "
+                                                f"fan-in is {NOT_YET}")
         for task in self.ordered:
             if task.settings.mpi is not None:
                 self.unsupported(task.span, f"MPI step '{task.id}' is {NOT_YET}")
@@ -141,15 +150,21 @@ class TektonEmitter(Emitter):
         self.pod_specs: list[dict] = []
         self.checks: dict[tuple, str] = {}  # conditions -> the pipeline task that checks them
         self.pending_tasks: list[dict] = []  # condition checks made for the task being built
+        self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
+        self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
+        self.loop_names: dict[str, list[str]] = {}  # task id in a loop -> every pipeline task it became
         main, final = build_scopes(graph, self.ordered)
         for task in self.ordered:  # names in task order, so a reader's name is known already
             self.names.name(task.id, task.id)
         tasks = []
-        for task in main.tasks:
-            entry = self.task(task, main)
-            tasks += self.pending_tasks  # a task's condition checks come right before it
-            self.pending_tasks = []
-            tasks.append(entry)
+        for item in main.items:
+            if isinstance(item, Scope):
+                tasks += self.loop(item, None)
+            else:
+                entry = self.task(item, main)
+                tasks += self.pending_tasks  # a task's condition checks come right before it
+                self.pending_tasks = []
+                tasks.append(entry)
         finally_tasks = [self.task(task, final) for task in final.tasks]
         if self.failed:
             return []
@@ -219,8 +234,23 @@ class TektonEmitter(Emitter):
             "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": VOLUME_SIZE}}}}}
 
     # ------------------------------------------------------------ pipeline tasks
-    def task(self, task: ir.Task, scope) -> dict:
-        name = self.names.name(task.id, task.id)
+    def ref_name(self, task_id: str) -> str:
+        """The pipeline task that stands for step `task_id` here: its copy in the iteration
+        being unrolled, or its one pipeline task."""
+        return self.iteration_names.get(task_id) or self.names.name(task_id, task_id)
+
+    def waits_for(self, task_id: str) -> set[str]:
+        """Every pipeline task that a step waiting for `task_id` must run after."""
+        if task_id in self.iteration_names:
+            return {self.iteration_names[task_id]}
+        if task_id in self.loop_names:
+            return set(self.loop_names[task_id])
+        return {self.names.name(task_id, task_id)}
+
+    def task(self, task: ir.Task, scope, matrix_input: str | None = None) -> dict:
+        """A call as a pipeline task; with `matrix_input`, one task for a whole loop whose
+        items that input takes (Tekton's `matrix`)."""
+        name = self.ref_name(task.id)
         key = self.task_key(task)
         entry: dict = {"name": name, "taskRef": {"name": self.component(task)}, "_key": key}
         params = []
@@ -231,8 +261,10 @@ class TektonEmitter(Emitter):
             if binding is None:
                 binding = ir.Const(port.default)
             where = f"argument '{port.name}' of step '{task.id}'"
+            if port.name == matrix_input:
+                continue
             if port.type.is_artifact:
-                producer = self.names.name(binding.task, binding.task)
+                producer = self.ref_name(binding.task)
                 workspaces.append(Flow(name=input_workspace(port.name), workspace=ARTIFACTS_WORKSPACE,
                                        subPath=f"{producer}/{binding.output}"))
             else:
@@ -245,7 +277,7 @@ class TektonEmitter(Emitter):
         if when:
             entry["when"] = when
         if not task.is_finally:
-            after = sorted({self.names.name(other, other) for other in self.graph.predecessors(task.id)})
+            after = sorted(set().union(*(self.waits_for(other) for other in self.graph.predecessors(task.id))))
             if after:
                 entry["runAfter"] = after
         else:
@@ -266,6 +298,7 @@ class TektonEmitter(Emitter):
 
     def value_text(self, binding: ir.Binding, task: ir.Task, where: str) -> str:
         """A parameter value of a pipeline task: literal text, or a Tekton variable."""
+        binding = self.resolved(binding)
         if isinstance(binding, ir.Const):
             # The value lands in the step's args or env, which the kubelet expands.
             return kube_escape(self.literal(binding.value, task.span, where))
@@ -284,7 +317,7 @@ class TektonEmitter(Emitter):
                                           f"{port.type.name} that may exceed Tekton's 4,096-byte result limit: "
                                           f"reading such values from the workspace is {NOT_YET}")
             return ""
-        return f"$(tasks.{self.names.name(binding.task, binding.task)}.results.{binding.output})"
+        return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
 
     def literal(self, value: ir.Value, span: Span, where: str) -> str:
         text = ir.render_value(value)
@@ -350,17 +383,18 @@ class TektonEmitter(Emitter):
     def condition_check(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> str:
         """The pipeline task that evaluates `conditions` (shared by every step they guard).
         The condition's shape is compile-time JSON; the values arrive as separate args."""
-        key = ("check", conditions)
+        iteration = tuple(sorted(self.iteration_names.items()))
+        key = ("check", conditions, iteration)
         known = self.checks.get(key)
         if known is not None:
             return known
-        name = self.names.name(key, f"check-{task.id}")
+        name = self.names.name(key, f"check-{self.ref_name(task.id)}")
         self.checks[key] = name
         operands: list[str] = []
         tree = [self.condition_tree(condition, operands, task) for condition in conditions]
         shape = json.dumps(["and", tree] if len(tree) > 1 else tree[0], separators=(",", ":"))
         entry: dict = {"name": name, "taskRef": {"name": self.check_task()}, "_key": CHECK_KEY}
-        after = sorted({self.names.name(binding.task, binding.task) for condition in conditions
+        after = sorted({self.ref_name(binding.task) for condition in conditions
                         for binding in ir.condition_bindings(condition) if isinstance(binding, ir.TaskOutput)})
         if after:
             entry["runAfter"] = after
@@ -379,7 +413,7 @@ class TektonEmitter(Emitter):
 
         def position(binding: ir.Binding) -> int:
             text = self.condition_text(binding, task)  # the check step's args: the kubelet expands them
-            operands.append(kube_escape(text) if isinstance(binding, ir.Const) else text)
+            operands.append(kube_escape(text) if isinstance(self.resolved(binding), ir.Const) else text)
             return len(operands) - 1
 
         if isinstance(condition, ir.Truthy):
@@ -410,7 +444,14 @@ class TektonEmitter(Emitter):
             operator = "notin" if operator == "in" else "in"
         return Flow(input=self.condition_text(operand, task), operator=operator, values=values)
 
+    def resolved(self, binding: ir.Binding) -> ir.Binding:
+        """A loop item of the iteration being unrolled is a literal."""
+        if isinstance(binding, ir.LoopItem) and binding.loop in self.items:
+            return ir.Const(self.items[binding.loop])
+        return binding
+
     def condition_text(self, binding: ir.Binding, task: ir.Task) -> str:
+        binding = self.resolved(binding)
         if isinstance(binding, ir.Const):
             return self.literal(binding.value, task.span, f"a value in the condition of step '{task.id}'")
         return self.value_text(binding, task, f"a condition of step '{task.id}'")
@@ -426,8 +467,56 @@ class TektonEmitter(Emitter):
         producer: ir.Task = self.graph.nodes[binding.task]["task"]
         return producer.component.output(binding.output).type.name
 
-    def loop(self, scope, parent) -> dict:
-        raise AssertionError("check_features reports every loop before any task is built")
+    def loop(self, scope: Scope, parent) -> list[dict]:
+        """A `for` over a literal list: one task with a `matrix` when the body is one step that
+        takes the item in exactly one input, writes no files (iterations would share its
+        folder) and whose condition does not read the item; otherwise the body unrolled, one
+        copy per item (named STEP-INDEX)."""
+        loop = scope.loop
+        items = list(loop.items.value)
+        task = scope.single_task
+        matrix_input = self.matrix_input(task, loop) if task is not None and items else None
+        if matrix_input is not None:
+            if len(items) > MATRIX_LIMIT:
+                self.unsupported(loop.span, f"the loop over {loop.variable} has {len(items)} items; Tekton runs at "
+                                            f"most {MATRIX_LIMIT} combinations of a matrix by default",
+                                 hint="split the list, or raise the cluster's default-max-matrix-combinations-count "
+                                      "and compile a loop with several steps")
+            entry = self.task(task, scope, matrix_input)
+            values = [kube_escape(self.literal(item, loop.span, f"an item of the loop over {loop.variable}"))
+                      for item in items]
+            entry["matrix"] = {"params": [Flow(name=matrix_input, value=values)]}
+            self.loop_names[task.id] = [entry["name"]]
+            result = self.pending_tasks + [entry]
+            self.pending_tasks = []
+            return result
+        result: list[dict] = []
+        body = list(scope.all_tasks())
+        for task in body:
+            self.loop_names[task.id] = []
+        for index, item in enumerate(items):
+            self.items[loop.id] = item
+            self.iteration_names = {task.id: self.names.name((task.id, index), f"{task.id}-{index}")
+                                    for task in body}
+            for task in body:
+                entry = self.task(task, scope)
+                result += self.pending_tasks
+                self.pending_tasks = []
+                result.append(entry)
+                self.loop_names[task.id].append(entry["name"])
+        self.items.pop(loop.id, None)
+        self.iteration_names = {}
+        return result
+
+    def matrix_input(self, task: ir.Task, loop: ir.Loop) -> str | None:
+        if self.writes_files(task.component):
+            return None
+        for condition in conditions_of(task.guard):
+            if any(isinstance(b, ir.LoopItem) for b in ir.condition_bindings(condition)):
+                return None
+        reading = [name for name, binding in task.arguments
+                   if isinstance(binding, ir.LoopItem) and binding.loop == loop.id]
+        return reading[0] if len(reading) == 1 else None
 
     def finally_block(self, scope, name: str) -> dict:
         raise AssertionError("finally tasks are built by pipeline()")

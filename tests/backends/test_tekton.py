@@ -34,6 +34,10 @@ component say(text: str) {
   image = "alpine:3.20"
   command = ["echo", text]
 }
+component gather(values: list) {
+  image = "alpine:3.20"
+  command = ["echo", values]
+}
 component count(n: float) {
   image = "alpine:3.20"
   command = ["echo", n]
@@ -247,11 +251,38 @@ def test_reading_a_large_output_is_not_supported_yet():
     assert "4,096-byte" in errors(output)[0][1]
 
 
-@pytest.mark.parametrize("body", ['for x in [1.5, 2.5] {\n  count(n=x)\n}', 'say(text="a") with { mpi { ranks = 2 } }',
+@pytest.mark.parametrize("body", ['for x in [1.5, 2.5] {\n  for y in [1.0] {\n    count(n=x)\n  }\n}',
+                                  'for x in l {\n  count(n=x)\n}',
+                                  'for x in [1.5, 2.5] {\n  a = make()\n}\nb = gather(values=a.value)', 'say(text="a") with { mpi { ranks = 2 } }',
                                   'schedule = "0 1 * * *"\nsay(text="a")', "parallelism = 2\nsay(text=\"a\")"])
 def test_constructs_not_mapped_yet_are_b001(body):
-    output = tekton(body)
+    output = tekton(body, params="l: list[float] = [1.0]")
     assert output.text == "" and [code for code, _ in errors(output)] == ["B001"]
+
+
+def test_a_one_step_loop_over_a_literal_list_is_a_matrix():
+    docs = documents('a = say(text="a")\nfor x in [1.5, 2.5] {\n  c = count(n=x)\n}\nlast = say(text="z") after c')
+    tasks = pipeline_tasks(docs)
+    assert tasks["c"]["matrix"] == {"params": [{"name": "n", "value": ["1.5", "2.5"]}]}
+    assert "params" not in tasks["c"]
+    assert tasks["last"]["runAfter"] == ["c"]
+
+
+def test_a_matrix_over_more_than_256_items_is_refused():
+    items = ", ".join(f"{i}.5" for i in range(257))
+    output = tekton(f"for x in [{items}] {{\n  count(n=x)\n}}")
+    assert [code for code, _ in errors(output)] == ["B001"] and "256" in errors(output)[0][1]
+
+
+def test_longer_bodies_and_steps_that_write_files_are_unrolled():
+    docs = documents('for t in ["p", "q"] {\n  m = make(label=t)\n  u = use(data=m.data, text=t)\n'
+                     '  if t == "q" {\n    say(text=t)\n  }\n}\nlast = say(text="z") after u')
+    tasks = pipeline_tasks(docs)
+    assert list(tasks) == ["m-0", "u-0", "say-0", "m-1", "u-1", "say-1", "last"]
+    assert tasks["u-1"]["workspaces"] == [{"name": "input-data", "workspace": "treadle-artifacts", "subPath": "m-1/data"}]
+    assert {"name": "text", "value": "q"} in tasks["u-1"]["params"]
+    assert tasks["say-0"]["when"] == [{"input": "p", "operator": "in", "values": ["q"]}]
+    assert tasks["last"]["runAfter"] == ["u-0", "u-1"]
 
 
 def test_deterministic_steps_warn_that_tekton_has_no_cache():
