@@ -131,10 +131,10 @@ class TektonEmitter(Emitter):
             elif not isinstance(loop.items, ir.Const):
                 self.unsupported(loop.span, f"a for loop over a parameter or a step's output is {NOT_YET}")
         for task in self.ordered:
-            for _, binding in task.arguments:
+            for binding in ir.condition_bindings(task.guard):
                 if isinstance(binding, ir.TaskOutput) and binding.gathered:
-                    self.unsupported(task.span, f"step '{task.id}' reads the outputs of a loop as a list: "
-                                                f"fan-in is {NOT_YET}")
+                    self.unsupported(task.span, f"the condition of step '{task.id}' reads the outputs of a loop as "
+                                                f"a list: that is {NOT_YET}")
         for task in self.ordered:
             if task.settings.mpi is not None:
                 self.unsupported(task.span, f"MPI step '{task.id}' is {NOT_YET}")
@@ -153,6 +153,9 @@ class TektonEmitter(Emitter):
         self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
         self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
         self.loop_names: dict[str, list[str]] = {}  # task id in a loop -> every pipeline task it became
+        # Loop steps whose outputs are read after the loop: unrolled, so each value is a result.
+        self.gathered = {binding.task for task in self.ordered for _, binding in task.arguments
+                         if isinstance(binding, ir.TaskOutput) and binding.gathered}
         main, final = build_scopes(graph, self.ordered)
         for task in self.ordered:  # names in task order, so a reader's name is known already
             self.names.name(task.id, task.id)
@@ -310,6 +313,8 @@ class TektonEmitter(Emitter):
         return ""
 
     def result_ref(self, binding: ir.TaskOutput, reader: ir.Task) -> str:
+        """A result as a Tekton variable; a loop's outputs read after it (fan-in) as a JSON
+        list written around one variable per iteration, in item order."""
         producer: ir.Task = self.graph.nodes[binding.task]["task"]
         port = producer.component.output(binding.output)
         if port.type.name not in RESULT_TYPES:
@@ -317,7 +322,12 @@ class TektonEmitter(Emitter):
                                           f"{port.type.name} that may exceed Tekton's 4,096-byte result limit: "
                                           f"reading such values from the workspace is {NOT_YET}")
             return ""
-        return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
+        if not binding.gathered:
+            return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
+        # The language lets a step read a loop's outputs only under every condition the
+        # loop's steps run under, so an iteration is never skipped while its reader runs.
+        refs = [f"$(tasks.{name}.results.{binding.output})" for name in self.loop_names[binding.task]]
+        return "[" + ", ".join(refs) + "]"
 
     def literal(self, value: ir.Value, span: Span, where: str) -> str:
         text = ir.render_value(value)
@@ -509,7 +519,7 @@ class TektonEmitter(Emitter):
         return result
 
     def matrix_input(self, task: ir.Task, loop: ir.Loop) -> str | None:
-        if self.writes_files(task.component):
+        if self.writes_files(task.component) or task.id in self.gathered:
             return None
         for condition in conditions_of(task.guard):
             if any(isinstance(b, ir.LoopItem) for b in ir.condition_bindings(condition)):

@@ -17,7 +17,9 @@ from treadle.backends.tekton import duration
 from treadle.compiler.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = sorted((Path(__file__).parent / "tekton_pipelines").glob("*.treadle"))
+# The Argo test pipelines join as the constructs they use are mapped.
+SOURCES = sorted((Path(__file__).parent / "tekton_pipelines").glob("*.treadle")) + [
+    Path(__file__).parent / "pipelines" / "digits.treadle"]
 VARIANTS = {"": Options(), ".embedded": Options(embedded=True)}
 CASES = [(source, suffix) for source in SOURCES for suffix in VARIANTS]
 
@@ -69,7 +71,7 @@ def _golden(source: Path, suffix: str) -> Path:
     return source.with_name(source.name[: -len(".treadle")] + suffix + ".tekton.yaml")
 
 
-@pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.name}{x}" for s, x in CASES])
+@pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.parent.name}/{s.name}{x}" for s, x in CASES])
 def test_golden(source, suffix):
     output, _ = compile_text(source.read_text(encoding="utf-8"), VARIANTS[suffix], path=str(source), target="tekton")
     assert output.ok, [d.message for d in output.diagnostics]
@@ -82,7 +84,7 @@ def test_golden(source, suffix):
     assert output.text == golden.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.name}{x}" for s, x in CASES])
+@pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.parent.name}/{s.name}{x}" for s, x in CASES])
 def test_golden_is_schema_valid(source, suffix, schema_errors):
     for document in load_all(_golden(source, suffix).read_text(encoding="utf-8")):
         assert schema_errors(document, strict=True) == []
@@ -253,7 +255,7 @@ def test_reading_a_large_output_is_not_supported_yet():
 
 @pytest.mark.parametrize("body", ['for x in [1.5, 2.5] {\n  for y in [1.0] {\n    count(n=x)\n  }\n}',
                                   'for x in l {\n  count(n=x)\n}',
-                                  'for x in [1.5, 2.5] {\n  a = make()\n}\nb = gather(values=a.value)', 'say(text="a") with { mpi { ranks = 2 } }',
+                                  'for x in [1.5, 2.5] {\n  a = make()\n}\nb = gather(values=a.name)', 'say(text="a") with { mpi { ranks = 2 } }',
                                   'schedule = "0 1 * * *"\nsay(text="a")', "parallelism = 2\nsay(text=\"a\")"])
 def test_constructs_not_mapped_yet_are_b001(body):
     output = tekton(body, params="l: list[float] = [1.0]")
@@ -283,6 +285,16 @@ def test_longer_bodies_and_steps_that_write_files_are_unrolled():
     assert {"name": "text", "value": "q"} in tasks["u-1"]["params"]
     assert tasks["say-0"]["when"] == [{"input": "p", "operator": "in", "values": ["q"]}]
     assert tasks["last"]["runAfter"] == ["u-0", "u-1"]
+
+
+def test_fan_in_is_a_json_list_of_every_iteration_result():
+    docs = documents('for x in [1.5, 2.5, 3.5] {\n  c = use(data=d.data, text="t")\n}\ng = gather(values=c.out)\n'
+                     'd = make()')
+    tasks = pipeline_tasks(docs)
+    assert [name for name in tasks if name.startswith("c")] == ["c-0", "c-1", "c-2"]  # unrolled, not a matrix
+    assert tasks["g"]["params"] == [{"name": "values", "value": "[$(tasks.c-0.results.out), "
+                                     "$(tasks.c-1.results.out), $(tasks.c-2.results.out)]"}]
+    assert tasks["g"]["runAfter"] == ["c-0", "c-1", "c-2"]
 
 
 def test_deterministic_steps_warn_that_tekton_has_no_cache():
@@ -321,3 +333,19 @@ def test_generated_pipelines_compile_to_valid_yaml_or_a_backend_error(schema_err
             assert len(spec.get("results", [])) * 100 < 4096
     again, _ = compile_text(source, options, target="tekton")
     assert again.text == output.text
+
+
+def test_same_bytes_under_other_hash_seeds():
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom treadle.compiler.cli import main\n"
+              "for path in sys.argv[1:]:\n"
+              "    assert main(['compile', path, '--target', 'tekton']) == 0, path\n")
+    outputs = set()
+    for seed in ("0", "1", "4242"):
+        run = subprocess.run([sys.executable, "-c", script, *map(str, SOURCES)], capture_output=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        assert run.returncode == 0, run.stderr.decode()
+        outputs.add(run.stdout)
+    assert len(outputs) == 1
