@@ -45,6 +45,7 @@ VOLUME_SIZE = "10Gi"
 PIPELINE_LABEL = "treadle.dev/pipeline"
 # Outputs small enough to travel as Tekton results: their text never exceeds a few dozen bytes.
 RESULT_TYPES = ("int", "float", "bool")
+_RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")  # what Tekton accepts
 # What one result may take of the termination message (its name, value and JSON framing);
 # an int, float or bool value is at most 24 characters.
 RESULT_BUDGET = 4096
@@ -317,10 +318,11 @@ class TektonEmitter(Emitter):
         list written around one variable per iteration, in item order."""
         producer: ir.Task = self.graph.nodes[binding.task]["task"]
         port = producer.component.output(binding.output)
-        if port.type.name not in RESULT_TYPES:
-            self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', a "
-                                          f"{port.type.name} that may exceed Tekton's 4,096-byte result limit: "
-                                          f"reading such values from the workspace is {NOT_YET}")
+        if not is_result(port):
+            why = (f"a {port.type.name} that may exceed Tekton's 4,096-byte result limit"
+                   if port.type.name not in RESULT_TYPES else "whose name Tekton does not accept for a result")
+            self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', "
+                                          f"{why}: reading such values from the workspace is {NOT_YET}")
             return ""
         if not binding.gathered:
             return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
@@ -534,7 +536,7 @@ class TektonEmitter(Emitter):
     # ------------------------------------------------------------ Tasks
     @staticmethod
     def writes_files(component: ir.ComponentSpec) -> bool:
-        return any(port.type.name not in RESULT_TYPES for port in component.outputs)
+        return not all(is_result(port) for port in component.outputs)
 
     def component(self, task: ir.Task) -> str:
         key = self.task_key(task)
@@ -555,7 +557,7 @@ class TektonEmitter(Emitter):
         if params:
             spec["params"] = params
         results = [{"name": port.name, "type": "string"} for port in component.outputs
-                   if port.type.name in RESULT_TYPES]
+                   if is_result(port)]
         budget = sum(len(result["name"]) + RESULT_OVERHEAD for result in results)
         if budget > RESULT_BUDGET:
             self.unsupported(task.span, f"component '{component.name}' declares {len(results)} int/float/bool outputs, "
@@ -619,7 +621,7 @@ class TektonEmitter(Emitter):
                 parts.append(pod.input_path(piece.name))
             else:
                 port = task.component.output(piece.name)
-                if port is not None and port.type.name in RESULT_TYPES:
+                if port is not None and is_result(port):
                     parts.append(f"$(results.{piece.name}.path)")
                 else:
                     parts.append(pod.output_path(piece.name))
@@ -665,6 +667,12 @@ class TektonEmitter(Emitter):
 
     def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
         return {}
+
+
+def is_result(port: ir.Port) -> bool:
+    """Whether an output travels as a Tekton result: a value of a few bytes, with a name
+    Tekton accepts for a result (`x_` is a valid treadle name but not a result name)."""
+    return port.type.name in RESULT_TYPES and bool(_RESULT_NAME.match(port.name))
 
 
 def input_workspace(port: str) -> str:

@@ -136,6 +136,10 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Front end, then one engine; diagnostics go to stderr, YAML to the output."""
+    if args.target == "tekton" and (args.kind != "workflow" or args.artifacts != "repository"):
+        print("treadle: error: --kind and --artifacts go with --target argo (Tekton always emits a Pipeline "
+              "and a PipelineRun, and passes artifacts through a volume)", file=err)
+        return EXIT_USAGE
     if args.embedded and args.target != "tekton":
         print("treadle: error: --embedded goes with --target tekton", file=err)
         return EXIT_USAGE

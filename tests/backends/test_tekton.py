@@ -125,6 +125,14 @@ def test_small_outputs_are_results_and_the_rest_files_in_the_workspace():
     assert run["workspaces"][0]["volumeClaimTemplate"]["spec"]["accessModes"] == ["ReadWriteOnce"]
 
 
+def test_an_output_whose_name_is_no_result_name_is_a_file():
+    output, _ = compile_text('component odd() -> (n_: int) {\n  image = "a:1"\n  command = ["x", n_]\n}\n'
+                             'pipeline p() {\n  odd()\n}\n', target="tekton")
+    docs = {d["kind"]: d for d in load_all(output.text)}
+    assert "results" not in docs["Task"]["spec"]
+    assert docs["Task"]["spec"]["steps"][0]["command"] == ["x", "/tmp/treadle/outputs/n_"]
+
+
 def test_an_existing_claim_replaces_the_claim_template():
     docs = documents("a = make()\nb = use(data=a.data)", options=Options(volume_claim="shared"))
     assert docs["PipelineRun/p"]["spec"]["workspaces"] == [
@@ -314,6 +322,7 @@ def test_cli_embedded_emits_only_the_run(tmp_path, capsys):
     (run,) = load_all(capsys.readouterr().out)
     assert run["kind"] == "PipelineRun" and run["spec"]["pipelineSpec"]["tasks"][0]["taskSpec"]["steps"]
     assert main(["compile", str(source), "--target", "argo", "--embedded"]) == 2
+    assert main(["compile", str(source), "--target", "tekton", "--kind", "workflowtemplate"]) == 2
 
 
 # ---------------------------------------------------------------- generated pipelines
