@@ -31,7 +31,7 @@ from ..compiler import ir
 from ..compiler.source import Span
 from . import argo_templates as pod
 from .argo_values import kube_escape
-from .base import EmitResult, Emitter, Options, Scope, build_scopes, conditions_of
+from .base import EmitResult, Emitter, Options, Scope, TemplateKeys, build_scopes, conditions_of
 from .naming import LABEL_MAX, NameScope, dns_label
 from .yaml_out import Flow
 
@@ -99,8 +99,6 @@ class TektonEmitter(Emitter):
 
     def __init__(self, options: Options | None = None, document_names: dict | None = None) -> None:
         super().__init__(options)
-        from .base import TemplateKeys
-
         self.keys = TemplateKeys()
         self.document_names = document_names if document_names is not None else {}
 
@@ -169,7 +167,7 @@ class TektonEmitter(Emitter):
                 tasks += self.pending_tasks  # a task's condition checks come right before it
                 self.pending_tasks = []
                 tasks.append(entry)
-        finally_tasks = [self.task(task, final) for task in final.tasks]
+        finally_tasks = self.finally_block(final, "finally")
         if self.failed:
             return []
         return self.documents(tasks, finally_tasks)
@@ -530,8 +528,11 @@ class TektonEmitter(Emitter):
                    if isinstance(binding, ir.LoopItem) and binding.loop == loop.id]
         return reading[0] if len(reading) == 1 else None
 
-    def finally_block(self, scope, name: str) -> dict:
-        raise AssertionError("finally tasks are built by pipeline()")
+    def finally_block(self, scope: Scope, name: str) -> list[dict]:
+        """The Pipeline's `finally` tasks. Loops in `finally` are not unrolled there yet."""
+        for loop_scope in scope.children:
+            self.unsupported(loop_scope.loop.span, f"a for loop in a finally block is {NOT_YET}")
+        return [self.task(task, scope) for task in scope.tasks]
 
     # ------------------------------------------------------------ Tasks
     @staticmethod
@@ -575,8 +576,7 @@ class TektonEmitter(Emitter):
         if volumes:
             spec["volumes"] = volumes
         spec["steps"] = [self.step(task)]
-        if settings.cache and settings.deterministic:
-            self.warning("B005", task.span, f"step '{task.id}' is not memoized: Tekton has no result cache")
+        self.cache(task, name="", key=())
         return spec
 
     def step(self, task: ir.Task) -> dict:
@@ -663,9 +663,13 @@ class TektonEmitter(Emitter):
         return template
 
     def mpi(self, task: ir.Task, name: str) -> dict:
-        raise AssertionError("check_features reports every MPI step before any task is built")
+        """Not reached: `check_features` reports every MPI step before any task is built."""
+        raise AssertionError(f"MPI step {task.id} reached the Tekton emitter")
 
     def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
+        """Tekton has no result cache: a step that asks for one is told so, and runs every time."""
+        if task.settings.cache and task.settings.deterministic:
+            self.warning("B005", task.span, f"step '{task.id}' is not memoized: Tekton has no result cache")
         return {}
 
 

@@ -264,7 +264,8 @@ def test_reading_a_large_output_is_not_supported_yet():
 @pytest.mark.parametrize("body", ['for x in [1.5, 2.5] {\n  for y in [1.0] {\n    count(n=x)\n  }\n}',
                                   'for x in l {\n  count(n=x)\n}',
                                   'for x in [1.5, 2.5] {\n  a = make()\n}\nb = gather(values=a.name)', 'say(text="a") with { mpi { ranks = 2 } }',
-                                  'schedule = "0 1 * * *"\nsay(text="a")', "parallelism = 2\nsay(text=\"a\")"])
+                                  'schedule = "0 1 * * *"\nsay(text="a")',
+                                  'finally {\n  for x in [1.5] {\n    count(n=x)\n  }\n}', "parallelism = 2\nsay(text=\"a\")"])
 def test_constructs_not_mapped_yet_are_b001(body):
     output = tekton(body, params="l: list[float] = [1.0]")
     assert output.text == "" and [code for code, _ in errors(output)] == ["B001"]
