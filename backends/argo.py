@@ -28,6 +28,7 @@ from .yaml_out import Flow
 API_VERSION = "argoproj.io/v1alpha1"
 SIZE_LIMIT = 1 << 20  # Argo refuses a workflow whose JSON exceeds 1 MiB
 SIZE_WARNING = int(SIZE_LIMIT * 0.8)
+REFUSES = "Argo refuses workflows"  # what the size warning says happens above SIZE_LIMIT
 VOLUME_SIZE = "10Gi"
 ITEM_PARAM = "item"
 PIPELINE_LABEL = "treadle.dev/pipeline"

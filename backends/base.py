@@ -30,6 +30,7 @@ class Options:
     kind: str = "workflow"  # "workflow" or "workflowtemplate"
     artifacts: str = "repository"  # "repository" (the engine's artifact store) or "volume"
     volume_claim: str | None = None  # an existing claim for the volume mode
+    embedded: bool = False  # Tekton: only the run, with the pipeline and its tasks inside it
 
 
 @dataclass

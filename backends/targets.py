@@ -16,7 +16,7 @@ from .base import Options
 from .naming import dns_label
 from .yaml_out import dump_measured
 
-TARGETS = {"argo": "treadle.backends.argo"}
+TARGETS = {"argo": "treadle.backends.argo", "tekton": "treadle.backends.tekton"}
 
 
 @dataclass
@@ -68,7 +68,7 @@ def _compile(graphs: list[nx.DiGraph], target: str, options: Options) -> Compile
         for label, size, pipeline in near:
             output.diagnostics.append(Diagnostic(
                 "B004", Severity.WARNING, spans[pipeline],
-                f"{label} is {size / (1 << 20):.2f} MiB as JSON ({size} bytes); Argo refuses workflows above "
+                f"{label} is {size / (1 << 20):.2f} MiB as JSON ({size} bytes); {engine.REFUSES} above "
                 f"{engine.SIZE_LIMIT / (1 << 20):.0f} MiB",
                 hint="steps that call one component with equal settings share a template; fewer distinct "
                      "components or settings make the workflow smaller"))

@@ -136,7 +136,14 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Front end, then one engine; diagnostics go to stderr, YAML to the output."""
-    if args.volume_claim and args.artifacts != "volume":
+    if args.target == "tekton" and (args.kind != "workflow" or args.artifacts != "repository"):
+        print("treadle: error: --kind and --artifacts go with --target argo (Tekton always emits a Pipeline "
+              "and a PipelineRun, and passes artifacts through a volume)", file=err)
+        return EXIT_USAGE
+    if args.embedded and args.target != "tekton":
+        print("treadle: error: --embedded goes with --target tekton", file=err)
+        return EXIT_USAGE
+    if args.volume_claim and args.artifacts != "volume" and args.target != "tekton":
         print("treadle: error: --volume-claim goes with --artifacts volume", file=err)
         return EXIT_USAGE
     result, problem = _frontend([args.file])
@@ -164,7 +171,8 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..backends.base import Options
     from ..backends.targets import compile_pipelines
 
-    options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim)
+    options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
+                      embedded=args.embedded)
     output = compile_pipelines(graphs, args.target, options)
     backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
     for diagnostic in backend:
@@ -209,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile the pipelines of a file to YAML for a workflow engine. Problems go to "
                     "stderr; exit 0 when written, 1 when the file has problems, 2 on bad usage.")
     compile_.add_argument("file", metavar="FILE", help="a .treadle file")
-    compile_.add_argument("--target", required=True, choices=("argo",), help="the engine to compile for")
+    compile_.add_argument("--target", required=True, choices=("argo", "tekton"),
+                          help="the engine to compile for")
     compile_.add_argument("-o", "--output", metavar="PATH", help="where to write the YAML ('-' or none: stdout)")
     compile_.add_argument("--pipeline", metavar="NAME", help="compile only this pipeline (default: all of the file)")
     compile_.add_argument("--kind", choices=("workflow", "workflowtemplate"), default="workflow",
@@ -220,7 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "(default) or a shared volume")
     compile_.add_argument("--volume-claim", metavar="NAME",
                           help="with --artifacts volume: an existing ReadWriteMany claim to use "
-                               "(default: a claim made for each run)")
+                               "(default: a claim made for each run); Tekton always passes artifacts "
+                               "through a volume, so there it needs no --artifacts")
+    compile_.add_argument("--embedded", action="store_true",
+                          help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
     compile_.set_defaults(handler=command_compile)
     return parser
 

@@ -14,12 +14,12 @@ from treadle.compiler.frontend import compile_sources
 from treadle.compiler.source import SourceFile
 
 
-def compile_text(text: str, options: Options | None = None, path: str = "test.treadle"):
+def compile_text(text: str, options: Options | None = None, path: str = "test.treadle", target: str = "argo"):
     """(CompileOutput, front-end result). Front-end errors fail loudly: tests write valid code."""
     result = compile_sources([SourceFile(path, text)])
     errors = [d for d in result.diagnostics if d.is_error]
     assert not errors, "front end: " + "; ".join(f"{d.span}: {d.message}" for d in errors)
-    return compile_pipelines(list(result.pipelines.values()), "argo", options or Options()), result
+    return compile_pipelines(list(result.pipelines.values()), target, options or Options()), result
 
 
 def load_all(text: str) -> list[dict]:

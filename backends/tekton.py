@@ -1,0 +1,716 @@
+"""The Tekton Pipelines backend: one pipeline's IR -> `tekton.dev/v1` Tasks, a Pipeline and a
+PipelineRun (or the PipelineRun alone, with the Pipeline and Tasks embedded).
+
+Shape of the output:
+- one Task per distinct (component, settings), with one named step that runs the
+  component's command and args (never a `script`: values arrive as `$(params.x)` in args
+  and env, which Tekton substitutes as data);
+- input values -> Task `params` (all strings: treadle renders every value as text, the same
+  text Argo passes); int, float and bool outputs -> Task `results` (a few bytes each, far
+  inside the termination message's 4,096 bytes); every other output -> a file in the
+  task's folder of the run's workspace;
+- artifacts -> one workspace (`volumeClaimTemplate` in the PipelineRun unless the user names
+  a claim); each task writes into its own folder (a `subPath` named after the pipeline
+  task) and a consumer mounts the producer's file or folder read-only at its input path;
+- `after`, data and artifact dependencies -> `runAfter`; `finally` -> `finally` tasks;
+  retries, timeouts, resources, env, secrets, security context on the task or its step;
+  node selectors and tolerations -> the PipelineRun's `taskRunSpecs`.
+Constructs not mapped yet (loops, MPI steps, schedules, conditions beyond string and
+boolean equality, reading str/list/dict outputs) are B001 errors, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import networkx as nx
+
+from ..compiler import ir
+from ..compiler.source import Span
+from . import argo_templates as pod
+from .argo_values import kube_escape
+from .base import EmitResult, Emitter, Options, Scope, TemplateKeys, build_scopes, conditions_of
+from .naming import LABEL_MAX, NameScope, dns_label
+from .yaml_out import Flow
+
+API_VERSION = "tekton.dev/v1"
+SIZE_LIMIT = 3 << 19  # 1.5 MiB: the API server's (etcd's) limit on one object
+SIZE_WARNING = int(SIZE_LIMIT * 0.8)
+REFUSES = "the API server refuses objects"  # what the size warning says happens above SIZE_LIMIT
+ARTIFACTS_WORKSPACE = "treadle-artifacts"
+OUTPUTS_WORKSPACE = "treadle-outputs"  # a Task's own folder of the artifacts workspace
+VOLUME_SIZE = "10Gi"
+PIPELINE_LABEL = "treadle.dev/pipeline"
+# Outputs small enough to travel as Tekton results: their text never exceeds a few dozen bytes.
+RESULT_TYPES = ("int", "float", "bool")
+_RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")  # what Tekton accepts
+# What one result may take of the termination message (its name, value and JSON framing);
+# an int, float or bool value is at most 24 characters.
+RESULT_BUDGET = 4096
+RESULT_OVERHEAD = 64
+# Tekton replaces `$(` followed by a variable name in args, command, env and param values;
+# there is no escape for it, so literal text holding `$(` cannot be delivered unchanged.
+_TEKTON_VARIABLE = re.compile(r"\$\(")
+NOT_YET = "not supported yet by the Tekton backend"
+MATRIX_LIMIT = 256  # Tekton's default-max-matrix-combinations-count
+# The condition-check task: its image, its unprivileged user, its result, and its program.
+CHECK_IMAGE = "python:3.12-alpine"
+CHECK_USER = 65534  # nobody: the image runs as root otherwise, which runAsNonRoot refuses
+CHECK_RESULT = "holds"
+CHECK_KEY = ("condition-check",)
+# argv: the result file, the condition's shape (JSON), then the operand values as text.
+# Numbers compare as decimals (exact for every int and float the language writes); a NaN
+# makes every comparison but != false, as in the language.
+CHECK_PROGRAM = """import json, sys
+from decimal import Decimal
+result_path, shape, values = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
+def number(text):
+    value = Decimal(text.strip())
+    return None if value.is_nan() else value
+def compare(op, left, right):
+    if left is None or right is None:
+        return op == "!="
+    return {"==": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
+            ">": left > right, ">=": left >= right}[op]
+def holds(node):
+    kind = node[0]
+    if kind == "and":
+        return all(holds(part) for part in node[1])
+    if kind == "or":
+        return any(holds(part) for part in node[1])
+    if kind == "not":
+        return not holds(node[1])
+    if kind == "true":
+        return values[node[1]] == "true"
+    op, how, left, right = node[1], node[2], values[node[3]], values[node[4]]
+    if how == "number":
+        return compare(op, number(left), number(right))
+    return compare(op, left, right)
+with open(result_path, "w") as out:
+    out.write("true" if holds(shape) else "false")
+"""
+
+
+class TektonEmitter(Emitter):
+    TARGET = "tekton"
+    MAX_DOCUMENT_BYTES = SIZE_LIMIT
+
+    def __init__(self, options: Options | None = None, document_names: dict | None = None) -> None:
+        super().__init__(options)
+        self.keys = TemplateKeys()
+        self.document_names = document_names if document_names is not None else {}
+
+    def task_key(self, task: ir.Task) -> tuple:
+        """What makes two calls share a Task: the component and the settings that shape its
+        pod. Retries and timeouts live on the pipeline task, node selectors and tolerations
+        on the run, so calls that differ only there share one Task."""
+        component_id, settings = self.keys.key(task)
+        return (component_id, replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=()))
+
+    def document_name(self, kind: str, key: object, wanted: str, stable=None) -> str:
+        """A name unique among all documents of one kind compiled together (one namespace)."""
+        scope = self.document_names.setdefault(("tekton", kind), NameScope(LABEL_MAX))
+        return scope.name(key, wanted, stable)
+
+    # ------------------------------------------------------------ what is not mapped yet
+    def check_features(self, graph: nx.DiGraph) -> None:
+        pipeline = ir.info(graph)
+        if pipeline.schedule:
+            self.unsupported(pipeline.span, f"a pipeline schedule is {NOT_YET}",
+                             hint="compile without the schedule and start runs from a CronJob")
+        if pipeline.parallelism:
+            self.unsupported(pipeline.span, "a pipeline's parallelism limit: Tekton runs every ready task at once "
+                                            "and has no setting that bounds them",
+                             hint="remove `parallelism`, or bound the namespace with a ResourceQuota")
+        for loop in pipeline.loops:
+            if loop.parent is not None:
+                self.unsupported(loop.span, f"a for loop inside another is {NOT_YET}")
+            elif not isinstance(loop.items, ir.Const):
+                self.unsupported(loop.span, f"a for loop over a parameter or a step's output is {NOT_YET}")
+        for task in self.ordered:
+            for binding in ir.condition_bindings(task.guard):
+                if isinstance(binding, ir.TaskOutput) and binding.gathered:
+                    self.unsupported(task.span, f"the condition of step '{task.id}' reads the outputs of a loop as "
+                                                f"a list: that is {NOT_YET}")
+        for task in self.ordered:
+            if task.settings.mpi is not None:
+                self.unsupported(task.span, f"MPI step '{task.id}' is {NOT_YET}")
+
+    # ------------------------------------------------------------ pipeline
+    def pipeline(self, graph: nx.DiGraph) -> list[dict]:
+        self.graph = graph
+        self.info = ir.info(graph)
+        self.task_specs: dict[tuple, tuple[str, dict]] = {}  # template key -> (Task name, spec)
+        self.task_order: list[tuple] = []
+        self.names = NameScope()  # pipeline task names (main and finally share one namespace)
+        self.uses_workspace = False
+        self.pod_specs: list[dict] = []
+        self.checks: dict[tuple, str] = {}  # conditions -> the pipeline task that checks them
+        self.pending_tasks: list[dict] = []  # condition checks made for the task being built
+        self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
+        self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
+        self.loop_names: dict[str, list[str]] = {}  # task id in a loop -> every pipeline task it became
+        # Loop steps whose outputs are read after the loop: unrolled, so each value is a result.
+        self.gathered = {binding.task for task in self.ordered for _, binding in task.arguments
+                         if isinstance(binding, ir.TaskOutput) and binding.gathered}
+        main, final = build_scopes(graph, self.ordered)
+        for task in self.ordered:  # names in task order, so a reader's name is known already
+            self.names.name(task.id, task.id)
+        tasks = []
+        for item in main.items:
+            if isinstance(item, Scope):
+                tasks += self.loop(item, None)
+            else:
+                entry = self.task(item, main)
+                tasks += self.pending_tasks  # a task's condition checks come right before it
+                self.pending_tasks = []
+                tasks.append(entry)
+        finally_tasks = self.finally_block(final, "finally")
+        if self.failed:
+            return []
+        return self.documents(tasks, finally_tasks)
+
+    def documents(self, tasks: list[dict], finally_tasks: list[dict]) -> list[dict]:
+        info = self.info
+        labels = {"app.kubernetes.io/managed-by": "treadle", PIPELINE_LABEL: dns_label(info.name)}
+        pipeline_name = self.document_name("Pipeline", info.name, info.name)
+        params = []
+        run_params = []
+        for param in info.params:
+            declared: dict = {"name": param.name, "type": "string"}
+            if param.has_default:
+                text = self.runtime_literal(param.default, info.span, f"the default of parameter '{param.name}'")
+                declared["default"] = text
+                run_params.append(Flow(name=param.name, value=text))
+            params.append(declared)
+        embedded = self.options.embedded
+        spec: dict = {}
+        if params:
+            spec["params"] = params
+        if self.uses_workspace:
+            spec["workspaces"] = [{"name": ARTIFACTS_WORKSPACE}]
+        spec["tasks"] = [self._reference(task, embedded) for task in tasks]
+        if finally_tasks:
+            spec["finally"] = [self._reference(task, embedded) for task in finally_tasks]
+        run_spec: dict = {"pipelineSpec": spec} if embedded else {"pipelineRef": {"name": pipeline_name}}
+        if run_params:
+            run_spec["params"] = run_params
+        if self.uses_workspace:
+            run_spec["workspaces"] = [self._workspace_binding()]
+        if info.timeout_seconds:
+            run_spec["timeouts"] = {"pipeline": duration(info.timeout_seconds)}
+        if info.service_account:
+            run_spec["taskRunTemplate"] = {"serviceAccountName": info.service_account}
+        if self.pod_specs:
+            run_spec["taskRunSpecs"] = self.pod_specs
+        run = _document("PipelineRun", self.document_name("PipelineRun", info.name, info.name), labels, run_spec)
+        if embedded:
+            return [run]
+        result = [_document("Task", self.task_specs[key][0], labels, self.task_specs[key][1])
+                  for key in self.task_order]
+        result.append(_document("Pipeline", pipeline_name, labels, spec))
+        result.append(run)
+        return result
+
+    def _reference(self, entry: dict, embedded: bool) -> dict:
+        """A pipeline task with its Task by reference, or with the Task's spec inside it."""
+        key = entry.pop("_key")
+        if not embedded:
+            return entry
+        result = {}
+        for field, value in entry.items():
+            if field == "taskRef":
+                result["taskSpec"] = self.task_specs[key][1]
+            else:
+                result[field] = value
+        return result
+
+    def _workspace_binding(self) -> dict:
+        if self.options.volume_claim:
+            return {"name": ARTIFACTS_WORKSPACE, "persistentVolumeClaim": {"claimName": self.options.volume_claim}}
+        # ReadWriteOnce is enough: Tekton's affinity assistant runs the tasks that share a
+        # claim on one node.
+        return {"name": ARTIFACTS_WORKSPACE, "volumeClaimTemplate": {"spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": VOLUME_SIZE}}}}}
+
+    # ------------------------------------------------------------ pipeline tasks
+    def ref_name(self, task_id: str) -> str:
+        """The pipeline task that stands for step `task_id` here: its copy in the iteration
+        being unrolled, or its one pipeline task."""
+        return self.iteration_names.get(task_id) or self.names.name(task_id, task_id)
+
+    def waits_for(self, task_id: str) -> set[str]:
+        """Every pipeline task that a step waiting for `task_id` must run after."""
+        if task_id in self.iteration_names:
+            return {self.iteration_names[task_id]}
+        if task_id in self.loop_names:
+            return set(self.loop_names[task_id])
+        return {self.names.name(task_id, task_id)}
+
+    def task(self, task: ir.Task, scope, matrix_input: str | None = None) -> dict:
+        """A call as a pipeline task; with `matrix_input`, one task for a whole loop whose
+        items that input takes (Tekton's `matrix`)."""
+        name = self.ref_name(task.id)
+        key = self.task_key(task)
+        entry: dict = {"name": name, "taskRef": {"name": self.component(task)}, "_key": key}
+        params = []
+        workspaces = []
+        component = task.component
+        for port in component.inputs:
+            binding = task.argument(port.name)
+            if binding is None:
+                binding = ir.Const(port.default)
+            where = f"argument '{port.name}' of step '{task.id}'"
+            if port.name == matrix_input:
+                continue
+            if port.type.is_artifact:
+                producer = self.ref_name(binding.task)
+                workspaces.append(Flow(name=input_workspace(port.name), workspace=ARTIFACTS_WORKSPACE,
+                                       subPath=f"{producer}/{binding.output}"))
+            else:
+                params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
+        if self.writes_files(component):
+            workspaces.append(Flow(name=OUTPUTS_WORKSPACE, workspace=ARTIFACTS_WORKSPACE, subPath=name))
+        if workspaces:
+            self.uses_workspace = True
+        when = self.condition(conditions_of(task.guard), task)
+        if when:
+            entry["when"] = when
+        if not task.is_finally:
+            after = sorted(set().union(*(self.waits_for(other) for other in self.graph.predecessors(task.id))))
+            if after:
+                entry["runAfter"] = after
+        else:
+            for other in self.graph.predecessors(task.id):
+                if self.graph.nodes[other]["task"].is_finally:
+                    self.unsupported(task.span, f"finally step '{task.id}' waits for finally step '{other}': Tekton "
+                                                "runs all finally tasks at once, with no order among them")
+        if params:
+            entry["params"] = params
+        if workspaces:
+            entry["workspaces"] = workspaces
+        entry.update(self.retries(task.settings))
+        entry.update(self.timeout(task.settings))
+        pod_template = self.pod_template(task.settings)
+        if pod_template:
+            self.pod_specs.append({"pipelineTaskName": name, "podTemplate": pod_template})
+        return entry
+
+    def value_text(self, binding: ir.Binding, task: ir.Task, where: str) -> str:
+        """A parameter value of a pipeline task: literal text, or a Tekton variable."""
+        binding = self.resolved(binding)
+        if isinstance(binding, ir.Const):
+            # The value lands in the step's args or env, which the kubelet expands.
+            return kube_escape(self.literal(binding.value, task.span, where))
+        if isinstance(binding, ir.ParamRef):
+            return f"$(params.{binding.name})"
+        if isinstance(binding, ir.TaskOutput):
+            return self.result_ref(binding, task)
+        self.unsupported(task.span, f"{where}: a loop item is {NOT_YET}")
+        return ""
+
+    def result_ref(self, binding: ir.TaskOutput, reader: ir.Task) -> str:
+        """A result as a Tekton variable; a loop's outputs read after it (fan-in) as a JSON
+        list written around one variable per iteration, in item order."""
+        producer: ir.Task = self.graph.nodes[binding.task]["task"]
+        port = producer.component.output(binding.output)
+        if not is_result(port):
+            why = (f"a {port.type.name} that may exceed Tekton's 4,096-byte result limit"
+                   if port.type.name not in RESULT_TYPES else "whose name Tekton does not accept for a result")
+            self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', "
+                                          f"{why}: reading such values from the workspace is {NOT_YET}")
+            return ""
+        if not binding.gathered:
+            return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
+        # The language lets a step read a loop's outputs only under every condition the
+        # loop's steps run under, so an iteration is never skipped while its reader runs.
+        refs = [f"$(tasks.{name}.results.{binding.output})" for name in self.loop_names[binding.task]]
+        return "[" + ", ".join(refs) + "]"
+
+    def literal(self, value: ir.Value, span: Span, where: str) -> str:
+        text = ir.render_value(value)
+        if _TEKTON_VARIABLE.search(text):
+            self.error("B002", span, f"{where} contains '$(' ({text!r}); Tekton reads '$(' as the start of a "
+                                     "variable and has no escape for it, so the text cannot reach the container "
+                                     "unchanged",
+                       hint="remove the '$(' (for example, pass the text through a file the step reads)")
+        return text
+
+    def runtime_literal(self, value: ir.Value, span: Span, where: str) -> str:
+        """A value that reaches containers through a Tekton variable at run time: the kubelet
+        expands `$` in it there, so literal text with `$` cannot be escaped for every reader."""
+        text = self.literal(value, span, where)
+        if "$" in text and "$(" not in text:
+            self.error("B002", span, f"{where} contains '$' ({text!r}); the kubelet expands '$$' and '$(' in "
+                                     "the args and env that receive it, and a run-time value cannot be escaped",
+                       hint="remove the '$' from the default")
+        return text
+
+    # ------------------------------------------------------------ conditions
+    def condition(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> list[dict]:
+        """`when` expressions, all of which must hold. Equality of str and bool values, and
+        bool values by themselves, are text comparisons, which Tekton's `when` does exactly
+        (bools are always `true`/`false`). Every other condition (numbers, `or`, `not` over
+        a compound) is evaluated by one condition-check task, whose result the `when` tests."""
+        result = []
+        checked: list[ir.Condition] = []
+        for condition in conditions:
+            when = self.text_when(condition, task)
+            if when is None:
+                checked.append(condition)
+            else:
+                result.append(when)
+        if checked:
+            if task.is_finally:
+                self.unsupported(task.span, f"the condition of finally step '{task.id}' compares numbers or "
+                                            f"combines comparisons with or/not: a condition-check task for a "
+                                            f"finally step is {NOT_YET}")
+                return result
+            check = self.condition_check(tuple(checked), task)
+            result.append(Flow(input=f"$(tasks.{check}.results.{CHECK_RESULT})", operator="in", values=["true"]))
+        return result
+
+    def text_when(self, condition: ir.Condition, task: ir.Task) -> dict | None:
+        """The condition as one text `when`, or None when text comparison would be wrong."""
+        negated = False
+        while isinstance(condition, ir.Not) and isinstance(condition.operand, (ir.Compare, ir.Truthy, ir.Not)):
+            negated = not negated
+            condition = condition.operand
+        if isinstance(condition, ir.Truthy) and self._type_of(condition.operand) == "bool":
+            return self._when(condition.operand, "in", ["true"], negated, task)
+        if isinstance(condition, ir.Compare) and condition.op in ("==", "!="):
+            types = {self._type_of(condition.left), self._type_of(condition.right)}
+            if len(types) == 1 and types <= {"str", "bool"}:
+                left, right = condition.left, condition.right
+                if isinstance(left, ir.Const) and not isinstance(right, ir.Const):
+                    left, right = right, left
+                values = [self.condition_text(right, task)]
+                return self._when(left, "in", values, negated != (condition.op == "!="), task)
+        return None
+
+    def condition_check(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> str:
+        """The pipeline task that evaluates `conditions` (shared by every step they guard).
+        The condition's shape is compile-time JSON; the values arrive as separate args."""
+        iteration = tuple(sorted(self.iteration_names.items()))
+        key = ("check", conditions, iteration)
+        known = self.checks.get(key)
+        if known is not None:
+            return known
+        name = self.names.name(key, f"check-{self.ref_name(task.id)}")
+        self.checks[key] = name
+        operands: list[str] = []
+        tree = [self.condition_tree(condition, operands, task) for condition in conditions]
+        shape = json.dumps(["and", tree] if len(tree) > 1 else tree[0], separators=(",", ":"))
+        entry: dict = {"name": name, "taskRef": {"name": self.check_task()}, "_key": CHECK_KEY}
+        after = sorted({self.ref_name(binding.task) for condition in conditions
+                        for binding in ir.condition_bindings(condition) if isinstance(binding, ir.TaskOutput)})
+        if after:
+            entry["runAfter"] = after
+        entry["params"] = [Flow(name="condition", value=shape), Flow(name="values", value=operands)]
+        self.pending_tasks.append(entry)
+        return name
+
+    def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task) -> list:
+        """A condition as nested lists over operand positions: ["and"|"or", [..]], ["not", c],
+        ["compare", op, kind, i, j], ["true", i]; kind says how the values compare."""
+        if isinstance(condition, (ir.And, ir.Or)):
+            return ["and" if isinstance(condition, ir.And) else "or",
+                    [self.condition_tree(operand, operands, task) for operand in condition.operands]]
+        if isinstance(condition, ir.Not):
+            return ["not", self.condition_tree(condition.operand, operands, task)]
+
+        def position(binding: ir.Binding) -> int:
+            text = self.condition_text(binding, task)  # the check step's args: the kubelet expands them
+            operands.append(kube_escape(text) if isinstance(self.resolved(binding), ir.Const) else text)
+            return len(operands) - 1
+
+        if isinstance(condition, ir.Truthy):
+            return ["true", position(condition.operand)]
+        kinds = {self._type_of(condition.left), self._type_of(condition.right)}
+        kind = "text" if kinds & {"str", "bool"} else "number"
+        return ["compare", condition.op, kind, position(condition.left), position(condition.right)]
+
+    def check_task(self) -> str:
+        """The Task that evaluates a condition: a fixed program on a small Python image, run
+        as an unprivileged user, with the values as arguments (never pasted into code)."""
+        known = self.task_specs.get(CHECK_KEY)
+        if known is not None:
+            return known[0]
+        name = self.document_name("Task", (self.info.name, "check"), f"{self.info.name}-condition-check")
+        step = {"name": "check", "image": CHECK_IMAGE, "command": ["python3", "-c", CHECK_PROGRAM],
+                "args": [f"$(results.{CHECK_RESULT}.path)", "$(params.condition)", "$(params.values[*])"],
+                "securityContext": pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))}
+        spec = {"params": [{"name": "condition", "type": "string"}, {"name": "values", "type": "array"}],
+                "results": [{"name": CHECK_RESULT, "type": "string"}],
+                "steps": [step]}
+        self.task_specs[CHECK_KEY] = (name, spec)
+        self.task_order.append(CHECK_KEY)
+        return name
+
+    def _when(self, operand: ir.Binding, operator: str, values: list[str], negated: bool, task: ir.Task) -> dict:
+        if negated:
+            operator = "notin" if operator == "in" else "in"
+        return Flow(input=self.condition_text(operand, task), operator=operator, values=values)
+
+    def resolved(self, binding: ir.Binding) -> ir.Binding:
+        """A loop item of the iteration being unrolled is a literal."""
+        if isinstance(binding, ir.LoopItem) and binding.loop in self.items:
+            return ir.Const(self.items[binding.loop])
+        return binding
+
+    def condition_text(self, binding: ir.Binding, task: ir.Task) -> str:
+        binding = self.resolved(binding)
+        if isinstance(binding, ir.Const):
+            return self.literal(binding.value, task.span, f"a value in the condition of step '{task.id}'")
+        return self.value_text(binding, task, f"a condition of step '{task.id}'")
+
+    def _type_of(self, binding: ir.Binding) -> str:
+        if isinstance(binding, ir.Const):
+            value = binding.value
+            return "bool" if isinstance(value, bool) else "str" if isinstance(value, str) else "number"
+        if isinstance(binding, ir.ParamRef):
+            return next(p.type.name for p in self.info.params if p.name == binding.name)
+        if isinstance(binding, ir.LoopItem):
+            return self.info.loop(binding.loop).item_type.name
+        producer: ir.Task = self.graph.nodes[binding.task]["task"]
+        return producer.component.output(binding.output).type.name
+
+    def loop(self, scope: Scope, parent) -> list[dict]:
+        """A `for` over a literal list: one task with a `matrix` when the body is one step that
+        takes the item in exactly one input, writes no files (iterations would share its
+        folder) and whose condition does not read the item; otherwise the body unrolled, one
+        copy per item (named STEP-INDEX)."""
+        loop = scope.loop
+        items = list(loop.items.value)
+        task = scope.single_task
+        matrix_input = self.matrix_input(task, loop) if task is not None and items else None
+        if matrix_input is not None:
+            if len(items) > MATRIX_LIMIT:
+                self.unsupported(loop.span, f"the loop over {loop.variable} has {len(items)} items; Tekton runs at "
+                                            f"most {MATRIX_LIMIT} combinations of a matrix by default",
+                                 hint="split the list, or raise the cluster's default-max-matrix-combinations-count "
+                                      "and compile a loop with several steps")
+            entry = self.task(task, scope, matrix_input)
+            values = [kube_escape(self.literal(item, loop.span, f"an item of the loop over {loop.variable}"))
+                      for item in items]
+            entry["matrix"] = {"params": [Flow(name=matrix_input, value=values)]}
+            self.loop_names[task.id] = [entry["name"]]
+            result = self.pending_tasks + [entry]
+            self.pending_tasks = []
+            return result
+        result: list[dict] = []
+        body = list(scope.all_tasks())
+        for task in body:
+            self.loop_names[task.id] = []
+        for index, item in enumerate(items):
+            self.items[loop.id] = item
+            self.iteration_names = {task.id: self.names.name((task.id, index), f"{task.id}-{index}")
+                                    for task in body}
+            for task in body:
+                entry = self.task(task, scope)
+                result += self.pending_tasks
+                self.pending_tasks = []
+                result.append(entry)
+                self.loop_names[task.id].append(entry["name"])
+        self.items.pop(loop.id, None)
+        self.iteration_names = {}
+        return result
+
+    def matrix_input(self, task: ir.Task, loop: ir.Loop) -> str | None:
+        if self.writes_files(task.component) or task.id in self.gathered:
+            return None
+        for condition in conditions_of(task.guard):
+            if any(isinstance(b, ir.LoopItem) for b in ir.condition_bindings(condition)):
+                return None
+        reading = [name for name, binding in task.arguments
+                   if isinstance(binding, ir.LoopItem) and binding.loop == loop.id]
+        return reading[0] if len(reading) == 1 else None
+
+    def finally_block(self, scope: Scope, name: str) -> list[dict]:
+        """The Pipeline's `finally` tasks. Loops in `finally` are not unrolled there yet."""
+        for loop_scope in scope.children:
+            self.unsupported(loop_scope.loop.span, f"a for loop in a finally block is {NOT_YET}")
+        return [self.task(task, scope) for task in scope.tasks]
+
+    # ------------------------------------------------------------ Tasks
+    @staticmethod
+    def writes_files(component: ir.ComponentSpec) -> bool:
+        return not all(is_result(port) for port in component.outputs)
+
+    def component(self, task: ir.Task) -> str:
+        key = self.task_key(task)
+        known = self.task_specs.get(key)
+        if known is not None:
+            return known[0]
+        wanted = f"{self.info.name}-{task.component.name}"
+        name = self.document_name("Task", (self.info.name,) + key, wanted,
+                                  stable=lambda: self.info.name + self.keys.identity(key))
+        self.task_specs[key] = (name, self.task_spec(task))
+        self.task_order.append(key)
+        return name
+
+    def task_spec(self, task: ir.Task) -> dict:
+        component, settings = task.component, task.settings
+        spec: dict = {}
+        params = [{"name": port.name, "type": "string"} for port in component.inputs if not port.type.is_artifact]
+        if params:
+            spec["params"] = params
+        results = [{"name": port.name, "type": "string"} for port in component.outputs
+                   if is_result(port)]
+        budget = sum(len(result["name"]) + RESULT_OVERHEAD for result in results)
+        if budget > RESULT_BUDGET:
+            self.unsupported(task.span, f"component '{component.name}' declares {len(results)} int/float/bool outputs, "
+                                        "more than fit in Tekton's 4,096-byte termination message; moving the "
+                                        f"overflow to the workspace is {NOT_YET}")
+        if results:
+            spec["results"] = results
+        workspaces = [Flow(name=input_workspace(port.name), mountPath=pod.input_path(port.name), readOnly=True)
+                      for port in component.inputs if port.type.is_artifact]
+        if self.writes_files(component):
+            workspaces.append(Flow(name=OUTPUTS_WORKSPACE, mountPath=pod.OUTPUTS_DIR))
+        if workspaces:
+            spec["workspaces"] = workspaces
+        volumes = [pod.volume_source(volume) for volume in settings.volumes]
+        if volumes:
+            spec["volumes"] = volumes
+        spec["steps"] = [self.step(task)]
+        self.cache(task, name="", key=())
+        return spec
+
+    def step(self, task: ir.Task) -> dict:
+        component, settings = task.component, task.settings
+        where = f"the component '{component.name}'"
+        step: dict = {"name": dns_label(component.name),
+                      "image": self.literal(component.image, task.span, f"the image of {where}")}
+        command = [self.argument(argument, task, where) for argument in component.command]
+        args = [self.argument(argument, task, where) for argument in component.args]
+        if command:
+            step["command"] = command
+        if args:
+            step["args"] = args
+        env = self.env(task)
+        if env:
+            step["env"] = env
+        if settings.image_pull_policy:
+            step["imagePullPolicy"] = settings.image_pull_policy
+        requested = self.resources(settings)
+        if requested:
+            step["computeResources"] = requested
+        mounts = []
+        for volume in settings.volumes:
+            mount = Flow(name=pod.volume_name(volume), mountPath=volume.mount_path)
+            if volume.read_only:
+                mount["readOnly"] = True
+            mounts.append(mount)
+        if mounts:
+            step["volumeMounts"] = mounts
+        step["securityContext"] = self.security(settings)
+        return step
+
+    def argument(self, argument: ir.Argument, task: ir.Task, where: str) -> str:
+        """One argv entry: literal text kubelet-escaped, values as Tekton variables."""
+        parts = []
+        for piece in argument:
+            if isinstance(piece, str):
+                parts.append(kube_escape(self.literal(piece, task.span, f"the command of {where}")))
+            elif isinstance(piece, ir.InputValue):
+                parts.append(f"$(params.{piece.name})")
+            elif isinstance(piece, ir.InputPath):
+                parts.append(pod.input_path(piece.name))
+            else:
+                port = task.component.output(piece.name)
+                if port is not None and is_result(port):
+                    parts.append(f"$(results.{piece.name}.path)")
+                else:
+                    parts.append(pod.output_path(piece.name))
+        return "".join(parts)
+
+    def retries(self, settings: ir.Settings) -> dict:
+        return {"retries": settings.retries} if settings.retries > 0 else {}
+
+    def timeout(self, settings: ir.Settings) -> dict:
+        return {"timeout": duration(settings.timeout_seconds)} if settings.timeout_seconds else {}
+
+    def resources(self, settings: ir.Settings) -> dict:
+        return pod.resources(settings)
+
+    def env(self, task: ir.Task) -> list[dict]:
+        result = []
+        for variable in task.settings.env:
+            value = variable.value
+            if isinstance(value, ir.SecretRef):
+                result.append({"name": variable.name,
+                               "valueFrom": {"secretKeyRef": {"name": value.secret, "key": value.key}}})
+            elif isinstance(value, ir.InputValue):
+                result.append({"name": variable.name, "value": f"$(params.{value.name})"})
+            else:
+                text = self.literal(value, task.span, f"environment variable {variable.name}")
+                result.append({"name": variable.name, "value": kube_escape(text)})
+        return result
+
+    def security(self, settings: ir.Settings) -> dict:
+        return pod.security_context(settings)
+
+    def pod_template(self, settings: ir.Settings) -> dict:
+        template: dict = {}
+        if settings.node_selector:
+            template["nodeSelector"] = dict(settings.node_selector)
+        tolerations = pod.tolerations(settings)
+        if tolerations:
+            template["tolerations"] = tolerations
+        return template
+
+    def mpi(self, task: ir.Task, name: str) -> dict:
+        """Not reached: `check_features` reports every MPI step before any task is built."""
+        raise AssertionError(f"MPI step {task.id} reached the Tekton emitter")
+
+    def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
+        """Tekton has no result cache: a step that asks for one is told so, and runs every time."""
+        if task.settings.cache and task.settings.deterministic:
+            self.warning("B005", task.span, f"step '{task.id}' is not memoized: Tekton has no result cache")
+        return {}
+
+
+def is_result(port: ir.Port) -> bool:
+    """Whether an output travels as a Tekton result: a value of a few bytes, with a name
+    Tekton accepts for a result (`x_` is a valid treadle name but not a result name)."""
+    return port.type.name in RESULT_TYPES and bool(_RESULT_NAME.match(port.name))
+
+
+def input_workspace(port: str) -> str:
+    """The workspace through which a Task reads its input artifact `port`."""
+    return dns_label(f"input-{port}")
+
+
+def duration(seconds: int) -> str:
+    """Seconds as the Go duration text Tekton reads (`1h2m3s`)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
+def _document(kind: str, name: str, labels: dict, spec: dict) -> dict:
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name, "labels": labels}, "spec": spec}
+
+
+def emit(graph: nx.DiGraph, options: Options | None = None, document_names: dict | None = None) -> EmitResult:
+    """Compile one pipeline; problems come back as diagnostics, never as exceptions."""
+    return TektonEmitter(options, document_names).emit(graph)
+
+
+def documents_near_limit(documents: list[dict], sizes: list[int] | None = None) -> list[tuple[str, int, str]]:
+    """(what, JSON bytes, pipeline name) of each document near the API server's object limit."""
+    result = []
+    for index, document in enumerate(documents):
+        if sizes is not None:
+            size = sizes[index]
+        else:
+            size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        if size >= SIZE_WARNING:
+            labels = document["metadata"]["labels"]
+            result.append((f"{document['kind']} {document['metadata']['name']}", size,
+                           labels.get(PIPELINE_LABEL, "")))
+    return result

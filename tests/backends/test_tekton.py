@@ -1,0 +1,361 @@
+"""The Tekton backend: goldens, schema validity, the mapping construct by construct, and
+the constructs it refuses with a B-coded error."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from backend_helpers import EveryName, compile_text, kubelet_expand, load_all, treadle_string
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_argo_properties import pipelines
+
+from treadle.backends.base import Options
+from treadle.backends.tekton import duration
+from treadle.compiler.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+# The Argo test pipelines join as the constructs they use are mapped.
+SOURCES = sorted((Path(__file__).parent / "tekton_pipelines").glob("*.treadle")) + [
+    Path(__file__).parent / "pipelines" / "digits.treadle"]
+VARIANTS = {"": Options(), ".embedded": Options(embedded=True)}
+CASES = [(source, suffix) for source in SOURCES for suffix in VARIANTS]
+
+COMPONENTS = '''
+component make(n: int = 1, label: str = "x", flag: bool = false) -> (value: float, name: str, ok: bool, data: Dataset) {
+  image = "python:3.12"
+  command = ["make", "--n", n, "--label", label, "--flag", flag, "--value", value, "--name", name, "--ok", ok, "--data", data]
+}
+component use(data: Dataset, text: str = "") -> (out: float) {
+  image = "python:3.12"
+  command = ["use", data, text, "--out", out]
+}
+component say(text: str) {
+  image = "alpine:3.20"
+  command = ["echo", text]
+}
+component gather(values: list) {
+  image = "alpine:3.20"
+  command = ["echo", values]
+}
+component count(n: float) {
+  image = "alpine:3.20"
+  command = ["echo", n]
+}
+'''
+
+
+def tekton(body: str, params: str = "", options: Options | None = None):
+    output, _ = compile_text(COMPONENTS + f"pipeline p({params}) {{\n{body}\n}}\n", options, target="tekton")
+    return output
+
+
+def documents(body: str, params: str = "", options: Options | None = None) -> dict[str, dict]:
+    output = tekton(body, params, options)
+    assert output.ok, [d.message for d in output.diagnostics]
+    return {f"{d['kind']}/{d['metadata']['name']}": d for d in load_all(output.text)}
+
+
+def pipeline_tasks(docs: dict[str, dict]) -> dict[str, dict]:
+    return {task["name"]: task for task in docs["Pipeline/p"]["spec"]["tasks"]}
+
+
+def errors(output) -> list[tuple[str, str]]:
+    return [(d.code, d.message) for d in output.diagnostics if d.is_error]
+
+
+# ---------------------------------------------------------------- goldens
+def _golden(source: Path, suffix: str) -> Path:
+    return source.with_name(source.name[: -len(".treadle")] + suffix + ".tekton.yaml")
+
+
+@pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.parent.name}/{s.name}{x}" for s, x in CASES])
+def test_golden(source, suffix):
+    output, _ = compile_text(source.read_text(encoding="utf-8"), VARIANTS[suffix], path=str(source), target="tekton")
+    assert output.ok, [d.message for d in output.diagnostics]
+    golden = _golden(source, suffix)
+    if os.environ.get("TREADLE_REGENERATE") == "1":
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("golden files are never regenerated under CI")
+        golden.write_text(output.text, encoding="utf-8", newline="\n")
+    assert golden.exists(), f"{golden.name} is missing; run with TREADLE_REGENERATE=1 to write it"
+    assert output.text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.parent.name}/{s.name}{x}" for s, x in CASES])
+def test_golden_is_schema_valid(source, suffix, schema_errors):
+    for document in load_all(_golden(source, suffix).read_text(encoding="utf-8")):
+        assert schema_errors(document, strict=True) == []
+
+
+@pytest.mark.parametrize("source", sorted((REPO / "examples").glob("*.treadle")), ids=lambda p: p.name)
+def test_examples_fail_only_with_backend_codes(source):
+    """Every example uses a construct not mapped yet: the compile names each, never crashes."""
+    output, _ = compile_text(source.read_text(encoding="utf-8"), path=str(source), target="tekton")
+    assert output.text == "" and output.documents == []
+    assert errors(output) and all(code == "B001" for code, _ in errors(output))
+
+
+# ---------------------------------------------------------------- the mapping
+def test_one_task_per_component_and_settings():
+    docs = documents('a = say(text="a")\nb = say(text="b")\nc = say(text="c") with { retries = 1 }')
+    tasks = [name for name in docs if name.startswith("Task/")]
+    assert tasks == ["Task/p-say"]  # retries live on the pipeline task, not the Task
+    assert pipeline_tasks(docs)["c"]["retries"] == 1
+    docs = documents('a = say(text="a")\nb = say(text="b") with { resources { cpu = "2" } }')
+    assert len([name for name in docs if name.startswith("Task/")]) == 2
+
+
+def test_small_outputs_are_results_and_the_rest_files_in_the_workspace():
+    docs = documents("a = make()\nb = use(data=a.data)\nc = count(n=a.value)")
+    task = docs["Task/p-make"]["spec"]
+    assert [r["name"] for r in task["results"]] == ["value", "ok"]
+    argv = task["steps"][0]["command"]
+    assert argv[argv.index("--value") + 1] == "$(results.value.path)"
+    assert argv[argv.index("--name") + 1] == "/tmp/treadle/outputs/name"
+    assert task["workspaces"] == [{"name": "treadle-outputs", "mountPath": "/tmp/treadle/outputs"}]
+    tasks = pipeline_tasks(docs)
+    assert tasks["a"]["workspaces"] == [{"name": "treadle-outputs", "workspace": "treadle-artifacts", "subPath": "a"}]
+    assert tasks["b"]["workspaces"] == [{"name": "input-data", "workspace": "treadle-artifacts", "subPath": "a/data"}]
+    assert tasks["b"]["runAfter"] == ["a"]
+    assert {"name": "n", "value": "$(tasks.a.results.value)"} in tasks["c"]["params"]
+    run = docs["PipelineRun/p"]["spec"]
+    assert run["workspaces"][0]["volumeClaimTemplate"]["spec"]["accessModes"] == ["ReadWriteOnce"]
+
+
+def test_an_output_whose_name_is_no_result_name_is_a_file():
+    output, _ = compile_text('component odd() -> (n_: int) {\n  image = "a:1"\n  command = ["x", n_]\n}\n'
+                             'pipeline p() {\n  odd()\n}\n', target="tekton")
+    docs = {d["kind"]: d for d in load_all(output.text)}
+    assert "results" not in docs["Task"]["spec"]
+    assert docs["Task"]["spec"]["steps"][0]["command"] == ["x", "/tmp/treadle/outputs/n_"]
+
+
+def test_an_existing_claim_replaces_the_claim_template():
+    docs = documents("a = make()\nb = use(data=a.data)", options=Options(volume_claim="shared"))
+    assert docs["PipelineRun/p"]["spec"]["workspaces"] == [
+        {"name": "treadle-artifacts", "persistentVolumeClaim": {"claimName": "shared"}}]
+
+
+def test_parameters_have_types_and_the_run_passes_defaults():
+    docs = documents("say(text=t)\ncount(n=k)", params='t: str = "hello", k: float = 3.0, u: bool')
+    assert docs["Pipeline/p"]["spec"]["params"] == [
+        {"name": "t", "type": "string", "default": "hello"}, {"name": "k", "type": "string", "default": "3.0"},
+        {"name": "u", "type": "string"}]
+    assert docs["PipelineRun/p"]["spec"]["params"] == [{"name": "t", "value": "hello"}, {"name": "k", "value": "3.0"}]
+
+
+def test_values_never_go_into_a_script_and_steps_are_named():
+    docs = documents('say(text=t)', params='t: str = "x"')
+    step = docs["Task/p-say"]["spec"]["steps"][0]
+    assert "script" not in step and step["name"] == "say"
+    assert step["command"] == ["echo", "$(params.text)"]
+
+
+def test_literal_dollars_reach_the_container_unchanged():
+    text = "cost $$5, $HOME and $"
+    docs = documents(f"say(text={treadle_string(text)})")
+    (param,) = pipeline_tasks(docs)["say"]["params"]
+    assert kubelet_expand(param["value"], EveryName()) == text
+
+
+@pytest.mark.parametrize("text", ["$(params.t)", "echo $(date)", "$(context.pipelineRun.name)"])
+def test_tekton_variables_in_literals_are_refused(text):
+    output = tekton(f"say(text={treadle_string(text)})")
+    assert errors(output) and errors(output)[0][0] == "B002" and repr(text) in errors(output)[0][1]
+
+
+def test_a_dollar_in_a_parameter_default_is_refused():
+    output = tekton("say(text=t)", params='t: str = "a$$b"')
+    assert [code for code, _ in errors(output)] == ["B002"]
+
+
+def test_conditions_on_text_and_booleans_become_when_expressions():
+    docs = documents('a = make()\nif a.ok and t != "x" and not b {\n  say(text="y")\n}\nif t == "z" {\n  s2 = say(text="z")\n}',
+                     params='t: str = "q", b: bool = false')
+    tasks = pipeline_tasks(docs)
+    assert tasks["say"]["when"] == [
+        {"input": "$(tasks.a.results.ok)", "operator": "in", "values": ["true"]},
+        {"input": "$(params.t)", "operator": "notin", "values": ["x"]},
+        {"input": "$(params.b)", "operator": "notin", "values": ["true"]}]
+    assert tasks["s2"]["when"] == [{"input": "$(params.t)", "operator": "in", "values": ["z"]}]
+
+
+CHECK_PARAMS = 'k: int = 1, x: float = 0.5, t: str = "a", b: bool = true'
+
+
+def run_check(docs: dict, check: dict, run_values: dict[str, str]) -> str:
+    """Run the condition-check task's program as the step would, on the run's values."""
+    import re
+    import subprocess
+    import sys
+
+    (task,) = [d for name, d in docs.items() if name.endswith("-condition-check")]
+    step = task["spec"]["steps"][0]
+    params = {p["name"]: p["value"] for p in check["params"]}
+    values = [re.sub(r"\$\(params\.(\w+)\)", lambda m: run_values[m.group(1)], v) for v in params["values"]]
+    values = [kubelet_expand(v, EveryName()) for v in values]
+    with __import__("tempfile").NamedTemporaryFile("r") as result:
+        subprocess.run([sys.executable, "-c", step["command"][2], result.name, params["condition"], *values],
+                       check=True)
+        return result.read()
+
+
+@pytest.mark.parametrize("condition,run_values,expected", [
+    ("k > 3", {"k": "4"}, "true"), ("k > 3", {"k": "3"}, "false"), ("k >= 10", {"k": "9"}, "false"),
+    ("k == 1", {"k": "1"}, "true"), ("x == 1", {"x": "1.0"}, "true"), ("x < 0.25", {"x": "1e-3"}, "true"),
+    ("x != x", {"x": "nan"}, "true"), ("x == x", {"x": "nan"}, "false"),
+    ('t == "a" or k > 5', {"t": "b", "k": "6"}, "true"), ('t == "a" or k > 5', {"t": "b", "k": "5"}, "false"),
+    ("not (b and k < 0)", {"b": "true", "k": "-1"}, "false"), ("not (b and k < 0)", {"b": "false", "k": "-1"}, "true"),
+    # the literal reaches the check unchanged (not the run value's "cost $5" after the kubelet)
+    ('(t != "cost $$5" and not b) or k > 9', {"t": "cost $5", "b": "false"}, "true"),
+])
+def test_condition_checks_evaluate_like_the_language(condition, run_values, expected):
+    docs = documents(f"if {condition} {{\n  say(text=\"y\")\n}}", params=CHECK_PARAMS)
+    tasks = pipeline_tasks(docs)
+    (check_name,) = [name for name in tasks if name.startswith("check-")]
+    assert tasks["say"]["when"][-1] == {"input": f"$(tasks.{check_name}.results.holds)", "operator": "in",
+                                        "values": ["true"]}
+    values = {"k": "1", "x": "0.5", "t": "a", "b": "true", **run_values}
+    assert run_check(docs, tasks[check_name], values) == expected
+
+
+def test_one_check_serves_every_step_of_an_if_block():
+    docs = documents('if k > 3 {\n  say(text="y")\n  s2 = say(text="z")\n}', params=CHECK_PARAMS)
+    tasks = pipeline_tasks(docs)
+    assert list(tasks) == ["check-say", "say", "s2"]
+    assert tasks["say"]["when"] == tasks["s2"]["when"]
+
+
+def test_a_checked_condition_on_a_finally_step_is_not_supported_yet():
+    output = tekton('finally {\n  if k > 3 {\n    say(text="y")\n  }\n}', params=CHECK_PARAMS)
+    assert [code for code, _ in errors(output)] == ["B001"]
+
+
+def test_after_finally_retries_timeouts():
+    docs = documents('a = say(text="a")\nb = say(text="b") after a with { timeout = "1h2m3s" }\n'
+                     'finally {\n  f = say(text="f")\n}', )
+    tasks = pipeline_tasks(docs)
+    assert tasks["b"]["runAfter"] == ["a"] and tasks["b"]["timeout"] == "1h2m3s"
+    assert [t["name"] for t in docs["Pipeline/p"]["spec"]["finally"]] == ["f"]
+    assert "runAfter" not in docs["Pipeline/p"]["spec"]["finally"][0]
+
+
+def test_pipeline_timeout_and_service_account():
+    docs = documents('timeout = "2h"\nservice_account = "runner"\nsay(text="a")')
+    run = docs["PipelineRun/p"]["spec"]
+    assert run["timeouts"] == {"pipeline": "2h"}
+    assert run["taskRunTemplate"] == {"serviceAccountName": "runner"}
+
+
+def test_a_finally_step_that_waits_for_another_is_refused():
+    output = tekton('finally {\n  f = make()\n  g = use(data=f.data)\n}')
+    assert [code for code, _ in errors(output)] == ["B001"]
+
+
+def test_reading_a_large_output_is_not_supported_yet():
+    output = tekton("a = make()\nsay(text=a.name)")
+    assert [code for code, _ in errors(output)] == ["B001"]
+    assert "4,096-byte" in errors(output)[0][1]
+
+
+@pytest.mark.parametrize("body", ['for x in [1.5, 2.5] {\n  for y in [1.0] {\n    count(n=x)\n  }\n}',
+                                  'for x in l {\n  count(n=x)\n}',
+                                  'for x in [1.5, 2.5] {\n  a = make()\n}\nb = gather(values=a.name)', 'say(text="a") with { mpi { ranks = 2 } }',
+                                  'schedule = "0 1 * * *"\nsay(text="a")',
+                                  'finally {\n  for x in [1.5] {\n    count(n=x)\n  }\n}', "parallelism = 2\nsay(text=\"a\")"])
+def test_constructs_not_mapped_yet_are_b001(body):
+    output = tekton(body, params="l: list[float] = [1.0]")
+    assert output.text == "" and [code for code, _ in errors(output)] == ["B001"]
+
+
+def test_a_one_step_loop_over_a_literal_list_is_a_matrix():
+    docs = documents('a = say(text="a")\nfor x in [1.5, 2.5] {\n  c = count(n=x)\n}\nlast = say(text="z") after c')
+    tasks = pipeline_tasks(docs)
+    assert tasks["c"]["matrix"] == {"params": [{"name": "n", "value": ["1.5", "2.5"]}]}
+    assert "params" not in tasks["c"]
+    assert tasks["last"]["runAfter"] == ["c"]
+
+
+def test_a_matrix_over_more_than_256_items_is_refused():
+    items = ", ".join(f"{i}.5" for i in range(257))
+    output = tekton(f"for x in [{items}] {{\n  count(n=x)\n}}")
+    assert [code for code, _ in errors(output)] == ["B001"] and "256" in errors(output)[0][1]
+
+
+def test_longer_bodies_and_steps_that_write_files_are_unrolled():
+    docs = documents('for t in ["p", "q"] {\n  m = make(label=t)\n  u = use(data=m.data, text=t)\n'
+                     '  if t == "q" {\n    say(text=t)\n  }\n}\nlast = say(text="z") after u')
+    tasks = pipeline_tasks(docs)
+    assert list(tasks) == ["m-0", "u-0", "say-0", "m-1", "u-1", "say-1", "last"]
+    assert tasks["u-1"]["workspaces"] == [{"name": "input-data", "workspace": "treadle-artifacts", "subPath": "m-1/data"}]
+    assert {"name": "text", "value": "q"} in tasks["u-1"]["params"]
+    assert tasks["say-0"]["when"] == [{"input": "p", "operator": "in", "values": ["q"]}]
+    assert tasks["last"]["runAfter"] == ["u-0", "u-1"]
+
+
+def test_fan_in_is_a_json_list_of_every_iteration_result():
+    docs = documents('for x in [1.5, 2.5, 3.5] {\n  c = use(data=d.data, text="t")\n}\ng = gather(values=c.out)\n'
+                     'd = make()')
+    tasks = pipeline_tasks(docs)
+    assert [name for name in tasks if name.startswith("c")] == ["c-0", "c-1", "c-2"]  # unrolled, not a matrix
+    assert tasks["g"]["params"] == [{"name": "values", "value": "[$(tasks.c-0.results.out), "
+                                     "$(tasks.c-1.results.out), $(tasks.c-2.results.out)]"}]
+    assert tasks["g"]["runAfter"] == ["c-0", "c-1", "c-2"]
+
+
+def test_deterministic_steps_warn_that_tekton_has_no_cache():
+    output = tekton('say(text="a") with { deterministic = true }')
+    assert output.ok and [d.code for d in output.diagnostics] == ["B005"]
+
+
+@pytest.mark.parametrize("seconds,text", [(1, "1s"), (60, "1m"), (3600, "1h"), (3723, "1h2m3s"), (7200, "2h")])
+def test_durations(seconds, text):
+    assert duration(seconds) == text
+
+
+def test_cli_embedded_emits_only_the_run(tmp_path, capsys):
+    source = tmp_path / "p.treadle"
+    source.write_text(COMPONENTS + 'pipeline p() {\n  say(text="a")\n}\n', encoding="utf-8")
+    assert main(["compile", str(source), "--target", "tekton", "--embedded"]) == 0
+    (run,) = load_all(capsys.readouterr().out)
+    assert run["kind"] == "PipelineRun" and run["spec"]["pipelineSpec"]["tasks"][0]["taskSpec"]["steps"]
+    assert main(["compile", str(source), "--target", "argo", "--embedded"]) == 2
+    assert main(["compile", str(source), "--target", "tekton", "--kind", "workflowtemplate"]) == 2
+
+
+# ---------------------------------------------------------------- generated pipelines
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines(), st.sampled_from([Options(), Options(embedded=True)]))
+def test_generated_pipelines_compile_to_valid_yaml_or_a_backend_error(schema_errors, source, options):
+    output, _ = compile_text(source, options, target="tekton")
+    if not output.ok:
+        assert output.text == ""
+        assert all(d.code in ("B001", "B002") for d in output.diagnostics if d.is_error)
+        return
+    for document in load_all(output.text):
+        assert schema_errors(document, strict=True) == []
+        specs = [document["spec"]] if document["kind"] == "Task" else [
+            task["taskSpec"] for task in document["spec"].get("pipelineSpec", {}).get("tasks", [])]
+        for spec in specs:  # only values of a few bytes travel as results
+            assert len(spec.get("results", [])) * 100 < 4096
+    again, _ = compile_text(source, options, target="tekton")
+    assert again.text == output.text
+
+
+def test_same_bytes_under_other_hash_seeds():
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom treadle.compiler.cli import main\n"
+              "for path in sys.argv[1:]:\n"
+              "    assert main(['compile', path, '--target', 'tekton']) == 0, path\n")
+    outputs = set()
+    for seed in ("0", "1", "4242"):
+        run = subprocess.run([sys.executable, "-c", script, *map(str, SOURCES)], capture_output=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        assert run.returncode == 0, run.stderr.decode()
+        outputs.add(run.stdout)
+    assert len(outputs) == 1
