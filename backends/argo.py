@@ -11,7 +11,6 @@ loop's outputs used after it are Argo's aggregated JSON lists.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -20,8 +19,8 @@ from ..compiler import ir
 from ..compiler.source import Span
 from . import argo_templates as templates
 from . import argo_values as values
-from .base import (EmitResult, Emitter, Member, Options, Scope, TemplateKeys, build_scopes, conditions_of, member_in,
-                   scope_dependencies)
+from .base import (PIPELINE_LABEL, EmitResult, Emitter, Member, Options, Scope, TemplateKeys, build_scopes,
+                   conditions_of, documents_over, member_in, scope_dependencies)
 from .naming import CRON_WORKFLOW_MAX, LABEL_MAX, NameScope, dns_label
 from .yaml_out import Flow
 
@@ -31,7 +30,6 @@ SIZE_WARNING = int(SIZE_LIMIT * 0.8)
 REFUSES = "Argo refuses workflows"  # what the size warning says happens above SIZE_LIMIT
 VOLUME_SIZE = "10Gi"
 ITEM_PARAM = "item"
-PIPELINE_LABEL = "treadle.dev/pipeline"
 
 
 @dataclass(eq=False)
@@ -536,14 +534,4 @@ def emit(graph: nx.DiGraph, options: Options | None = None,
 def documents_near_limit(documents: list[dict], sizes: list[int] | None = None) -> list[tuple[str, int, str]]:
     """(what, JSON bytes, pipeline name) of each document near Argo's size limit. `sizes`:
     the documents' JSON sizes when the caller measured them already (while writing YAML)."""
-    result = []
-    for index, document in enumerate(documents):
-        if sizes is not None:
-            size = sizes[index]
-        else:
-            size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-        if size >= SIZE_WARNING:
-            labels = document["metadata"]["labels"]
-            result.append((f"{document['kind']} {document['metadata']['name']}", size,
-                           labels.get(PIPELINE_LABEL, "")))
-    return result
+    return documents_over(documents, sizes, SIZE_WARNING)

@@ -9,6 +9,7 @@ construct methods. Constructs an engine cannot express are reported through
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Union
 
@@ -311,3 +312,22 @@ class Emitter(abc.ABC):
     @abc.abstractmethod
     def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
         """Result caching for deterministic steps."""
+
+
+PIPELINE_LABEL = "treadle.dev/pipeline"  # on every emitted object: which pipeline it came from
+
+
+def documents_over(documents: list[dict], sizes: list[int] | None, threshold: int) -> list[tuple[str, int, str]]:
+    """(what, JSON bytes, pipeline name) of each document of at least `threshold` bytes as
+    JSON. `sizes`: the documents' JSON sizes when the caller measured them already."""
+    result = []
+    for index, document in enumerate(documents):
+        if sizes is not None:
+            size = sizes[index]
+        else:
+            size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        if size >= threshold:
+            labels = document["metadata"]["labels"]
+            result.append((f"{document['kind']} {document['metadata']['name']}", size,
+                           labels.get(PIPELINE_LABEL, "")))
+    return result

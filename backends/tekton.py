@@ -31,7 +31,8 @@ from ..compiler import ir
 from ..compiler.source import Span
 from . import argo_templates as pod
 from .argo_values import kube_escape
-from .base import EmitResult, Emitter, Options, Scope, TemplateKeys, build_scopes, conditions_of
+from .base import (PIPELINE_LABEL, EmitResult, Emitter, Options, Scope, TemplateKeys, build_scopes, conditions_of,
+                   documents_over)
 from .naming import LABEL_MAX, NameScope, dns_label
 from .yaml_out import Flow
 
@@ -42,7 +43,6 @@ REFUSES = "the API server refuses objects"  # what the size warning says happens
 ARTIFACTS_WORKSPACE = "treadle-artifacts"
 OUTPUTS_WORKSPACE = "treadle-outputs"  # a Task's own folder of the artifacts workspace
 VOLUME_SIZE = "10Gi"
-PIPELINE_LABEL = "treadle.dev/pipeline"
 # Outputs small enough to travel as Tekton results: their text never exceeds a few dozen bytes.
 RESULT_TYPES = ("int", "float", "bool")
 _RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")  # what Tekton accepts
@@ -703,14 +703,4 @@ def emit(graph: nx.DiGraph, options: Options | None = None, document_names: dict
 
 def documents_near_limit(documents: list[dict], sizes: list[int] | None = None) -> list[tuple[str, int, str]]:
     """(what, JSON bytes, pipeline name) of each document near the API server's object limit."""
-    result = []
-    for index, document in enumerate(documents):
-        if sizes is not None:
-            size = sizes[index]
-        else:
-            size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-        if size >= SIZE_WARNING:
-            labels = document["metadata"]["labels"]
-            result.append((f"{document['kind']} {document['metadata']['name']}", size,
-                           labels.get(PIPELINE_LABEL, "")))
-    return result
+    return documents_over(documents, sizes, SIZE_WARNING)

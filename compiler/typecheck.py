@@ -18,8 +18,7 @@ from .diagnostics import Diagnostics
 from .resolve import LoadedModule, Program, Symbol
 from .settings import COMPONENT_KEYS, OVERRIDE_KEYS, SettingsReader
 from .source import Span
-from .types import (ARTIFACT_TYPES, PARAMETER_TYPES, STR, Type, assignable, common_element_type, list_of, named,
-                    type_of_literal)
+from .types import ARTIFACT_TYPES, PARAMETER_TYPES, STR, Type, assignable, list_of, named, type_of_literal
 
 
 def _did_you_mean(name: str, candidates) -> str | None:
@@ -252,7 +251,7 @@ class ComponentChecker:
         for param in node.outputs:
             self.port(param, self.outputs, is_output=True)
         reader = SettingsReader(self.diagnostics, lambda expr: self.checker.constant(self.module, expr))
-        given = reader.unique(node.settings, COMPONENT_KEYS, f"a component")
+        given = reader.unique(node.settings, COMPONENT_KEYS, "a component")
         image = reader.value(given["image"], str, "the container image, a string") if "image" in given else None
         if "image" not in given:
             self.diagnostics.error("E307", node.name_span, f"component '{node.name}' has no image",

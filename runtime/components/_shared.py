@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # pandas is imported where it is used: it is slow to import
+    import pandas
 
 from treadle.runtime.errors import UserError
 
