@@ -15,7 +15,11 @@ Shape of the output:
 - `after`, data and artifact dependencies -> `runAfter`; `finally` -> `finally` tasks;
   retries, timeouts, resources, env, secrets, security context on the task or its step;
   node selectors and tolerations -> the PipelineRun's `taskRunSpecs`.
-Constructs not mapped yet (loops, MPI steps, schedules, conditions beyond string and
+- an MPI step -> a Task of fixed helper steps: one fills the step's values into the MPIJob
+  manifest (the one the Argo backend builds, see `mpijob`), one creates it with kubectl,
+  polls its conditions until it succeeds or fails and deletes it, and one copies the
+  int/float/bool outputs the ranks wrote to the shared volume into the Task's results.
+Constructs not mapped yet (loops over outputs, schedules, conditions beyond string and
 boolean equality, reading str/list/dict outputs) are B001 errors, never dropped.
 """
 
@@ -30,6 +34,7 @@ import networkx as nx
 from ..compiler import ir
 from ..compiler.source import Span
 from . import argo_templates as pod
+from . import mpijob
 from .argo_values import kube_escape
 from .base import (PIPELINE_LABEL, EmitResult, Emitter, Options, Scope, TemplateKeys, build_scopes, conditions_of,
                    documents_over)
@@ -92,6 +97,71 @@ with open(result_path, "w") as out:
     out.write("true" if holds(shape) else "false")
 """
 
+# MPI steps. The Task's folder of the workspace and its input folders arrive as params (the
+# Task is shared by calls); ports are identifiers, so these names never meet a port's.
+MPI_SHARED_WORKSPACE = "treadle-shared"  # the whole artifacts workspace: its claim, and the values
+MPI_SHARED_PATH = "/treadle/shared"
+MPI_OUTPUTS_PARAM = "treadle-outputs"
+MPI_JOB_VOLUME = "treadle-mpijob"  # an emptyDir the helper steps hand the manifest through
+MPI_JOB_PATH = "/treadle/mpijob"
+MPI_MANIFEST_FILE = f"{MPI_JOB_PATH}/manifest.json"
+KUBECTL_IMAGE = "bitnami/kubectl:1.31.4"
+MPI_VALUE_LIMIT = 32  # bytes an int/float/bool output of an MPI step may take as a result
+# In the manifest, {MARK: [text or value position, ...]} is text to fill in; {KUBE_MARK: ...}
+# the same in a container's args or env, where the MPI pod's kubelet expands `$$` and `$(`
+# again, so each value's `$` is escaped as for any container (text parts are escaped already).
+MPI_MARK = "treadle-join"
+MPI_KUBE_MARK = "treadle-join-kubelet"
+# argv: the manifest file to write, the manifest (JSON), the owning pod's name and uid, then
+# the values the marks refer to. Values become whole JSON strings: never parsed as code.
+MPI_MANIFEST_PROGRAM = """import json, re, sys
+out, manifest, pod_name, pod_uid, values = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
+def join(parts, escape):
+    return "".join(part if isinstance(part, str) else escape(values[part]) for part in parts)
+def fill(node):
+    if isinstance(node, dict):
+        if list(node) == ["treadle-join"]:
+            return join(node["treadle-join"], lambda text: text)
+        if list(node) == ["treadle-join-kubelet"]:
+            return join(node["treadle-join-kubelet"], lambda text: re.sub(r"[$](?=[$(])", "$$", text))
+        return {key: fill(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [fill(item) for item in node]
+    return node
+job = fill(manifest)
+job["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Pod", "name": pod_name, "uid": pod_uid}]
+with open(out, "w") as handle:
+    json.dump(job, handle)
+"""
+# $1: the manifest file. Creates the job, polls its conditions until Succeeded or Failed is
+# True, deletes it and exits 0 only if it succeeded. No value is ever part of this text.
+MPI_WAIT_SCRIPT = """set -u
+name=$(kubectl create -f "$1" -o 'jsonpath={.metadata.name}') || exit 1
+echo "MPIJob $name created"
+while :; do
+  state=$(kubectl get mpijob "$name" -o 'jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}') || state=""
+  case " $state" in
+    *" Succeeded "*) status=0; break ;;
+    *" Failed "*) status=1; break ;;
+  esac
+  sleep 5
+done
+echo "MPIJob $name: $state"
+kubectl delete mpijob "$name" --wait=false
+exit $status
+"""
+# argv: pairs of (file the ranks wrote, result path). A missing or oversized value fails the step.
+MPI_VALUES_PROGRAM = """import sys
+pairs = sys.argv[1:]
+for source, target in zip(pairs[0::2], pairs[1::2]):
+    with open(source, "rb") as handle:
+        data = handle.read(%d)
+    if len(data) > %d:
+        sys.exit(source + ": an int, float or bool output longer than %d bytes")
+    with open(target, "wb") as handle:
+        handle.write(data)
+""" % (MPI_VALUE_LIMIT + 1, MPI_VALUE_LIMIT, MPI_VALUE_LIMIT)
+
 
 class TektonEmitter(Emitter):
     TARGET = "tekton"
@@ -134,9 +204,24 @@ class TektonEmitter(Emitter):
                 if isinstance(binding, ir.TaskOutput) and binding.gathered:
                     self.unsupported(task.span, f"the condition of step '{task.id}' reads the outputs of a loop as "
                                                 f"a list: that is {NOT_YET}")
-        for task in self.ordered:
-            if task.settings.mpi is not None:
-                self.unsupported(task.span, f"MPI step '{task.id}' is {NOT_YET}")
+        mpi_steps = [task for task in self.ordered if task.settings.mpi is not None]
+        for task in mpi_steps:
+            if not task.component.command:
+                self.unsupported(task.span, f"MPI step '{task.id}': its component gives no command for mpirun "
+                                            "to start", hint="give the component a command")
+        for task in mpi_steps:
+            if self.mpi_shares_workspace(task):
+                self.warning("B003", task.span,
+                             f"pipeline '{pipeline.name}' gives its workspace claim ReadWriteMany access, because "
+                             f"MPI step '{task.id}' reads or writes it from pods on any node",
+                             hint="the cluster needs a ReadWriteMany storage class (or --volume-claim NAME of a "
+                                  "ReadWriteMany claim)")
+                break
+
+    @staticmethod
+    def mpi_shares_workspace(task: ir.Task) -> bool:
+        component = task.component
+        return bool(component.outputs) or any(port.type.is_artifact for port in component.inputs)
 
     # ------------------------------------------------------------ pipeline
     def pipeline(self, graph: nx.DiGraph) -> list[dict]:
@@ -230,10 +315,12 @@ class TektonEmitter(Emitter):
     def _workspace_binding(self) -> dict:
         if self.options.volume_claim:
             return {"name": ARTIFACTS_WORKSPACE, "persistentVolumeClaim": {"claimName": self.options.volume_claim}}
-        # ReadWriteOnce is enough: Tekton's affinity assistant runs the tasks that share a
-        # claim on one node.
+        # ReadWriteOnce is enough for task pods: Tekton's affinity assistant runs the tasks
+        # that share a claim on one node. An MPI step's pods run on any node.
+        mode = "ReadWriteMany" if any(task.settings.mpi is not None and self.mpi_shares_workspace(task)
+                                      for task in self.ordered) else "ReadWriteOnce"
         return {"name": ARTIFACTS_WORKSPACE, "volumeClaimTemplate": {"spec": {
-            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": VOLUME_SIZE}}}}}
+            "accessModes": [mode], "resources": {"requests": {"storage": VOLUME_SIZE}}}}}
 
     # ------------------------------------------------------------ pipeline tasks
     def ref_name(self, task_id: str) -> str:
@@ -265,13 +352,21 @@ class TektonEmitter(Emitter):
             where = f"argument '{port.name}' of step '{task.id}'"
             if port.name == matrix_input:
                 continue
-            if port.type.is_artifact:
+            if port.type.is_artifact and task.settings.mpi is not None:
+                folder = f"{self.ref_name(binding.task)}/{binding.output}"
+                params.append(Flow(name=mpi_input_param(port.name), value=folder))
+            elif port.type.is_artifact:
                 producer = self.ref_name(binding.task)
                 workspaces.append(Flow(name=input_workspace(port.name), workspace=ARTIFACTS_WORKSPACE,
                                        subPath=f"{producer}/{binding.output}"))
             else:
                 params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
-        if self.writes_files(component):
+        if task.settings.mpi is not None:
+            if component.outputs:
+                params.append(Flow(name=MPI_OUTPUTS_PARAM, value=name))
+            if self.mpi_shares_workspace(task):
+                workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
+        elif self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, workspace=ARTIFACTS_WORKSPACE, subPath=name))
         if workspaces:
             self.uses_workspace = True
@@ -521,6 +616,8 @@ class TektonEmitter(Emitter):
     def matrix_input(self, task: ir.Task, loop: ir.Loop) -> str | None:
         if self.writes_files(task.component) or task.id in self.gathered:
             return None
+        if task.settings.mpi is not None and task.component.outputs:
+            return None  # its values pass through its folder, which iterations would share
         for condition in conditions_of(task.guard):
             if any(isinstance(b, ir.LoopItem) for b in ir.condition_bindings(condition)):
                 return None
@@ -547,7 +644,8 @@ class TektonEmitter(Emitter):
         wanted = f"{self.info.name}-{task.component.name}"
         name = self.document_name("Task", (self.info.name,) + key, wanted,
                                   stable=lambda: self.info.name + self.keys.identity(key))
-        self.task_specs[key] = (name, self.task_spec(task))
+        spec = self.mpi(task, name) if task.settings.mpi is not None else self.task_spec(task)
+        self.task_specs[key] = (name, spec)
         self.task_order.append(key)
         return name
 
@@ -663,8 +761,115 @@ class TektonEmitter(Emitter):
         return template
 
     def mpi(self, task: ir.Task, name: str) -> dict:
-        """Not reached: `check_features` reports every MPI step before any task is built."""
-        raise AssertionError(f"MPI step {task.id} reached the Tekton emitter")
+        """The spec of Task `name` for an MPI step: fill the values into the MPIJob manifest,
+        create the job with kubectl and wait for it, then copy its int/float/bool outputs
+        into results."""
+        component, settings = task.component, task.settings
+        mpi_settings = settings.mpi
+        where = f"the component '{component.name}'"
+        values: list[str] = []  # the Tekton variables the manifest's marks refer to, by position
+
+        def value(variable: str) -> int:
+            if variable not in values:
+                values.append(variable)
+            return values.index(variable)
+
+        def joined(parts: list, kubelet: bool = False) -> dict | str:
+            if all(isinstance(part, str) for part in parts):
+                return "".join(parts)
+            return {MPI_KUBE_MARK if kubelet else MPI_MARK: parts}
+
+        def argument(argument: ir.Argument) -> dict | str:
+            parts: list = []
+            for piece in argument:
+                if isinstance(piece, str):
+                    parts.append(kube_escape(self.literal(piece, task.span, f"the command of {where}")))
+                elif isinstance(piece, ir.InputValue):
+                    parts.append(value(f"$(params.{piece.name})"))
+                elif isinstance(piece, ir.InputPath):
+                    parts.append(pod.input_path(piece.name))
+                else:
+                    parts.append(pod.output_path(piece.name))
+            return joined(parts, kubelet=True)
+
+        argv = [argument(a) for a in component.command] + [argument(a) for a in component.args]
+        env = []
+        for variable in settings.env:
+            if isinstance(variable.value, ir.SecretRef):
+                env.append({"name": variable.name, "valueFrom": {"secretKeyRef": {
+                    "name": variable.value.secret, "key": variable.value.key}}})
+            elif isinstance(variable.value, ir.InputValue):
+                position = value(f"$(params.{variable.value.name})")
+                env.append({"name": variable.name, "value": joined([position], kubelet=True)})
+            else:
+                text = self.literal(variable.value, task.span, f"environment variable {variable.name}")
+                env.append({"name": variable.name, "value": kube_escape(text)})
+        mounts: list[dict] = []
+        volumes: list[dict] = []
+        if self.mpi_shares_workspace(task):
+            claim = joined([value(f"$(workspaces.{MPI_SHARED_WORKSPACE}.claim)")])
+            volumes.append({"name": pod.ARTIFACTS_VOLUME, "persistentVolumeClaim": {"claimName": claim}})
+            for port in component.inputs:
+                if port.type.is_artifact:
+                    mounts.append({"name": pod.ARTIFACTS_VOLUME, "mountPath": pod.input_path(port.name),
+                                   "subPath": joined([value(f"$(params.{mpi_input_param(port.name)})")]),
+                                   "readOnly": True})
+            if component.outputs:
+                mounts.append({"name": pod.ARTIFACTS_VOLUME, "mountPath": pod.OUTPUTS_DIR,
+                               "subPath": joined([value(f"$(params.{MPI_OUTPUTS_PARAM})")])})
+        for volume in settings.volumes:
+            mount = {"name": pod.volume_name(volume), "mountPath": volume.mount_path}
+            if volume.read_only:
+                mount["readOnly"] = True
+            mounts.append(mount)
+            volumes.append(pod.volume_source(volume))
+        mpi_pod = mpijob.MpiPod(
+            image=self.literal(component.image, task.span, f"the image of {where}"),
+            resources=pod.resources(settings), env=env, volume_mounts=mounts, volumes=volumes,
+            security_context=dict(pod.security_context(settings)), node_selector=dict(settings.node_selector),
+            tolerations=pod.tolerations(settings), image_pull_policy=settings.image_pull_policy)
+        manifest = mpijob.mpijob(f"{dns_label(component.name)}-", mpi_settings.ranks, mpi_settings.slots_per_worker,
+                                 mpi_settings.implementation, argv, mpi_pod, deadline_seconds=settings.timeout_seconds,
+                                 labels={"app.kubernetes.io/managed-by": "treadle",
+                                         PIPELINE_LABEL: dns_label(self.info.name),
+                                         "treadle.dev/task-run": joined([value("$(context.taskRun.name)")])})
+        helper = pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
+        job_mount = Flow(name=MPI_JOB_VOLUME, mountPath=MPI_JOB_PATH)
+        steps = [
+            {"name": "manifest", "image": CHECK_IMAGE, "command": ["python3", "-c", MPI_MANIFEST_PROGRAM],
+             "args": [MPI_MANIFEST_FILE, kube_escape(json.dumps(manifest, sort_keys=True, separators=(",", ":"))),
+                      "$(POD_NAME)", "$(POD_UID)", *values],
+             "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                     {"name": "POD_UID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.uid"}}}],
+             "volumeMounts": [job_mount], "securityContext": helper},
+            {"name": "mpijob", "image": KUBECTL_IMAGE,
+             "command": ["sh", "-c", MPI_WAIT_SCRIPT, "sh", MPI_MANIFEST_FILE],
+             "env": [{"name": "HOME", "value": MPI_JOB_PATH}],
+             "volumeMounts": [job_mount], "securityContext": helper},
+        ]
+        results = [port for port in component.outputs if is_result(port)]
+        if results:
+            pairs = []
+            for port in results:
+                pairs += [f"{MPI_SHARED_PATH}/$(params.{MPI_OUTPUTS_PARAM})/{port.name}", f"$(results.{port.name}.path)"]
+            steps.append({"name": "values", "image": CHECK_IMAGE, "command": ["python3", "-c", MPI_VALUES_PROGRAM],
+                          "args": pairs, "securityContext": helper})
+        spec: dict = {}
+        params = [{"name": port.name, "type": "string"} for port in component.inputs if not port.type.is_artifact]
+        params += [{"name": mpi_input_param(port.name), "type": "string"}
+                   for port in component.inputs if port.type.is_artifact]
+        if component.outputs:
+            params.append({"name": MPI_OUTPUTS_PARAM, "type": "string"})
+        if params:
+            spec["params"] = params
+        if results:
+            spec["results"] = [{"name": port.name, "type": "string"} for port in results]
+        if self.mpi_shares_workspace(task):
+            spec["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)]
+        spec["volumes"] = [{"name": MPI_JOB_VOLUME, "emptyDir": {}}]
+        spec["steps"] = steps
+        self.cache(task, name="", key=())
+        return spec
 
     def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
         """Tekton has no result cache: a step that asks for one is told so, and runs every time."""
@@ -677,6 +882,11 @@ def is_result(port: ir.Port) -> bool:
     """Whether an output travels as a Tekton result: a value of a few bytes, with a name
     Tekton accepts for a result (`x_` is a valid treadle name but not a result name)."""
     return port.type.name in RESULT_TYPES and bool(_RESULT_NAME.match(port.name))
+
+
+def mpi_input_param(port: str) -> str:
+    """The param through which an MPI step's Task learns the workspace folder of input `port`."""
+    return f"treadle-input-{port}"
 
 
 def input_workspace(port: str) -> str:
