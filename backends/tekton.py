@@ -134,12 +134,19 @@ with open(out, "w") as handle:
     json.dump(job, handle)
 """
 # $1: the manifest file. Creates the job, polls its conditions until Succeeded or Failed is
-# True, deletes it and exits 0 only if it succeeded. No value is ever part of this text.
+# True, deletes it and exits 0 only if it succeeded; a job that cannot be read for a minute
+# (deleted by someone else) fails the step. No value is ever part of this text.
 MPI_WAIT_SCRIPT = """set -u
 name=$(kubectl create -f "$1" -o 'jsonpath={.metadata.name}') || exit 1
 echo "MPIJob $name created"
+misses=0
 while :; do
-  state=$(kubectl get mpijob "$name" -o 'jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}') || state=""
+  if state=$(kubectl get mpijob "$name" -o 'jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}'); then
+    misses=0
+  else
+    misses=$((misses + 1)); state=""
+    if [ "$misses" -ge 12 ]; then echo "MPIJob $name cannot be read"; exit 1; fi
+  fi
   case " $state" in
     *" Succeeded "*) status=0; break ;;
     *" Failed "*) status=1; break ;;
@@ -211,8 +218,10 @@ class TektonEmitter(Emitter):
                                             "to start", hint="give the component a command")
         for task in mpi_steps:
             if self.mpi_shares_workspace(task):
+                what = ("needs a ReadWriteMany claim for its workspace" if self.options.volume_claim
+                        else "gives its workspace claim ReadWriteMany access")
                 self.warning("B003", task.span,
-                             f"pipeline '{pipeline.name}' gives its workspace claim ReadWriteMany access, because "
+                             f"pipeline '{pipeline.name}' {what}, because "
                              f"MPI step '{task.id}' reads or writes it from pods on any node",
                              hint="the cluster needs a ReadWriteMany storage class (or --volume-claim NAME of a "
                                   "ReadWriteMany claim)")
@@ -833,17 +842,18 @@ class TektonEmitter(Emitter):
                                  labels={"app.kubernetes.io/managed-by": "treadle",
                                          PIPELINE_LABEL: dns_label(self.info.name),
                                          "treadle.dev/task-run": joined([value("$(context.taskRun.name)")])})
+        # The programs are part of each step's command, which the kubelet expands: escaped.
         helper = pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
         job_mount = Flow(name=MPI_JOB_VOLUME, mountPath=MPI_JOB_PATH)
         steps = [
-            {"name": "manifest", "image": CHECK_IMAGE, "command": ["python3", "-c", MPI_MANIFEST_PROGRAM],
+            {"name": "manifest", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(MPI_MANIFEST_PROGRAM)],
              "args": [MPI_MANIFEST_FILE, kube_escape(json.dumps(manifest, sort_keys=True, separators=(",", ":"))),
                       "$(POD_NAME)", "$(POD_UID)", *values],
              "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                      {"name": "POD_UID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.uid"}}}],
              "volumeMounts": [job_mount], "securityContext": helper},
             {"name": "mpijob", "image": KUBECTL_IMAGE,
-             "command": ["sh", "-c", MPI_WAIT_SCRIPT, "sh", MPI_MANIFEST_FILE],
+             "command": ["sh", "-c", kube_escape(MPI_WAIT_SCRIPT), "sh", MPI_MANIFEST_FILE],
              "env": [{"name": "HOME", "value": MPI_JOB_PATH}],
              "volumeMounts": [job_mount], "securityContext": helper},
         ]
@@ -852,7 +862,7 @@ class TektonEmitter(Emitter):
             pairs = []
             for port in results:
                 pairs += [f"{MPI_SHARED_PATH}/$(params.{MPI_OUTPUTS_PARAM})/{port.name}", f"$(results.{port.name}.path)"]
-            steps.append({"name": "values", "image": CHECK_IMAGE, "command": ["python3", "-c", MPI_VALUES_PROGRAM],
+            steps.append({"name": "values", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(MPI_VALUES_PROGRAM)],
                           "args": pairs, "securityContext": helper})
         spec: dict = {}
         params = [{"name": port.name, "type": "string"} for port in component.inputs if not port.type.is_artifact]

@@ -397,13 +397,14 @@ def filled_manifest(docs: dict[str, dict], variables: dict[str, str]) -> dict:
             for name, value in variables.items():
                 arg = arg.replace(f"$({name})", value)
             args.append(kubelet_expand(arg, {"POD_NAME": "pod-1", "POD_UID": "uid-1"}))
-        subprocess.run([sys.executable, "-c", step["command"][2], out, *args], check=True)
+        program = kubelet_expand(step["command"][2], {})  # the kubelet expands the command too
+        subprocess.run([sys.executable, "-c", program, out, *args], check=True)
         with open(out, encoding="utf-8") as handle:
             return json.load(handle)
 
 
 def test_an_mpi_step_creates_the_mpijob_waits_for_it_and_reads_its_values(schema_errors):
-    label = "a $HOME $$ $$$ 'quoted' \"double\" ; rm -rf / {\"x\": [1]}"
+    label = "a $HOME $$ $$$ 'quoted' \"double\" ; rm -rf / {\"x\": [1]} $"
     docs, output = mpi_documents(label)
     for document in docs.values():
         assert schema_errors(document, strict=True) == []
@@ -449,7 +450,7 @@ def test_an_mpi_value_longer_than_a_result_fails_the_step(tmp_path):
     import sys
 
     docs, _ = mpi_documents("x")
-    program = docs["Task/p-train"]["spec"]["steps"][2]["command"][2]
+    program = kubelet_expand(docs["Task/p-train"]["spec"]["steps"][2]["command"][2], {})
     (tmp_path / "score").write_text("0.5")
     run = subprocess.run([sys.executable, "-c", program, str(tmp_path / "score"), str(tmp_path / "result")])
     assert run.returncode == 0 and (tmp_path / "result").read_text() == "0.5"
@@ -475,3 +476,26 @@ def test_an_mpi_step_with_values_in_a_loop_is_unrolled_not_a_matrix():
     tasks = pipeline_tasks(docs)
     assert "b-0" in tasks and "b-1" in tasks and all("matrix" not in task for task in tasks.values())
     assert {p["name"]: p["value"] for p in tasks["b-1"]["params"]}["treadle-outputs"] == "b-1"
+
+
+@pytest.mark.parametrize("state,status", [("Created Running Succeeded ", 0), ("Created Failed ", 1)])
+def test_the_mpijob_step_ends_with_the_job(tmp_path, state, status):
+    """With a stand-in kubectl: the step exits with the job's outcome and deletes the job."""
+    import shutil
+    import subprocess
+
+    if shutil.which("sh") is None:
+        pytest.skip("no POSIX shell")
+    docs, _ = mpi_documents("x")
+    command = [kubelet_expand(part, {}) for part in docs["Task/p-train"]["spec"]["steps"][1]["command"]]
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text('#!/bin/sh\necho "$*" >> "$LOG"\ncase "$1" in\n  create) printf job-1 ;;\n'
+                       '  get) printf "%s" "$STATE" ;;\nesac\n')
+    kubectl.chmod(0o755)
+    log = tmp_path / "log"
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "STATE": state, "LOG": str(log)}
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    assert run.returncode == status
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("create -f /treadle/mpijob/manifest.json")
+    assert calls[-1] == "delete mpijob job-1 --wait=false"
