@@ -430,12 +430,7 @@ class ArgoEmitter(Emitter):
         if isinstance(binding, ir.Const):
             value = binding.value
             return "bool" if isinstance(value, bool) else "float" if isinstance(value, (int, float)) else "str"
-        if isinstance(binding, ir.ParamRef):
-            return next(p.type.name for p in self.info.params if p.name == binding.name)
-        if isinstance(binding, ir.LoopItem):
-            return self.info.loop(binding.loop).item_type.name
-        producer: ir.Task = self.graph.nodes[binding.task]["task"]
-        return producer.component.output(binding.output).type.name
+        return ir.declared_type(self.graph, binding).name
 
     # ------------------------------------------------------------ templates
     def component(self, task: ir.Task) -> str:

@@ -574,12 +574,7 @@ class TektonEmitter(Emitter):
         if isinstance(binding, ir.Const):
             value = binding.value
             return "bool" if isinstance(value, bool) else "str" if isinstance(value, str) else "number"
-        if isinstance(binding, ir.ParamRef):
-            return next(p.type.name for p in self.info.params if p.name == binding.name)
-        if isinstance(binding, ir.LoopItem):
-            return self.info.loop(binding.loop).item_type.name
-        producer: ir.Task = self.graph.nodes[binding.task]["task"]
-        return producer.component.output(binding.output).type.name
+        return ir.declared_type(self.graph, binding).name
 
     def loop(self, scope: Scope, parent) -> list[dict]:
         """A `for` over a literal list: one task with a `matrix` when the body is one step that

@@ -375,6 +375,17 @@ def task_bindings(task: Task):
     yield from condition_bindings(task.guard)
 
 
+def declared_type(graph: nx.DiGraph, binding: Union[ParamRef, LoopItem, TaskOutput]) -> Type:
+    """The type declared for what a binding reads: the pipeline parameter's, the loop's item
+    type, or the producer's output type (of one item, for a gathered output)."""
+    if isinstance(binding, ParamRef):
+        return next(param.type for param in info(graph).params if param.name == binding.name)
+    if isinstance(binding, LoopItem):
+        return info(graph).loop(binding.loop).item_type
+    producer: Task = graph.nodes[binding.task]["task"]
+    return producer.component.output(binding.output).type
+
+
 def validate(graph: nx.DiGraph) -> list[str]:
     """The IR's invariants; [] when they hold. Used by tests and after every pass."""
     problems: list[str] = []
