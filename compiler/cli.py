@@ -234,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--embedded", action="store_true",
                           help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
     compile_.set_defaults(handler=command_compile)
+
+    from .fmt_command import add_parser as add_fmt_parser
+
+    add_fmt_parser(commands)
     return parser
 
 
