@@ -213,8 +213,9 @@ class _Formatter:
             doc = build(item)
             stop = end_of(item)
             stray = self.take(stop)  # inside the item, in a place no rule above claims
-            for comment in stray:
+            for comment in stray:  # placed on a line of their own before the item
                 comment.blank_before = False
+                comment.own_line = True
             limit = start_of(items[index + 1]) if index + 1 < len(items) else end
             trailing = self.take_trailing(stop, limit)
             result.append(_Entry(leading + stray, doc, trailing, self.blank_line(start[0] - 1), start))
