@@ -79,6 +79,13 @@ def test_setting_names_are_the_compilers():
     assert listed == SETTING_NAMES
 
 
+def test_the_grammar_converts_to_a_property_list_for_sublime_text():
+    """docs/editors.md converts the grammar with plistlib; nothing may be lost on the way."""
+    import plistlib
+
+    assert plistlib.loads(plistlib.dumps(tmlanguage())) == tmlanguage()
+
+
 def test_language_configuration_matches_the_language():
     configuration = json.loads(LANGUAGE_CONFIGURATION.read_text(encoding="utf-8"))
     comment = next(t for t in lark_grammar().terminals if t.name == "COMMENT")
