@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from treadle.compiler import ir
 from treadle.compiler.formatter import format_source
 
 from ..generators import programs, untidy
-from ..helpers import ROOT, compile_text
+from ..helpers import ROOT
+from .test_properties import _mutate
 
 FORMATTED = sorted([*ROOT.glob("examples/*.treadle"), *ROOT.glob("examples/components/*.treadle"),
                     *ROOT.glob("runtime/std/*.treadle")])
@@ -68,14 +71,42 @@ def test_every_source_in_the_repository_formats_to_the_same_program(path):
     assert ir_signature(formatted, str(path)) == ir_signature(text, str(path))
 
 
+FENCE = re.compile(r"```treadle\n(.*?)```", re.S)
+DOC_EXAMPLES = [(page, index, block) for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+                for index, block in enumerate(FENCE.findall(page.read_text(encoding="utf-8")))]
+
+
+@pytest.mark.parametrize("page, index, block", DOC_EXAMPLES,
+                         ids=[f"{page.relative_to(ROOT)}-{index}" for page, index, _ in DOC_EXAMPLES])
+def test_documentation_examples_format_to_the_same_program(page, index, block):
+    result = format_source(block, "doc.treadle")
+    if result.text is None:  # diagnostics.md shows syntax errors on purpose
+        assert page.name == "diagnostics.md"
+        return
+    assert fmt(result.text) == result.text
+    assert ir_signature(result.text) == ir_signature(block)
+
+
 # ---------------------------------------------------------------- generated programs
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(programs().flatmap(lambda program: untidy(program[0])))
 def test_generated_programs_format_idempotently_to_the_same_ir(text):
     formatted = fmt(text)
     assert fmt(formatted) == formatted
     assert ir_signature(formatted) == ir_signature(text)
     assert [line for line in formatted.splitlines() if "#" in line] or "#" not in text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(programs().flatmap(lambda program: untidy(program[0])), st.data())
+def test_broken_programs_give_text_or_syntax_errors_never_an_exception(text, data):
+    for _ in range(data.draw(st.integers(1, 3))):
+        text = _mutate(text, data)
+    result = format_source(text, "main.treadle")  # must not raise
+    if result.text is None:
+        assert any(d.is_error for d in result.diagnostics)
+    else:
+        assert fmt(result.text) == result.text
 
 
 # ---------------------------------------------------------------- the layout
