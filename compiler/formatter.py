@@ -64,17 +64,28 @@ def format_source(text: str, path: str = "<input>") -> FormatResult:
 
 
 # ---------------------------------------------------------------- checking the result
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _compared_fields(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(
+            f.name for f in dataclasses.fields(kind)
+            if f.name not in ("span", "comments", "path") and not f.name.endswith("_span"))
+    return names
+
+
 def _shape(node):
     """A node as plain values without spans, for comparing programs."""
-    if isinstance(node, (list, tuple)):
-        return tuple(_shape(item) for item in node)
-    if dataclasses.is_dataclass(node):
-        return (type(node).__name__,) + tuple(
-            _shape(getattr(node, f.name)) for f in dataclasses.fields(node)
-            if f.name != "span" and not f.name.endswith("_span") and f.name != "comments" and f.name != "path")
-    if isinstance(node, float):
+    kind = type(node)
+    if kind is list or kind is tuple:
+        return tuple([_shape(item) for item in node])
+    if kind is str or kind is int or kind is bool or node is None:
+        return node
+    if kind is float:
         return ("float", repr(node))
-    return node
+    return (kind.__name__, *[_shape(getattr(node, name)) for name in _compared_fields(kind)])
 
 
 def _verify(original: ast.Module, formatted: str, path: str) -> None:
@@ -142,6 +153,7 @@ class _Formatter:
         self.comments = comments
         self.positions = [c.position for c in comments]
         self.taken = [False] * len(comments)
+        self.first_untaken = 0  # comments are taken mostly in order: no need to look before this
 
     # ------------------------------------------------------------ source helpers
     def blank_line(self, line: int) -> bool:
@@ -181,11 +193,16 @@ class _Formatter:
     def take(self, before: Position, after: Position | None = None) -> list[_Comment]:
         """Untaken comments before `before` (and at or after `after`), marked taken."""
         result = []
-        low = 0 if after is None else bisect.bisect_left(self.positions, after)
+        taken = self.taken
+        first = self.first_untaken
+        while first < len(taken) and taken[first]:
+            first += 1
+        self.first_untaken = first
+        low = first if after is None else max(first, bisect.bisect_left(self.positions, after))
         high = bisect.bisect_left(self.positions, before)
         for index in range(low, high):
-            if not self.taken[index]:
-                self.taken[index] = True
+            if not taken[index]:
+                taken[index] = True
                 result.append(self.comments[index])
         return result
 
