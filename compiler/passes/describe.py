@@ -53,7 +53,8 @@ def binding_text(binding: ir.Binding, pipeline: ir.PipelineInfo | None = None) -
         return binding.name
     if isinstance(binding, ir.LoopItem):
         return pipeline.loop(binding.loop).variable if pipeline is not None else binding.loop
-    gathered = "".join(f"[all {loop}]" for loop in binding.gathered)
+    gathered = "".join(f"[all {pipeline.loop(loop).variable if pipeline is not None else loop}]"
+                       for loop in binding.gathered)
     return f"{binding.task}.{binding.output}{gathered}"
 
 
