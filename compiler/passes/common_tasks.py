@@ -64,7 +64,7 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
             changes.append(Change(task.span, f"step '{task.id}' removed: it computes what '{first.id}' "
                                              f"({first.span}) computes"))
     if not renamed:
-        return graph.copy()
+        return graph
     loops = tuple(replace(loop, items=rename_outputs(loop.items, renamed)) for loop in pipeline.loops)
     return rebuild(graph, task_list, loops)
 

@@ -52,7 +52,7 @@ def eliminate_dead_tasks(graph: nx.DiGraph, options: Options = Options(),
             continue
         needed.update(binding.task for binding in _reads(task, pipeline))
     if not removed:
-        return graph.copy()
+        return graph
 
     # What a task that waited for a removed one waits for instead: the kept tasks the removed
     # one waited for (task order puts them first, so each is known when needed).

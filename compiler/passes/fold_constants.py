@@ -72,7 +72,7 @@ def fold_constants(graph: nx.DiGraph, options: Options = Options(), changes: lis
                     changes.append(Change(task.span, f"step '{task.id}' runs if {before}: folded to {after}"))
                 task = replace(task, guard=guard)
         task_list.append(task)
-    return rebuild(graph, task_list, loops) if changed else graph.copy()
+    return rebuild(graph, task_list, loops) if changed else graph
 
 
 def fold_condition(condition: ir.Condition, known: dict) -> ir.Condition | bool:

@@ -32,7 +32,7 @@ from .common import Change, Options, rebuild
 
 def reduce_edges(graph: nx.DiGraph, options: Options = Options(), changes: list[Change] | None = None) -> nx.DiGraph:
     if not any(data["order"] for _, _, data in graph.edges(data=True)):
-        return graph.copy()
+        return graph
     kept_edges = _transitive_reduction(graph)
     task_list = []
     changed = False
@@ -53,7 +53,7 @@ def reduce_edges(graph: nx.DiGraph, options: Options = Options(), changes: list[
                 changed = True
                 task = replace(task, after=tuple(after))
         task_list.append(task)
-    return rebuild(graph, task_list) if changed else graph.copy()
+    return rebuild(graph, task_list) if changed else graph
 
 
 def _transitive_reduction(graph: nx.DiGraph) -> set[tuple[str, str]]:
