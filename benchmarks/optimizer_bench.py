@@ -210,11 +210,11 @@ def print_tables(rows: dict) -> None:
     for label, row in rows.items():
         print(f"{label:<18}{row['frontend'] * 1000:>10.1f}" + "".join(f"{row['passes'][n] * 1000:>16.2f}" for n in names))
     print("\nSize (-O0 -> -O1):")
-    print(f"{'shape':<18}{'steps':>12}{'templates':>11}{'Argo bytes':>20}{'Tekton bytes':>20}{'Argo JSON < 1 MiB':>19}")
+    print(f"{'shape':<18}{'steps':>12}{'templates':>11}{'Argo bytes':>20}{'Tekton bytes':>24}{'Argo JSON < 1 MiB':>19}")
     for label, row in rows.items():
         fits = "yes" if row["argo_O1_json"] < MIB else f"no ({row['argo_O1_json'] / MIB:.2f} MiB)"
         print(f"{label:<18}{'%d -> %d' % row['tasks']:>12}{'%d -> %d' % row['templates']:>11}"
-              f"{'%d -> %d' % (row['argo_O0'], row['argo_O1']):>20}{_pair(row['tekton_O0'], row['tekton_O1']):>20}"
+              f"{'%d -> %d' % (row['argo_O0'], row['argo_O1']):>20}{_pair(row['tekton_O0'], row['tekton_O1']):>24}"
               f"{fits:>19}")
     if "hera_seconds" in next(iter(rows.values())):
         print("\nSource to Argo YAML, treadle -O1 (front end + passes + backend) beside hera (build + dump):")

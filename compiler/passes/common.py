@@ -16,7 +16,6 @@ class Options:
     """Choices that change what a pass may assume."""
 
     fold_defaults: bool = False  # pipeline parameters keep their defaults: conditions on them fold
-    unroll_loops: bool = False  # a backend wants loops over literal lists written out
 
 
 @dataclass(frozen=True)
