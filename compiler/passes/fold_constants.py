@@ -70,9 +70,20 @@ def fold_constants(graph: nx.DiGraph, options: Options = Options(), changes: lis
                     before = condition_text(task.guard, pipeline)
                     after = condition_text(guard, pipeline) if guard is not None else "always"
                     changes.append(Change(task.span, f"step '{task.id}' runs if {before}: folded to {after}"))
-                task = replace(task, guard=guard)
+                task = replace(task, guard=guard, after=task.after + _orders_lost(task, guard))
         task_list.append(task)
     return rebuild(graph, task_list, loops) if changed else graph
+
+
+def _orders_lost(task: ir.Task, guard: ir.Condition | None) -> tuple[str, ...]:
+    """Steps that only the folded-away part of the guard read: the task still waits for
+    them (as `after`), so a failure of theirs stops it as before."""
+    def producers(condition):
+        return {b.task for b in ir.condition_bindings(condition) if isinstance(b, ir.TaskOutput)}
+
+    kept = producers(guard) | set(task.after)
+    kept.update(b.task for _, b in task.arguments if isinstance(b, ir.TaskOutput))
+    return tuple(sorted(producers(task.guard) - kept))
 
 
 def fold_condition(condition: ir.Condition, known: dict) -> ir.Condition | bool:
