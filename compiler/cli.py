@@ -260,6 +260,24 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--embedded", action="store_true",
                           help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
     compile_.set_defaults(handler=command_compile)
+
+    from .gitops_cli import command_submit
+
+    submit = commands.add_parser(
+        "submit", help="compile a pipeline and start it on a cluster",
+        description="Compile one pipeline, apply its definitions to the cluster of the current kubeconfig "
+                    "(server-side apply), create its run and print the run's name. Exit 0 when submitted "
+                    "(with --watch: when the run succeeded), 1 on problems or a failed run, 2 on bad usage.")
+    submit.add_argument("file", metavar="FILE", help="a .treadle file")
+    submit.add_argument("--target", required=True, choices=("argo", "tekton"), help="the engine on the cluster")
+    submit.add_argument("--pipeline", metavar="NAME", help="the pipeline to run (needed when the file has several)")
+    submit.add_argument("-n", "--namespace", metavar="NS", help="namespace (default: the kubeconfig context's)")
+    submit.add_argument("--watch", action="store_true", help="show each task's state until the run ends; "
+                        "exit with the run's outcome")
+    submit.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: KUBECONFIG or "
+                        "~/.kube/config; inside a pod, its service account)")
+    submit.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    submit.set_defaults(handler=command_submit)
     return parser
 
 

@@ -113,3 +113,70 @@ def _lowered(result, checked):
     from .lower import lower_pipeline
 
     return lower_pipeline(checked)
+
+
+# ---------------------------------------------------------------- treadle submit
+def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Compile one pipeline in memory, apply its definitions, create its run, and with
+    --watch follow the run to its end (exit 0 succeeded, 1 failed)."""
+    from ..backends.base import Options
+    from ..backends.cluster import Cluster, ClusterError, connect, follow, submit
+    from ..backends.provenance import Origin
+    from ..backends.targets import compile_pipelines
+
+    result, problem = cli._frontend([args.file])
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
+        return cli.EXIT_USAGE
+    color = cli._wants_color(err)
+    diagnostics = result.diagnostics.sorted()
+    for diagnostic in diagnostics:
+        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
+    if result.diagnostics.has_errors:
+        err.write(cli._summary(diagnostics, 1) + "\n")
+        return cli.EXIT_PROBLEMS
+    names = list(result.pipelines)
+    if args.pipeline is None and len(names) != 1:
+        print(f"treadle: error: {args.file} has {len(names)} pipelines ({', '.join(names) or 'none'}); "
+              "choose one with --pipeline NAME", file=err)
+        return cli.EXIT_USAGE
+    name = args.pipeline if args.pipeline is not None else names[0]
+    if name not in result.pipelines:
+        print(f"treadle: error: {args.file} has no pipeline '{name}' (pipelines: {', '.join(names)})", file=err)
+        return cli.EXIT_USAGE
+    origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
+    output = compile_pipelines([result.pipelines[name]], args.target, Options(), origins)
+    backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
+    for diagnostic in backend:
+        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
+    if not output.ok:
+        err.write(cli._summary(diagnostics + backend, 1) + "\n")
+        return cli.EXIT_PROBLEMS
+
+    try:
+        api_client, namespace = connect(args.kubeconfig, args.context)
+        namespace = args.namespace or namespace
+        cluster = Cluster(api_client, args.target)
+        submitted = submit(cluster, output.documents, namespace)
+        for kind, applied in submitted.applied:
+            print(f"applied {kind} {applied}", file=err)
+        if submitted.run is None:
+            print(f"treadle: pipeline '{name}' has a schedule: its definitions are applied and the engine "
+                  "starts the runs", file=err)
+            return cli.EXIT_OK
+        kind, run_name = submitted.run
+        print(f"created {kind} {run_name} in namespace {namespace}", file=err)
+        out.write(run_name + "\n")
+        out.flush()
+        if not args.watch:
+            return cli.EXIT_OK
+        succeeded, message = follow(cluster, submitted.run, namespace,
+                                    lambda task, state: print(f"{task}: {state}", file=out, flush=True))
+    except ClusterError as error:
+        print(f"treadle: error: {error.message}", file=err)
+        if error.hint:
+            print(f"  = hint: {error.hint}", file=err)
+        return cli.EXIT_PROBLEMS
+    print(f"{kind} {run_name} {'succeeded' if succeeded else 'failed'}" + (f": {message}" if message else ""),
+          file=out)
+    return cli.EXIT_OK if succeeded else cli.EXIT_PROBLEMS
