@@ -125,7 +125,10 @@ class Cluster:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self.api.get_api_resources(self.group, self.version, _request_timeout=REQUEST_TIMEOUT)
+            # Only whether the group is served matters: the body is not read into models.
+            response = self.api.get_api_resources(self.group, self.version, _preload_content=False,
+                                                  _request_timeout=REQUEST_TIMEOUT)
+            response.release_conn()
         except _http_errors() as error:
             if isinstance(error, ApiException) and error.status == 404:
                 raise ClusterError(
