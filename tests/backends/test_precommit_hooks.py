@@ -72,40 +72,16 @@ def _run(command: list[str], repository: Path, environment: dict) -> subprocess.
     return subprocess.run(command, cwd=repository, env=environment, capture_output=True, text=True, timeout=300)
 
 
-def test_check_hook_through_try_repo(repository, environment):
-    command = _pre_commit() + ["try-repo", str(CHECKOUT), "treadle-check", "--all-files"]
-    passed = _run(command, repository, environment)
-    assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert "treadle check" in passed.stdout and "Passed" in passed.stdout
-
+def test_try_repo_runs_the_check_hook(repository, environment):
+    """`pre-commit try-repo` builds the hook from this checkout (its working tree included)."""
     (repository / "pipelines" / "broken.treadle").write_text(BROKEN)
     _git(repository, "add", "-A", env=environment)
-    failed = _run(command, repository, environment)
-    assert failed.returncode == 1
-    assert "Failed" in failed.stdout and "pipelines/broken.treadle:2:3: error[E106]" in failed.stdout
-
-
-def test_compile_check_hook_with_its_arguments(repository, environment):
-    """try-repo cannot pass arguments, which this hook needs: a configuration pins the
-    checkout's commit as users pin a release."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True,
-                          check=True).stdout.strip()
-    (repository / ".pre-commit-config.yaml").write_text(
-        f"repos:\n- repo: {CHECKOUT.as_posix()}\n  rev: {head}\n  hooks:\n  - id: treadle-compile-check\n"
-        "    args: [pipelines, --target, argo, -o, deploy]\n")
-    _git(repository, "add", "-A", env=environment)
-    command = _pre_commit() + ["run", "treadle-compile-check", "--all-files"]
-    passed = _run(command, repository, environment)
-    assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert "treadle compile --check" in passed.stdout and "Passed" in passed.stdout
-
-    source = repository / "pipelines" / "hello.treadle"
-    source.write_text(source.read_text().replace('"hi"', '"hello"'))
-    _git(repository, "add", "-A", env=environment)
-    failed = _run(command, repository, environment)
-    assert failed.returncode == 1
-    assert "stale: deploy/argo/hello.yaml" in failed.stdout
-    assert "1 file out of date in deploy; compile without --check to update them" in failed.stdout
+    failed = _run(_pre_commit() + ["try-repo", str(CHECKOUT), "treadle-check", "--all-files"], repository,
+                  environment)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "treadle check" in failed.stdout and "Failed" in failed.stdout
+    assert "pipelines/broken.treadle:2:3: error[E106]" in failed.stdout
+    assert "pipelines/hello.treadle" not in failed.stdout
 
 
 def _has_fmt() -> bool:
@@ -113,18 +89,41 @@ def _has_fmt() -> bool:
     return "fmt" in subcommands.choices
 
 
-@pytest.mark.skipif(not _has_fmt(), reason="`treadle fmt` is not part of this checkout yet")
-def test_fmt_hook_through_try_repo(repository, environment):
+def test_hooks_pinned_in_a_configuration(repository, environment):
+    """A configuration pins the checkout's commit, as users pin a release, and gives the
+    compile check its arguments (try-repo cannot). Passing first, then each hook failing
+    for its own reason."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    hooks = ["treadle-check", "treadle-compile-check"] + (["treadle-fmt"] if _has_fmt() else [])
     source = repository / "pipelines" / "hello.treadle"
-    assert main(["fmt", str(source)]) == 0  # canonical layout, whatever the formatter makes it
-    _git(repository, "commit", "-q", "-a", "-m", "formatted", env=environment)
-    command = _pre_commit() + ["try-repo", str(CHECKOUT), "treadle-fmt", "--all-files"]
+    if _has_fmt():
+        assert main(["fmt", str(source)]) == 0  # the canonical layout, whatever the formatter makes it
+        assert main(["compile", "pipelines", "--target", "argo", "-o", "deploy"]) == 0
+    arguments = {"treadle-compile-check": "    args: [pipelines, --target, argo, -o, deploy]\n"}
+    (repository / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {CHECKOUT.as_posix()}\n  rev: {head}\n  hooks:\n"
+        + "".join(f"  - id: {hook}\n" + arguments.get(hook, "") for hook in hooks))
+    _git(repository, "add", "-A", env=environment)
+    command = _pre_commit() + ["run", "--all-files"]
     passed = _run(command, repository, environment)
     assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert passed.stdout.count("Passed") == len(hooks)
 
     canonical = source.read_text()
-    source.write_text(canonical.replace("pipeline hello() {", "pipeline   hello( )   {"))
+    source.write_text(canonical.replace('"hi"', '"hello"'))
     _git(repository, "add", "-A", env=environment)
-    failed = _run(command, repository, environment)
-    assert failed.returncode == 1 and "files were modified by this hook" in failed.stdout
-    assert source.read_text() == canonical
+    stale = _run(command, repository, environment)
+    assert stale.returncode == 1
+    assert "stale: deploy/argo/hello.yaml" in stale.stdout
+    assert "1 file out of date in deploy; compile without --check to update them" in stale.stdout
+    assert stale.stdout.count("Passed") == len(hooks) - 1  # the source itself is fine
+
+    if _has_fmt():
+        assert main(["compile", "pipelines", "--target", "argo", "-o", "deploy"]) == 0
+        formatted = source.read_text()
+        source.write_text(formatted.replace("pipeline hello() {", "pipeline   hello( )   {"))
+        _git(repository, "add", "-A", env=environment)
+        unformatted = _run(_pre_commit() + ["run", "treadle-fmt", "--all-files"], repository, environment)
+        assert unformatted.returncode == 1 and "files were modified by this hook" in unformatted.stdout
+        assert source.read_text() == formatted
