@@ -193,6 +193,12 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def command_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .lsp.server import serve  # pygls is loaded only for the language server
+
+    return serve()
+
+
 # ---------------------------------------------------------------- argument parsing
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own exit code for usage errors is 2 as well
@@ -234,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--embedded", action="store_true",
                           help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
     compile_.set_defaults(handler=command_compile)
+
+    lsp = commands.add_parser("lsp", help="run the language server for editors (LSP over stdin and stdout)",
+                              description="Run the language server: diagnostics, hover, definitions, references, "
+                                          "completion and rename for .treadle files, over stdin and stdout.")
+    lsp.add_argument("--stdio", action="store_true", help="accepted for clients that pass it; stdio is the only transport")
+    lsp.set_defaults(handler=command_lsp)
     return parser
 
 
