@@ -388,24 +388,11 @@ class Analysis:
         return self._repaired
 
     def _repair(self) -> Program | None:
+        """The program of the text with its broken declarations mended by blanking lines."""
         text = self.source.text
-        diagnostics = self.result.diagnostics
-        for _ in range(_REPAIR_ROUNDS):
-            lines = {d.span.line for d in diagnostics if d.code in SYNTAX_CODES and d.span.path == self.path}
-            if not lines:
-                break
-            text = _blank_lines(text, lines)
-            result = check_sources([SourceFile(self.path, text)], self.read)
-            if _entry(result.program, self.path) is not None:
-                return result.program
-            diagnostics = result.diagnostics
-        text = self.source.text
-        starts = [match.start() for match in _TOP_LEVEL.finditer(text)] + [len(text)]
-        for start, end in zip(starts, starts[1:]):
-            alone = SourceFile(self.path, _blank_outside(text, start, end))
-            if parse(alone, Diagnostics()) is None:
-                text = text[:start] + _blank(text[start:end]) + text[end:]
-        result = check_sources([SourceFile(self.path, text)], self.read)
+        starts = sorted({0, *(match.start() for match in _TOP_LEVEL.finditer(text))}) + [len(text)]
+        pieces = [_mend(text[start:end]) for start, end in zip(starts, starts[1:])]
+        result = check_sources([SourceFile(self.path, "".join(pieces))], self.read)
         return result.program if _entry(result.program, self.path) is not None else None
 
     @property
@@ -499,19 +486,74 @@ def _in_std(path: str) -> bool:
     return os.path.realpath(path).startswith(os.path.realpath(str(std_folder())) + os.sep)
 
 
+def _syntax_lines(text: str) -> set[int] | None:
+    """The lines of a piece of text with syntax errors; None when it parses."""
+    diagnostics = Diagnostics()
+    if parse(SourceFile("<piece>", text), diagnostics) is not None:
+        return None
+    return {d.span.line for d in diagnostics if d.code in SYNTAX_CODES}
+
+
+def _unbalanced_lines(text: str) -> set[int]:
+    """Lines that open more ( and [ than they close or the other way round (a call being typed)."""
+    balance: dict[int, int] = {}
+    line = 1
+    for match in _SCAN.finditer(text):
+        token = match.group()
+        if token in "([":
+            balance[line] = balance.get(line, 0) + 1
+        elif token in ")]":
+            balance[line] = balance.get(line, 0) - 1
+        line += token.count("\n")
+    return {number for number, count in balance.items() if count}
+
+
+def _mend(piece: str) -> str:
+    """One top-level declaration as it is when it parses, else with the lines that break it
+    blanked (its error lines, its unbalanced lines, both, then again the new error lines),
+    else blanked whole."""
+    errors = _syntax_lines(piece)
+    if errors is None:
+        return piece
+    unbalanced = _unbalanced_lines(piece)
+    for lines in (errors, unbalanced, errors | unbalanced):
+        candidate = _blank_lines(piece, lines)
+        if lines and _syntax_lines(candidate) is None:
+            return candidate
+    candidate = _blank_lines(piece, errors | unbalanced)
+    for _ in range(_REPAIR_ROUNDS):
+        errors = _syntax_lines(candidate)
+        if errors is None:
+            return candidate
+        candidate = _blank_lines(candidate, errors)
+    return candidate if _syntax_lines(candidate) is None else _blank(piece)
+
+
 def _blank(text: str) -> str:
     return re.sub(r"[^\n]", " ", text)
 
 
-def _blank_outside(text: str, start: int, end: int) -> str:
-    return _blank(text[:start]) + text[start:end] + _blank(text[end:])
-
-
 def _blank_lines(text: str, lines: set[int]) -> str:
-    parts = text.split("\n")
-    for line in lines:
-        if 1 <= line <= len(parts):
-            parts[line - 1] = " " * len(parts[line - 1])
+    """The text with these lines turned to spaces. A brace a blanked line opens loses its
+    closing brace too, so the statements of the block stay, one level out."""
+    if not lines:
+        return text
+    chars = list(text)
+    open_braces: list[tuple[int, int]] = []
+    line = 1
+    for match in _SCAN.finditer(text):
+        token = match.group()
+        if token == "{":
+            open_braces.append((match.start(), line))
+        elif token == "}" and open_braces:
+            _, opened_on = open_braces.pop()
+            if opened_on in lines and line not in lines:
+                chars[match.start()] = " "
+        line += token.count("\n")
+    parts = "".join(chars).split("\n")
+    for number in lines:
+        if 1 <= number <= len(parts):
+            parts[number - 1] = " " * len(parts[number - 1])
     return "\n".join(parts)
 
 
@@ -692,7 +734,7 @@ class _Completer:
             component, module = found
             return [Completion(p.name, "output", f"{p.name}: {module.source.text_of(p.type.span)}",
                                f"output of {component.name}") for p in component.outputs]
-        if keyword in (None, "import", "let") and not stack:
+        if not stack:  # between declarations, or in an import or let
             if re.fullmatch(r"\w*", self.before):
                 return self.keywords(_TOP_KEYWORDS)
             if keyword == "let" and re.search(r"=\s*\w*$", self.before):
