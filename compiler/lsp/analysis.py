@@ -41,9 +41,9 @@ class RenameRefused(Exception):
 
 
 # ---------------------------------------------------------------- entities and the index
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Entity:
-    """Something a name stands for, identified by its kind, name and where it is defined.
+    """Something a name stands for: one object per declaration, compared by identity.
 
     kind: component, pipeline, let, step, parameter (of a pipeline), input, output
     (of a component), loop variable, or file (an imported module)."""
@@ -97,6 +97,7 @@ class _IndexBuilder:
         self.program = program
         self.index = Index()
         self.entities: dict[int, Entity] = {}
+        self.port_tables: dict[int, tuple[dict, dict]] = {}
 
     def build(self) -> Index:
         for module in self.program.modules:
@@ -120,6 +121,19 @@ class _IndexBuilder:
     def symbol(self, module: LoadedModule, name: str) -> Entity | None:
         symbol = self.program.scopes.get(module.key, {}).get(name)
         return None if symbol is None else self.declaration(symbol.declaration, symbol.module)
+
+    def ports(self, component: ast.Component, module: LoadedModule) -> tuple[dict[str, Entity], dict[str, Entity]]:
+        """(inputs, outputs) of a component by name, made once."""
+        table = self.port_tables.get(id(component))
+        if table is None:
+            inputs: dict[str, Entity] = {}
+            outputs: dict[str, Entity] = {}
+            for param in component.inputs:
+                inputs.setdefault(param.name, self.port(param, "input", component, module))
+            for param in component.outputs:
+                outputs.setdefault(param.name, self.port(param, "output", component, module))
+            table = self.port_tables[id(component)] = (inputs, outputs)
+        return table
 
     def component_of(self, module: LoadedModule, callee: str) -> tuple[ast.Component, LoadedModule] | None:
         symbol = self.program.scopes.get(module.key, {}).get(callee)
@@ -210,10 +224,7 @@ class _IndexBuilder:
         found = self.component_of(loaded, call.callee)
         for argument in call.arguments:
             if argument.name is not None and found is not None:
-                component, where = found
-                param = next((p for p in component.inputs if p.name == argument.name), None)
-                if param is not None:
-                    add(argument.name_span, self.port(param, "input", component, where))
+                add(argument.name_span, self.ports(*found)[0].get(argument.name))
             self.pipeline_value(argument.value, loaded, names)
 
     def condition(self, node, loaded: LoadedModule, names: "_PipelineNames") -> None:
@@ -236,10 +247,7 @@ class _IndexBuilder:
             if step is not None:
                 found = self.component_of(step.module, step.node.call.callee)
                 if found is not None:
-                    component, where = found
-                    param = next((p for p in component.outputs if p.name == expr.output), None)
-                    if param is not None:
-                        add(expr.output_span, self.port(param, "output", component, where))
+                    add(expr.output_span, self.ports(*found)[1].get(expr.output))
             return
         self.value(expr, loaded, names.values())
 
@@ -262,19 +270,20 @@ class _IndexBuilder:
                 self.value(argument.value, loaded, local)
 
 
-@dataclass
 class _PipelineNames:
-    params: dict[str, Entity]
-    steps: dict[str, Entity]
-    variables: dict[str, Entity]
+    def __init__(self, params: dict[str, Entity], steps: dict[str, Entity], variables: dict[str, Entity]) -> None:
+        self.params = params
+        self.steps = steps
+        self.variables = variables
+        # Names a value may use, innermost first: loop variables, parameters, then steps
+        # (a bare step name is an error the checker reports; it still names the step).
+        self.local = {**steps, **params, **variables}
 
     def with_variable(self, variable: Entity) -> "_PipelineNames":
         return _PipelineNames(self.params, self.steps, {**self.variables, variable.name: variable})
 
     def values(self) -> dict[str, Entity]:
-        """Names a value may use, innermost first: loop variables, parameters, then steps
-        (a bare step name is an error the checker reports; it still names the step)."""
-        return {**self.steps, **self.params, **self.variables}
+        return self.local
 
 
 def iter_steps(statements: list) -> Iterator[ast.Step]:
