@@ -362,12 +362,17 @@ class Analysis:
     def __init__(self, path: str, text: str, read: Reader = SourceFile.read) -> None:
         self.path = path
         self.source = SourceFile(path, text)
-        self.read = read
-        self.result: FrontendResult = check_sources([self.source], read)
+        self.imported: dict[str, str] = {}  # real path -> the text read, of every imported file
+        self._read = read
+        self.result: FrontendResult = check_sources([self.source], self.read)
         self._index: Index | None = None
         self._repaired: Program | None = None
         self._repair_done = False
-        self._module_paths: frozenset[str] | None = None
+
+    def read(self, path: str) -> SourceFile:
+        source = self._read(path)
+        self.imported[os.path.realpath(path)] = source.text
+        return source
 
     # ------------------------------------------------------------ diagnostics
     @property
@@ -377,14 +382,6 @@ class Analysis:
     def diagnostics(self) -> list[Diagnostic]:
         """The checker's diagnostics of this file, in file order, as `treadle check` reports them."""
         return [d for d in self.result.diagnostics.sorted() if d.span.path == self.path]
-
-    def module_paths(self) -> frozenset[str]:
-        """Real paths of every file this buffer's program read, itself included."""
-        if self._module_paths is None:
-            program = self.result.program
-            paths = {os.path.realpath(path) for path in program.sources} if program else set()
-            self._module_paths = frozenset(paths | {os.path.realpath(self.path)})
-        return self._module_paths
 
     # ------------------------------------------------------------ the program asked about
     @property

@@ -90,18 +90,33 @@ class TreadleServer(LanguageServer):
             self.event_loop = asyncio.get_running_loop()
         self.documents[uri] = (version, text)
         self.open_paths[os.path.realpath(path_of(uri))] = uri
-        real = os.path.realpath(path_of(uri))
-        dependents = [other for other, analysis in list(self.analyses.items())
-                      if other != uri and real in analysis.module_paths()]
-        for other in dependents:
-            self.analyses.pop(other, None)
-        self.schedule([uri, *dependents])
+        self.schedule([uri, *self.dependents(uri)])
 
     def closed(self, uri: str) -> None:
+        dependents = self.dependents(uri)
         self.documents.pop(uri, None)
         self.analyses.pop(uri, None)
         self.open_paths.pop(os.path.realpath(path_of(uri)), None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        for other in dependents:  # they read the file from disk now
+            self.analyses.pop(other, None)
+        self.schedule(dependents)
+
+    def dependents(self, uri: str) -> list[str]:
+        """Open documents whose last check read this one."""
+        real = os.path.realpath(path_of(uri))
+        return [other for other, analysis in list(self.analyses.items()) if other != uri and real in analysis.imported]
+
+    def up_to_date(self, analysis: Analysis, text: str) -> bool:
+        """Whether an analysis was made from this text and from the files it imports as they are now."""
+        if analysis.source.text is not text and analysis.source.text != text:
+            return False
+        for real, imported in analysis.imported.items():
+            uri = self.open_paths.get(real)
+            snapshot = self.documents.get(uri) if uri is not None else None
+            if snapshot is not None and snapshot[1] is not imported and snapshot[1] != imported:
+                return False
+        return True
 
     def analysis(self, uri: str) -> Analysis | None:
         """The analysis of a document's newest text; the caller holds the front-end lock."""
@@ -109,7 +124,7 @@ class TreadleServer(LanguageServer):
         if snapshot is None:
             return None
         current = self.analyses.get(uri)
-        if current is None or current.source.text is not snapshot[1] and current.source.text != snapshot[1]:
+        if current is None or not self.up_to_date(current, snapshot[1]):
             current = Analysis(path_of(uri), snapshot[1], self.read)
             self.analyses[uri] = current
         return current
