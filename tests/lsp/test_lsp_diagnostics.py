@@ -148,3 +148,25 @@ def test_a_file_that_is_not_a_file_uri_is_checked_too(lsp):
     (unknown,) = lsp.diagnostics(document, version=1)
     assert unknown["code"] == "E106"
 
+
+
+def test_a_client_that_counts_utf8_bytes_gets_utf8_columns(workspace):
+    from .client import LspClient
+
+    client = LspClient(cwd=workspace)
+    try:
+        result = client.result("initialize", {"processId": None, "rootUri": None,
+                                               "capabilities": {"general": {"positionEncodings": ["utf-8", "utf-16"]}}})
+        client.notify("initialized", {})
+        assert result["capabilities"]["positionEncoding"] == "utf-8"
+        text = FILES["types.treadle"]
+        document = client.open(workspace / "bytes.treadle", text)
+        (extra,) = [d for d in client.diagnostics(document, version=1) if "'extra'" in d["message"]]
+        line = text.split("\n")[extra["range"]["start"]["line"]]
+        assert extra["range"]["start"]["character"] == len(line[: line.index("extra=1")].encode("utf-8"))
+        after = text.split("\n").index(next(row for row in text.split("\n") if "after greeting" in row))
+        row = text.split("\n")[after]
+        hover = client.at("textDocument/hover", document, after, len(row[: row.index("greeting")].encode("utf-8")) + 1)
+        assert "step `greeting`" in hover["contents"]["value"]
+    finally:
+        assert client.close() == 0
