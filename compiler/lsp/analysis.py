@@ -473,6 +473,9 @@ class Analysis:
                 module = next((m for m in self.program.modules if m.path == path), None)
                 if module is not None and new_name in self.program.scopes.get(module.key, {}):
                     raise RenameRefused(f"'{new_name}' is already defined or imported in {path}")
+                if module is not None and new_name in _local_names(module.module):
+                    raise RenameRefused(f"'{new_name}' is already a parameter, step, loop variable, input or "
+                                        f"output in {path}; the let would be hidden behind it")
         edits: dict[str, list[Span]] = {}
         for occurrence in occurrences:
             edits.setdefault(occurrence.span.path, []).append(occurrence.span)
@@ -480,6 +483,27 @@ class Analysis:
 
     def completions(self, line: int, column: int) -> list[Completion]:
         return _Completer(self, line, column).items()
+
+
+def _local_names(module: ast.Module) -> set[str]:
+    """Names declared inside the components and pipelines of a module."""
+    names: set[str] = set()
+    for component in module.components:
+        names.update(param.name for param in component.inputs + component.outputs)
+    for pipeline in module.pipelines:
+        names.update(param.name for param in pipeline.params)
+        names.update(step.name for step in iter_steps(pipeline.body) if step.name)
+        pending = list(pipeline.body)
+        while pending:
+            statement = pending.pop()
+            if isinstance(statement, ast.For):
+                names.add(statement.variable)
+                pending.extend(statement.body)
+            elif isinstance(statement, ast.If):
+                pending.extend(statement.then + statement.otherwise)
+            elif isinstance(statement, ast.Finally):
+                pending.extend(statement.body)
+    return names
 
 
 def _entry(program: Program | None, path: str) -> LoadedModule | None:

@@ -150,6 +150,15 @@ def test_rename_a_let_across_files(lsp, files):
     assert len(edit["changes"][document]) == 2 and len(edit["changes"][library]) == 2  # uses and the definition
 
 
+def test_a_let_is_not_renamed_to_a_name_that_would_hide_it(lsp, files):
+    document, _ = files
+    for hidden in ("depth", "text", "tuned", "d"):  # a parameter, an input, a step, a loop variable
+        line, character = position_of(MAIN, "LABEL =")
+        response = lsp.request("textDocument/rename", {"textDocument": {"uri": document}, "newName": hidden,
+                                                       "position": {"line": line, "character": character}})
+        assert "would be hidden" in response["error"]["message"], (hidden, response)
+
+
 def test_rename_edits_use_utf16_columns(lsp, files):
     document, _ = files
     edit = at(lsp, "textDocument/rename", document, "LABEL =", newName="GREETING")
