@@ -50,6 +50,18 @@ def _middle_line(lines: list[str]) -> int:
     return next(i for i in range(len(lines) // 2, len(lines)) if "rate=" in lines[i] and "= c" in lines[i])
 
 
+def resident_mib(pid: int) -> float:
+    """The server's resident memory (Linux), or NaN elsewhere."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def check_alone(text: str, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -74,6 +86,7 @@ def main() -> None:
             client.initialize(Path(folder))
             document = client.open(path, text)
             assert client.diagnostics(document, version=1, timeout=120) == []
+            memory_first = resident_mib(client.process.pid)
             version = 1
             single, burst, hover = [], [], []
             alone = check_alone(text, args.repeat)
@@ -102,6 +115,7 @@ def main() -> None:
                 client.at("textDocument/hover", document, middle, 4)
                 hover.append(time.perf_counter() - started)
                 client.diagnostics(document, version=version, timeout=120)
+            memory_last = resident_mib(client.process.pid)
         finally:
             client.close()
     print(f"{args.steps} steps, {len(text.encode())} bytes, medians of {args.repeat} (machine load {os.getloadavg()[0]:.1f})")
@@ -109,6 +123,8 @@ def main() -> None:
     print(f"{'diagnostics after one change':<48} {statistics.median(single) * 1000:>8.0f} ms")
     print(f"{'diagnostics after 5 changes 20 ms apart (last)':<48} {statistics.median(burst) * 1000:>8.0f} ms")
     print(f"{'hover right after a change':<48} {statistics.median(hover) * 1000:>8.0f} ms")
+    print(f"{'server memory after the first check / at the end':<48} {memory_first:>4.0f} / {memory_last:.0f} MiB"
+          f" ({version} versions)")
     verdict = "met" if statistics.median(single) <= TARGET_S else "missed"
     print(f"target: diagnostics within {TARGET_S * 1000:.0f} ms of a change: {verdict}")
 
