@@ -171,12 +171,21 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..backends.base import Options
     from ..backends.targets import compile_pipelines
 
+    from .passes import Options as PassOptions, optimize
+
+    optimized = [(graph, optimize(graph, args.optimize, PassOptions(fold_defaults=args.fold_defaults)))
+                 for graph in graphs]
+    graphs = [result.graph for _, result in optimized]
     options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
                       embedded=args.embedded)
     output = compile_pipelines(graphs, args.target, options)
     backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
     for diagnostic in backend:
         err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
+    if args.explain:
+        from .passes.explain import explain
+
+        err.write(explain(optimized, args.optimize, len(output.text.encode("utf-8")) if output.ok else None))
     if not output.ok:
         err.write(_summary(diagnostics + backend, 1) + "\n")
         return EXIT_PROBLEMS
@@ -239,6 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
                                "through a volume, so there it needs no --artifacts")
     compile_.add_argument("--embedded", action="store_true",
                           help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
+    compile_.add_argument("-O", dest="optimize", type=int, choices=(0, 1), default=1, metavar="LEVEL",
+                          help="optimization: -O0 none, -O1 (default) folding, dead and common step "
+                               "elimination, redundant `after` removal (see docs/optimizer.md)")
+    compile_.add_argument("--fold-defaults", action="store_true",
+                          help="treat pipeline parameters as their defaults in conditions (runs keep them)")
+    compile_.add_argument("--explain", action="store_true",
+                          help="print to stderr what each optimizer pass changed, with source places, and the size")
     compile_.set_defaults(handler=command_compile)
 
     lsp = commands.add_parser("lsp", help="run the language server for editors (LSP over stdin and stdout)",
