@@ -1,0 +1,139 @@
+"""A treadle component written out as a Kubeflow Pipelines v1 component.yaml
+(`treadle export-component`), so that Kubeflow users can run it as it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from .. import ir
+from ..types import Type
+from .model import Concat, If, ImportedComponent, Node, Ref, Spec
+from .names import EXPORTED_TYPES
+
+
+@dataclass
+class Export:
+    text: str
+    losses: list[str] = field(default_factory=list)  # what a component.yaml cannot say, in words
+    problems: list[str] = field(default_factory=list)  # what stops the export
+
+
+_PIECE_KINDS = {ir.InputValue: "inputValue", ir.InputPath: "inputPath", ir.OutputPath: "outputPath"}
+
+
+def spec_of_component(component: ir.ComponentSpec) -> tuple[Spec, list[str], list[str]]:
+    """(spec, losses, problems) of a treadle component."""
+    losses: list[str] = []
+    problems: list[str] = []
+
+    def node(argument: ir.Argument) -> Node:
+        parts = [piece if isinstance(piece, str) else Ref(_PIECE_KINDS[type(piece)], piece.name) for piece in argument]
+        return parts[0] if len(parts) == 1 else Concat(tuple(parts))
+
+    env = []
+    for variable in component.settings.env:
+        if isinstance(variable.value, str):
+            env.append((variable.name, variable.value))
+        else:
+            what = "a secret" if isinstance(variable.value, ir.SecretRef) else "an input's value"
+            problems.append(f"environment variable {variable.name} holds {what}; a component.yaml's env holds text only")
+    settings = component.settings
+    dropped = [name for name, value in (
+        ("retries", settings.retries), ("timeout", settings.timeout_seconds), ("mpi", settings.mpi),
+        ("resources", settings.resources != ir.Resources()), ("node_selector", settings.node_selector),
+        ("tolerations", settings.tolerations), ("volumes", settings.volumes),
+        ("security", settings.security != ir.Security()), ("image_pull_policy", settings.image_pull_policy),
+        ("deterministic", settings.deterministic), ("cache", not settings.cache)) if value]
+    if dropped:
+        losses.append("settings a component.yaml has no field for: " + ", ".join(dropped) +
+                      " (set them on the Kubeflow task instead)")
+    for port in component.inputs + component.outputs:
+        if port.type.is_list and port.type.element is not None:
+            losses.append(f"'{port.name}' is {port.type}; Kubeflow's JsonArray does not say the element type")
+    spec = Spec(component.name, component.description, component.inputs, component.outputs, component.image,
+                tuple(node(a) for a in component.command), tuple(node(a) for a in component.args), tuple(env))
+    return spec, losses, problems
+
+
+def _kfp_type(port_type: Type) -> str:
+    return EXPORTED_TYPES[port_type.name]
+
+
+def _node(node: Node):
+    if isinstance(node, str):
+        return node
+    if isinstance(node, Ref):
+        return {node.kind: node.name}
+    if isinstance(node, Concat):
+        return {"concat": [_node(item) for item in node.items]}
+    body: dict = {"cond": _node(node.condition), "then": [_node(item) for item in node.then]}
+    if node.otherwise:
+        body["else"] = [_node(item) for item in node.otherwise]
+    return {"if": body}
+
+
+def spec_dict(spec: Spec) -> dict:
+    """The spec as a component.yaml's data. Names are the treadle names, which import as
+    themselves; defaults are the text the container receives."""
+    document: dict = {"name": spec.name}
+    if spec.description:
+        document["description"] = spec.description
+    inputs = []
+    for port in spec.inputs:
+        entry: dict = {"name": port.name, "type": _kfp_type(port.type)}
+        if port.description:
+            entry["description"] = port.description
+        if port.has_default:
+            entry["default"] = ir.render_value(port.default)
+        if port.optional:
+            entry["optional"] = True
+        inputs.append(entry)
+    if inputs:
+        document["inputs"] = inputs
+    outputs = []
+    for port in spec.outputs:
+        entry = {"name": port.name, "type": _kfp_type(port.type)}
+        if port.description:
+            entry["description"] = port.description
+        outputs.append(entry)
+    if outputs:
+        document["outputs"] = outputs
+    container: dict = {"image": spec.image}
+    if spec.command:
+        container["command"] = [_node(item) for item in spec.command]
+    if spec.args:
+        container["args"] = [_node(item) for item in spec.args]
+    if spec.env:
+        container["env"] = dict(spec.env)
+    document["implementation"] = {"container": container}
+    return document
+
+
+class _Dumper(yaml.SafeDumper):
+    """Readable output: multi-line text as a literal block, keys in the spec's order."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def dump(spec: Spec) -> str:
+    return yaml.dump(spec_dict(spec), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
+                     default_flow_style=False)
+
+
+def export_component(declaration, checked: ir.ComponentSpec | None, name: str) -> Export:
+    """A component.yaml for a component declared in treadle (`checked`) or imported from
+    another component.yaml (`declaration`, an ImportedComponent), named `name`."""
+    if isinstance(declaration, ImportedComponent):
+        spec = declaration.spec
+        spec = Spec(name, spec.description, spec.inputs, spec.outputs, spec.image, spec.command, spec.args, spec.env)
+        return Export(dump(spec))
+    spec, losses, problems = spec_of_component(checked)
+    return Export("" if problems else dump(spec), losses, problems)
