@@ -52,7 +52,11 @@ class Reader:
         self.failed = True
 
     def value(self, node: yaml.Node):
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as problem:  # a tag that safe loading refuses, like !!python/...
+            self.error(node, "", f"{problem.problem or problem}", hint="a component.yaml holds plain YAML data only")
+            raise _Invalid from None
 
     def mapping(self, node: yaml.Node, field: str, allowed: tuple[str, ...] | None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         """key -> (key node, value node) of a mapping; unknown keys reported."""
