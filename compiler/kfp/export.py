@@ -10,7 +10,7 @@ import yaml
 from .. import ir
 from ..types import Type
 from .model import Concat, If, ImportedComponent, Node, Ref, Spec
-from .names import EXPORTED_TYPES
+from .names import EXPORTED_TYPES, treadle_name
 
 
 @dataclass
@@ -50,6 +50,8 @@ def spec_of_component(component: ir.ComponentSpec) -> tuple[Spec, list[str], lis
         losses.append("settings a component.yaml has no field for: " + ", ".join(dropped) +
                       " (set them on the Kubeflow task instead)")
     for port in component.inputs + component.outputs:
+        if treadle_name(port.name) != port.name:
+            losses.append(f"'{port.name}' imports back as '{treadle_name(port.name)}', as Kubeflow names it in Python")
         if port.type.is_list and port.type.element is not None:
             losses.append(f"'{port.name}' is {port.type}; Kubeflow's JsonArray does not say the element type")
     spec = Spec(component.name, component.description, component.inputs, component.outputs, component.image,
@@ -61,28 +63,32 @@ def _kfp_type(port_type: Type) -> str:
     return EXPORTED_TYPES[port_type.name]
 
 
-def _node(node: Node):
-    if isinstance(node, str):
-        return node
-    if isinstance(node, Ref):
-        return {node.kind: node.name}
-    if isinstance(node, Concat):
-        return {"concat": [_node(item) for item in node.items]}
-    body: dict = {"cond": _node(node.condition), "then": [_node(item) for item in node.then]}
-    if node.otherwise:
-        body["else"] = [_node(item) for item in node.otherwise]
-    return {"if": body}
-
-
 def spec_dict(spec: Spec) -> dict:
-    """The spec as a component.yaml's data. Names are the treadle names, which import as
-    themselves; defaults are the text the container receives."""
+    """The spec as a component.yaml's data: inputs and outputs under the names the spec was
+    read with (a treadle component's names import as themselves); defaults as the text the
+    container receives."""
+    input_names = dict(spec.input_names)
+    output_names = dict(spec.output_names)
+
+    def node_of(node: Node):
+        if isinstance(node, Ref):
+            names = output_names if node.kind in ("outputPath", "outputUri") else input_names
+            return {node.kind: names.get(node.name, node.name)}
+        if isinstance(node, Concat):
+            return {"concat": [node_of(item) for item in node.items]}
+        if isinstance(node, If):
+            body: dict = {"cond": node_of(node.condition), "then": [node_of(item) for item in node.then]}
+            if node.otherwise:
+                body["else"] = [node_of(item) for item in node.otherwise]
+            return {"if": body}
+        return node
+
     document: dict = {"name": spec.name}
     if spec.description:
         document["description"] = spec.description
     inputs = []
     for port in spec.inputs:
-        entry: dict = {"name": port.name, "type": _kfp_type(port.type)}
+        entry: dict = {"name": input_names.get(port.name, port.name), "type": _kfp_type(port.type)}
         if port.description:
             entry["description"] = port.description
         if port.has_default:
@@ -94,7 +100,7 @@ def spec_dict(spec: Spec) -> dict:
         document["inputs"] = inputs
     outputs = []
     for port in spec.outputs:
-        entry = {"name": port.name, "type": _kfp_type(port.type)}
+        entry = {"name": output_names.get(port.name, port.name), "type": _kfp_type(port.type)}
         if port.description:
             entry["description"] = port.description
         outputs.append(entry)
@@ -102,9 +108,9 @@ def spec_dict(spec: Spec) -> dict:
         document["outputs"] = outputs
     container: dict = {"image": spec.image}
     if spec.command:
-        container["command"] = [_node(item) for item in spec.command]
+        container["command"] = [node_of(item) for item in spec.command]
     if spec.args:
-        container["args"] = [_node(item) for item in spec.args]
+        container["args"] = [node_of(item) for item in spec.args]
     if spec.env:
         container["env"] = dict(spec.env)
     document["implementation"] = {"container": container}
@@ -128,12 +134,32 @@ def dump(spec: Spec) -> str:
                      default_flow_style=False)
 
 
+def export_from_program(program, checked, name: str) -> Export | str:
+    """The export of component `name` as the first entry file sees it, or why there is none.
+    `program` and `checked` are the front end's (`resolve.Program`, `typecheck.CheckedProgram`)."""
+    from .. import ast
+
+    entry = program.entries[0]
+    symbol = program.scopes[entry.key].get(name)
+    components = sorted(n for n, s in program.scopes[entry.key].items() if isinstance(s.declaration, ast.Component))
+    known = ", ".join(components) or "none"
+    if symbol is None or not isinstance(symbol.declaration, ast.Component):
+        return f"{entry.path} has no component '{name}' (components: {known})"
+    if isinstance(symbol.declaration, ImportedComponent):
+        return export_component(symbol.declaration, None, name)
+    spec = next((component for component in checked.components if component.name == name), None)
+    if spec is None or symbol.module is not entry:  # imported from another .treadle module
+        from ..diagnostics import Diagnostics
+        from ..typecheck import Checker
+
+        spec = Checker(program, Diagnostics()).component(symbol.module, symbol.declaration)
+    return export_component(None, spec, name)
+
+
 def export_component(declaration, checked: ir.ComponentSpec | None, name: str) -> Export:
     """A component.yaml for a component declared in treadle (`checked`) or imported from
     another component.yaml (`declaration`, an ImportedComponent), named `name`."""
     if isinstance(declaration, ImportedComponent):
-        spec = declaration.spec
-        spec = Spec(name, spec.description, spec.inputs, spec.outputs, spec.image, spec.command, spec.args, spec.env)
-        return Export(dump(spec))
+        return Export(dump(declaration.spec))  # as it was read: its own name, its inputs' own names
     spec, losses, problems = spec_of_component(checked)
     return Export("" if problems else dump(spec), losses, problems)
