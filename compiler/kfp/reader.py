@@ -14,7 +14,7 @@ from ..types import Type
 from . import names
 from .model import FILE_KINDS, INPUT_KINDS, OUTPUT_KINDS, VALUE_KINDS, Concat, If, Node, Ref, Spec
 
-TOP_KEYS = ("name", "description", "metadata", "inputs", "outputs", "implementation")
+TOP_KEYS = ("name", "description", "metadata", "inputs", "outputs", "implementation", "version")
 PORT_KEYS = {"inputs": ("name", "type", "default", "optional", "description", "annotations"),
              "outputs": ("name", "type", "description", "annotations")}
 CONTAINER_KEYS = ("image", "command", "args", "env", "fileOutputs")
@@ -81,8 +81,10 @@ class Reader:
             entries[key] = (key_node, value_node)
         return entries
 
-    def text(self, node: yaml.Node, field: str, allow_numbers: bool = False) -> str:
+    def text(self, node: yaml.Node, field: str, allow_numbers: bool = False, allow_empty: bool = False) -> str:
         value = self.value(node) if isinstance(node, yaml.ScalarNode) else None
+        if value is None and allow_empty and isinstance(node, yaml.ScalarNode):
+            return ""  # `description:` with nothing after it
         if isinstance(value, str):
             return value
         if allow_numbers and isinstance(value, (bool, int, float)):
@@ -118,7 +120,7 @@ class Reader:
     def spec(self, root: yaml.Node) -> Spec | None:
         top = self.mapping(root, "", TOP_KEYS)
         name = self.text(top["name"][1], "name") if "name" in top else ""
-        description = self.text(top["description"][1], "description") if "description" in top else ""
+        description = self.text(top["description"][1], "description", allow_empty=True) if "description" in top else ""
         if "metadata" in top:
             self.mapping(top["metadata"][1], "metadata", ("annotations", "labels"))
         raw_inputs = self.ports(top.get("inputs"), "inputs", self.input_ids)
@@ -202,7 +204,7 @@ class Reader:
     def input_port(self, name: str, kfp_name: str, fields: dict, where: str) -> ir.Port | None:
         try:
             kfp_type = self.value(fields["type"][1]) if "type" in fields else None
-            description = self.text(fields["description"][1], f"{where}.description") if "description" in fields else ""
+            description = self.text(fields["description"][1], f"{where}.description", allow_empty=True) if "description" in fields else ""
             optional = False
             if "optional" in fields:
                 optional = self.value(fields["optional"][1])
@@ -259,7 +261,7 @@ class Reader:
     def output_port(self, name: str, kfp_name: str, fields: dict, where: str) -> ir.Port | None:
         kfp_type = self.value(fields["type"][1]) if "type" in fields else None
         try:
-            description = self.text(fields["description"][1], f"{where}.description") if "description" in fields else ""
+            description = self.text(fields["description"][1], f"{where}.description", allow_empty=True) if "description" in fields else ""
         except _Invalid:
             return None
         return ir.Port(name, names.port_type(kfp_type, None), description=description)

@@ -175,3 +175,16 @@ def test_errors_in_a_spec_point_into_the_spec_from_the_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{tmp_path / 'bad.yaml'}:4:12: error[E113]: implementation.container.image: expected text" in out
     assert "    image: [a]" in out
+
+
+def test_optional_fields_may_be_empty():
+    component, found = _read("""
+        name: x
+        version: google.com/cloud/pipelines/component/v1
+        description:
+        inputs:
+        - {name: a, description: }
+        outputs:
+        implementation: {container: {image: a, command: [echo, {inputValue: a}]}}
+    """)
+    assert found == [] and component.generic.description == "" and component.generic.outputs == ()
