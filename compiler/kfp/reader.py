@@ -235,9 +235,9 @@ class Reader:
     def default(self, node: yaml.Node, field: str, kfp_type, port_type: Type) -> tuple[bool, object]:
         """The default as the container receives it when a call leaves the input out.
 
-        Kubeflow v1 passes a default's text unchanged, except for the types `Integer` and
-        `Float`, whose defaults it converts to numbers first (`int('05')` reaches the
-        container as `5`). The treadle value is the typed value when it renders back to
+        Kubeflow v1 adds defaults to a task's arguments (`kfp.dsl._component_bridge`) and
+        passes their text unchanged, except for the types `Integer` and `Float`, whose
+        defaults it converts to numbers first (`int('05')` reaches the container as `5`). The treadle value is the typed value when it renders back to
         that very text, otherwise the text itself, so the container gets the same bytes."""
         raw = self.value(node)
         if isinstance(raw, (list, dict)):
