@@ -4,6 +4,7 @@ diagnostic at the file, line and field where it is."""
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -22,6 +23,7 @@ TRUE_TEXTS = ("y", "yes", "t", "true", "on", "1")  # Python's strtobool, which K
 FALSE_TEXTS = ("n", "no", "f", "false", "off", "0")
 # libyaml's safe loader when PyYAML has it (several times faster); both keep node marks.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = re.compile(r"\{\{.*?\}\}", re.S)
 
 
 class _Invalid(Exception):
@@ -38,6 +40,7 @@ class Reader:
         self.output_ids: dict[str, str] = {}
         self.uses: dict[str, dict[str, Span]] = {}  # treadle input name -> {"value"/"file": first place}
         self.uri_warned = False
+        self.tags_warned: set[str] = set()
         self.output_types: dict[str, Type] = {}
 
     # ------------------------------------------------------------ places and problems
@@ -290,7 +293,7 @@ class Reader:
             if value is None:
                 self.error(node, field, "an empty item; write '' for an empty argument")
                 return None
-            return value if isinstance(value, str) else str(value)
+            return self.literal(node, value if isinstance(value, str) else str(value), field)
         if isinstance(node, yaml.SequenceNode):
             self.error(node, field, "a list inside the command line; lists go in concat or in the branches of if")
             return None
@@ -357,6 +360,26 @@ class Reader:
                 hint="a component that writes to or reads from an object store by this URI needs a path-aware version")
         return Ref(kind, name)
 
+    def literal(self, node: yaml.Node, text: str, field: str) -> str:
+        """Literal text; a warning (once per kind and spec) for template tags that Kubeflow
+        leaves for the engine or its v2 launcher to fill in, which treadle passes as text."""
+        match = _TAG.search(text)
+        if match is not None:
+            tag = match.group(0)
+            kind = "v2" if tag.startswith("{{$") else "argo"
+            if kind not in self.tags_warned:
+                self.tags_warned.add(kind)
+                if kind == "v2":
+                    message = (f"{field}: '{tag}' is filled in by Kubeflow v2's launcher only; treadle passes it "
+                               "as plain text, as Kubeflow v1 does")
+                else:
+                    message = (f"{field}: '{tag}' is an Argo tag that Kubeflow v1 leaves for Argo to fill in; "
+                               "treadle passes text as it is or not at all, so the Argo backend refuses it (B002) "
+                               "and Tekton passes it unchanged")
+                self.diagnostics.warning("W506", self.span(node), message,
+                                         hint="pass the value as an input instead, where the component allows it")
+        return text
+
     def env(self, entry, field: str) -> tuple[tuple[str, str], ...]:
         if entry is None:
             return ()
@@ -367,7 +390,8 @@ class Reader:
         result = []
         for name, (_, value_node) in variables.items():
             try:
-                result.append((name, self.text(value_node, f"{field}.{name}", allow_numbers=True)))
+                text = self.text(value_node, f"{field}.{name}", allow_numbers=True)
+                result.append((name, self.literal(value_node, text, f"{field}.{name}")))
             except _Invalid:
                 continue
         return tuple(result)

@@ -188,3 +188,18 @@ def test_optional_fields_may_be_empty():
         implementation: {container: {image: a, command: [echo, {inputValue: a}]}}
     """)
     assert found == [] and component.generic.description == "" and component.generic.outputs == ()
+
+
+def test_engine_and_launcher_tags_are_named_once_per_kind():
+    component, found = _read("""
+        name: x
+        implementation:
+          container:
+            image: a
+            command: [run, '{{workflow.uid}}', '{{pod.name}}', '{{$}}', {concat: [a, '{{$.pipeline_job_uuid}}']}]
+            env: {POD: '{{pod.name}}'}
+    """)
+    assert component is not None
+    assert [item.split(":")[0:2] for item in found] == [["6", "W506"], ["6", "W506"]]
+    assert "'{{workflow.uid}}' is an Argo tag" in found[0] and "'{{$}}' is filled in by Kubeflow v2" in found[1]
+    assert component.spec.command[1:4] == ("{{workflow.uid}}", "{{pod.name}}", "{{$}}")  # passed as text
