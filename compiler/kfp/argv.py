@@ -57,6 +57,7 @@ class _Call:
                     else:
                         pieces.append(piece)
             return [tuple(pieces) if pieces else ("",)]
+        assert isinstance(node, If), node
         return self.expand_all(node.then if self.holds(node.condition) else node.otherwise)
 
     def holds(self, condition: Node) -> bool:

@@ -121,8 +121,14 @@ class _Dumper(yaml.SafeDumper):
     """Readable output: multi-line text as a literal block, keys in the spec's order."""
 
 
+_OTHER_BREAKS = ("\x85", "\u2028", "\u2029", "\r")  # line breaks to YAML, which PyYAML may write raw
+
+
 def _text(dumper: yaml.SafeDumper, value: str):
-    style = "|" if "\n" in value else None
+    if any(char in value for char in _OTHER_BREAKS):
+        style = '"'  # escaped, so they read back as themselves
+    else:
+        style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -146,19 +152,19 @@ def export_from_program(program, checked, name: str) -> Export | str:
     if symbol is None or not isinstance(symbol.declaration, ast.Component):
         return f"{entry.path} has no component '{name}' (components: {known})"
     if isinstance(symbol.declaration, ImportedComponent):
-        return export_component(symbol.declaration, None, name)
+        return export_component(symbol.declaration, None)
     spec = next((component for component in checked.components if component.name == name), None)
     if spec is None or symbol.module is not entry:  # imported from another .treadle module
         from ..diagnostics import Diagnostics
         from ..typecheck import Checker
 
         spec = Checker(program, Diagnostics()).component(symbol.module, symbol.declaration)
-    return export_component(None, spec, name)
+    return export_component(None, spec)
 
 
-def export_component(declaration, checked: ir.ComponentSpec | None, name: str) -> Export:
+def export_component(declaration, checked: ir.ComponentSpec | None) -> Export:
     """A component.yaml for a component declared in treadle (`checked`) or imported from
-    another component.yaml (`declaration`, an ImportedComponent), named `name`."""
+    another component.yaml (`declaration`, an ImportedComponent)."""
     if isinstance(declaration, ImportedComponent):
         return Export(dump(declaration.spec))  # as it was read: its own name, its inputs' own names
     spec, losses, problems = spec_of_component(checked)
