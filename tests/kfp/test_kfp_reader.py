@@ -203,3 +203,10 @@ def test_engine_and_launcher_tags_are_named_once_per_kind():
     assert [item.split(":")[0:2] for item in found] == [["6", "W506"], ["6", "W506"]]
     assert "'{{workflow.uid}}' is an Argo tag" in found[0] and "'{{$}}' is filled in by Kubeflow v2" in found[1]
     assert component.spec.command[1:4] == ("{{workflow.uid}}", "{{pod.name}}", "{{$}}")  # passed as text
+
+
+def test_keywords_are_the_grammars():
+    from treadle.compiler.kfp.names import KEYWORDS
+    from treadle.compiler.parser import _driver
+
+    assert KEYWORDS == frozenset(_driver().lexer.keywords)
