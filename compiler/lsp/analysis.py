@@ -13,6 +13,7 @@ blanked out, every other position unchanged, so what still parses can still be a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -112,7 +113,8 @@ class _IndexBuilder:
         return known
 
     def declaration(self, declaration, module: LoadedModule) -> Entity:
-        kind = {ast.Component: "component", ast.Pipeline: "pipeline", ast.Let: "let"}[type(declaration)]
+        kind = ("component" if isinstance(declaration, ast.Component) else
+                "pipeline" if isinstance(declaration, ast.Pipeline) else "let")
         return self.entity(kind, declaration.name, declaration.name_span, declaration, None, module)
 
     def port(self, param: ast.Param, kind: str, component: ast.Component, module: LoadedModule) -> Entity:
@@ -606,12 +608,38 @@ def _param_text(source: SourceFile, param: ast.Param) -> str:
     return text
 
 
+class PortText(NamedTuple):
+    name: str
+    text: str  # name: type = default
+    type: str
+
+
+def ports(loaded: LoadedModule, component: ast.Component) -> tuple[list[PortText], list[PortText]]:
+    """The inputs and outputs of a component as written; a component.yaml's from its spec."""
+    generic = getattr(component, "generic", None)
+    if generic is not None:
+        def shown(port) -> PortText:
+            text = f"{port.name}: {port.type}"
+            if port.has_default:
+                text += f" = {json.dumps(port.default, ensure_ascii=False)}"
+            return PortText(port.name, text, str(port.type))
+
+        return [shown(port) for port in generic.inputs], [shown(port) for port in generic.outputs]
+    source = loaded.source
+
+    def written(param: ast.Param) -> PortText:
+        return PortText(param.name, _param_text(source, param), source.text_of(param.type.span))
+
+    return [written(param) for param in component.inputs], [written(param) for param in component.outputs]
+
+
 def signature(loaded: LoadedModule, node) -> str:
     source = loaded.source
     if isinstance(node, ast.Component):
-        text = f"component {node.name}({', '.join(_param_text(source, p) for p in node.inputs)})"
-        if node.outputs:
-            text += f"\n    -> ({', '.join(_param_text(source, p) for p in node.outputs)})"
+        inputs, outputs = ports(loaded, node)
+        text = f"component {node.name}({', '.join(port.text for port in inputs)})"
+        if outputs:
+            text += f"\n    -> ({', '.join(port.text for port in outputs)})"
         return text
     if isinstance(node, ast.Pipeline):
         return f"pipeline {node.name}({', '.join(_param_text(source, p) for p in node.params)})"
@@ -648,6 +676,9 @@ def describe(entity: Entity, analysis: Analysis) -> str:
             setting = next((s for s in entity.node.settings if s.key == "description" and s.value is not None), None)
             if setting is not None and isinstance(setting.value, ast.Literal):
                 description = str(setting.value.value)
+            generic = getattr(entity.node, "generic", None)  # a component.yaml's
+            if generic is not None:
+                description = generic.description
         for text in (_doc_comment(module, entity.node), description):
             if text:
                 parts.append(text)
@@ -668,8 +699,8 @@ def describe(entity: Entity, analysis: Analysis) -> str:
         if symbol is None or not isinstance(symbol.declaration, ast.Component):
             return head
         component = symbol.declaration
-        outputs = ", ".join(f"`{step.name}.{p.name}`: {symbol.module.source.text_of(p.type.span)}"
-                            for p in component.outputs) or "none"
+        outputs = ", ".join(f"`{step.name}.{port.name}`: {port.type}"
+                            for port in ports(symbol.module, component)[1]) or "none"
         return f"{head}\n\n{_code(signature(symbol.module, component))}\n\noutputs: {outputs}"
     if entity.kind == "loop variable":
         loop: ast.For = entity.node
@@ -762,8 +793,8 @@ class _Completer:
             if found is None:
                 return []
             component, module = found
-            return [Completion(p.name, "output", f"{p.name}: {module.source.text_of(p.type.span)}",
-                               f"output of {component.name}") for p in component.outputs]
+            return [Completion(port.name, "output", port.text, f"output of {component.name}")
+                    for port in ports(module, component)[1]]
         if not stack:  # between declarations, or in an import or let
             if re.fullmatch(r"\w*", self.before):
                 return self.keywords(_TOP_KEYWORDS)
@@ -814,8 +845,8 @@ class _Completer:
             if found is not None and re.search(r"[(,]\s*\w*$", call_text):
                 component, module = found
                 given = set(re.findall(r"[(,]\s*([A-Za-z_]\w*)\s*=", call_text))
-                return [Completion(p.name, "input", _param_text(module.source, p), f"input of {component.name}",
-                                   f"{p.name}=") for p in component.inputs if p.name not in given]
+                return [Completion(port.name, "input", port.text, f"input of {component.name}", f"{port.name}=")
+                        for port in ports(module, component)[0] if port.name not in given]
             return self.values(pipeline, stack)
         if inner.char == "{":
             block = inner.head[-1] if inner.adjacent and inner.head else None

@@ -179,3 +179,50 @@ def test_refused_renames_say_why(lsp, files):
         response = lsp.request("textDocument/rename", {"textDocument": {"uri": document},
                                                        "position": {"line": line, "character": character}, "newName": bad})
         assert reason in response["error"]["message"], (bad, response)
+
+
+COMPONENT_YAML = """name: Train model
+description: Trains a model on a dataset.
+inputs:
+- {name: data, type: Dataset}
+- {name: epochs, type: Integer, default: '3'}
+outputs:
+- {name: model, type: Model}
+- {name: accuracy, type: Float}
+implementation:
+  container:
+    image: registry.example/train:1
+    command: [train, {inputPath: data}, {inputValue: epochs}, {outputPath: model}, {outputPath: accuracy}]
+"""
+
+USES_YAML = '''import "train.component.yaml" as fit
+
+component source() -> (out: Dataset) {
+  image = "registry.example/source:1"
+  command = ["source", out]
+}
+
+pipeline p() {
+  raw = source()
+  first = fit(data=raw.out)
+  second = fit(data=raw.out, epochs=2) after first
+}
+'''
+
+
+def test_a_component_imported_from_a_component_yaml(lsp, workspace):
+    (workspace / "train.component.yaml").write_text(COMPONENT_YAML, encoding="utf-8")
+    path = workspace / "kfp.treadle"
+    document = lsp.open(path, USES_YAML)
+    assert lsp.diagnostics(document, version=1) == []
+    line, character = position_of(USES_YAML, "fit(data=raw.out)", offset=1)
+    text = lsp.at("textDocument/hover", document, line, character)["contents"]["value"]
+    assert "component fit(data: Dataset, epochs: int = 3)" in text and "-> (model: Model, accuracy: float)" in text
+    assert "Trains a model on a dataset." in text
+    step = lsp.at("textDocument/hover", document, *position_of(USES_YAML, "first =", offset=1))["contents"]["value"]
+    assert "`first.accuracy`: float" in step
+    typing = USES_YAML.replace("after first\n", "after first\n  third = fit(data=first.\n")
+    lsp.change(document, 2, [{"text": typing}])
+    line, character = position_of(typing, "first.\n", offset=len("first."))
+    items = lsp.at("textDocument/completion", document, line, character)["items"]
+    assert {item["label"] for item in items} == {"model", "accuracy"}
