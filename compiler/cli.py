@@ -249,6 +249,12 @@ def command_export_component(args: argparse.Namespace, out: TextIO, err: TextIO)
     return EXIT_OK
 
 
+def command_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .lsp.server import serve  # pygls is loaded only for the language server
+
+    return serve()
+
+
 # ---------------------------------------------------------------- argument parsing
 def _targets(text: str) -> list[str]:
     """`argo`, `tekton` or `argo,tekton`: each once, in the order given."""
@@ -340,6 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("name", metavar="NAME", help="the component's name in FILE")
     export.add_argument("-o", "--output", metavar="PATH", help="where to write it ('-' or none: stdout)")
     export.set_defaults(handler=command_export_component)
+
+    lsp = commands.add_parser("lsp", help="run the language server for editors (LSP over stdin and stdout)",
+                              description="Run the language server: diagnostics, hover, definitions, references, "
+                                          "completion and rename for .treadle files, over stdin and stdout.")
+    lsp.add_argument("--stdio", action="store_true", help="accepted for clients that pass it; stdio is the only transport")
+    lsp.set_defaults(handler=command_lsp)
     return parser
 
 
