@@ -12,6 +12,8 @@ import os
 import sys
 from typing import Sequence, TextIO
 
+from ..backends.local import cli as local_commands
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -234,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--embedded", action="store_true",
                           help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
     compile_.set_defaults(handler=command_compile)
+    local_commands.add_commands(commands)  # run, runs, graph: the local runner
     return parser
 
 
