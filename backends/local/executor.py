@@ -609,6 +609,8 @@ class Runner:
             self._finish(instance, "succeeded")
             return
         instance.message = problem
+        if instance.staging is not None:  # what a failed attempt wrote is never an output
+            shutil.rmtree(instance.staging, ignore_errors=True)
         retries = instance.task.settings.retries
         stopped_run = self.timed_out and not instance.task.is_finally
         if instance.attempts <= retries and not stopped_run:
@@ -637,7 +639,8 @@ class Runner:
             elif final.exists() or final.is_symlink():
                 final.unlink()
             os.replace(staging / port.name, final)
-        shutil.rmtree(staging, ignore_errors=True)
+        for leftover in instance.folder.glob(".attempt-*"):  # this one, and any a killed runner left
+            shutil.rmtree(leftover, ignore_errors=True)
         instance.outputs = outputs
 
     def _keep_metrics(self, instance: Instance) -> None:
@@ -683,6 +686,8 @@ class Runner:
             for instance in list(self.running):
                 instance.exit_code = instance.process.returncode
                 instance.message = "interrupted"
+                if instance.staging is not None:
+                    shutil.rmtree(instance.staging, ignore_errors=True)
                 if instance.pidfd is not None:
                     os.close(instance.pidfd)
                     instance.pidfd = None

@@ -171,7 +171,7 @@ class Store:
             f"ON CONFLICT (run_id, key) DO UPDATE SET {updates}", values)
 
     def tasks(self, run_id: str) -> list[dict]:
-        rows = self.connection.execute("SELECT * FROM tasks WHERE run_id = ? ORDER BY is_finally, seq",
+        rows = self.connection.execute("SELECT * FROM tasks WHERE run_id = ? ORDER BY is_finally, started IS NULL, started, seq",
                                        (run_id,)).fetchall()
         result = []
         for row in rows:
