@@ -73,6 +73,7 @@ class Instance:
     stop_reason: str | None = None
     staging: Path | None = None
     cached_from: str | None = None
+    stdin_hold: int | None = None  # the write end of an MPI step's standard input
 
     @property
     def step(self) -> str:
@@ -498,10 +499,12 @@ class Runner:
         instance.attempts += 1
         attempt = instance.attempts
         staging = instance.folder / f".attempt-{attempt}"
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir(parents=True)
-        instance.staging = staging
+        instance.staging = None
+        if task.component.outputs:  # a step without outputs needs no folder of its own for them
+            if staging.exists():
+                shutil.rmtree(staging)
+            staging.mkdir(parents=True)
+            instance.staging = staging
         output_paths = {port.name: str(staging / port.name) for port in task.component.outputs}
         stdout, stderr = instance.folder / "stdout.log", instance.folder / "stderr.log"
         for log in (stdout, stderr):
@@ -518,16 +521,24 @@ class Runner:
             self._release(instance)
             self._finish(instance, "failed")
             return
+        # mpiexec forwards its standard input to rank 0. Given /dev/null, MPICH's Hydra now and then
+        # fails a loaded start with "process reading stdin too slowly"; an open pipe that never
+        # carries data gives it nothing to forward (a step has no input on a cluster either).
+        stdin, instance.stdin_hold = (os.pipe() if instance.ranks else (subprocess.DEVNULL, None))
         with open(stdout, "wb") as out, open(stderr, "wb") as err:
             try:
-                process = subprocess.Popen(call.argv, cwd=self.options.cwd, env=call.env, stdin=subprocess.DEVNULL,
+                process = subprocess.Popen(call.argv, cwd=self.options.cwd, env=call.env, stdin=stdin,
                                            stdout=out, stderr=err, start_new_session=True)
             except OSError as error:
+                self._close_stdin(instance)
                 instance.message = f"cannot start '{call.program}' of component '{task.component.name}': " \
                                    f"{error.strerror or error}"
                 self._release(instance)
                 self._finish(instance, "failed")
                 return
+            finally:
+                if stdin is not subprocess.DEVNULL:
+                    os.close(stdin)  # the step's end of the pipe
         instance.process = process
         instance.pidfd = _pidfd(process.pid)
         timeout = task.settings.timeout_seconds
@@ -540,7 +551,14 @@ class Runner:
                                cache_key=instance.cache_key)
         self.view.state(instance, "running" if attempt == 1 else f"retry {attempt - 1}/{task.settings.retries}")
 
+    @staticmethod
+    def _close_stdin(instance: Instance) -> None:
+        if instance.stdin_hold is not None:
+            os.close(instance.stdin_hold)
+            instance.stdin_hold = None
+
     def _release(self, instance: Instance) -> None:
+        self._close_stdin(instance)
         if instance in self.running:
             self.running.remove(instance)
             self.busy -= instance.weight
@@ -585,6 +603,7 @@ class Runner:
         self.view.tick(self)
 
     def _exited(self, instance: Instance, code: int) -> None:
+        self._close_stdin(instance)
         if instance.pidfd is not None:
             os.close(instance.pidfd)
             instance.pidfd = None
@@ -623,6 +642,8 @@ class Runner:
     def _take_outputs(self, instance: Instance) -> None:
         """Check, read and publish what the attempt wrote; PlanError when something is missing."""
         staging = instance.staging
+        if staging is None:
+            return
         outputs = {}
         for port in instance.task.component.outputs:
             path = staging / port.name

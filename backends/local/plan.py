@@ -157,8 +157,21 @@ def tool_folder() -> str:
     return os.path.dirname(sys.executable)
 
 
+_FOUND: dict[tuple[str, str], str] = {}
+
+
 def find_program(name: str, path_variable: str) -> str | None:
-    """A program by name: treadle's own environment first, then PATH; a path is used as is."""
+    """A program by name: treadle's own environment first, then PATH; a path is used as is.
+    Programs found are remembered (a run starts the same few programs many times)."""
+    found = _FOUND.get((name, path_variable))
+    if found is None:
+        found = _find_program(name, path_variable)
+        if found is not None:
+            _FOUND[(name, path_variable)] = found
+    return found
+
+
+def _find_program(name: str, path_variable: str) -> str | None:
     if os.sep in name:
         return name if os.access(name, os.X_OK) else None
     own = os.path.join(tool_folder(), name)
@@ -222,11 +235,20 @@ def invocation(task: ir.Task, values: dict[str, ir.Value], input_paths: dict[str
 
 
 # ---------------------------------------------------------------- cache keys
+_IDENTITIES: dict[tuple[int, int], tuple[ir.ComponentSpec, ir.Settings, str]] = {}
+
+
 def component_identity(task: ir.Task) -> str:
-    """Every field of the component but the declaring file's path, and the step's settings."""
+    """Every field of the component but the declaring file's path, and the step's settings
+    (spelled out once per component and settings: many steps share them)."""
     from dataclasses import replace
 
-    return repr(replace(task.component, source="")) + repr(task.settings)
+    key = (id(task.component), id(task.settings))
+    known = _IDENTITIES.get(key)
+    if known is None or known[0] is not task.component or known[1] is not task.settings:
+        known = (task.component, task.settings, repr(replace(task.component, source="")) + repr(task.settings))
+        _IDENTITIES[key] = known
+    return known[2]
 
 
 class ContentHashes:
