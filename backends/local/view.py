@@ -109,8 +109,8 @@ class View:
         for instance in running[:12]:
             elapsed = instance.elapsed or 0.0
             ranks = f"  {instance.ranks} ranks" if instance.ranks else ""
-            lines.append(_fit(f"  {self._paint('running', 'running')}         {instance.label}  {elapsed:.1f}s{ranks}",
-                              width))
+            text = _fit(f"  running         {instance.label}  {elapsed:.1f}s{ranks}", width)
+            lines.append(text.replace("running", self._paint("running", "running"), 1))
         if len(running) > 12:
             lines.append(f"  ... and {len(running) - 12} more running")
         waiting = len(runner.pending) + len(runner.ready)
@@ -132,11 +132,13 @@ class View:
 
 def _columns() -> int:
     try:
-        return os.get_terminal_size().columns
+        columns = os.get_terminal_size().columns
     except OSError:
-        return 100
+        columns = 0
+    return columns if columns >= 40 else 100
 
 
 def _fit(text: str, width: int) -> str:
-    visible = len(text) - (9 if "\x1b[" in text else 0)
-    return text if visible <= width else text[: width - 1 + (len(text) - visible)]
+    """One line of the live block, cut to the terminal's width (a wrapped line would break
+    the redraw, which moves up by lines)."""
+    return text if len(text) < width else text[: width - 4] + "..."

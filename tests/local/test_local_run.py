@@ -290,3 +290,34 @@ def test_runs_dir_option_and_environment_variable(treadle, monkeypatch):
     assert (Path("elsewhere") / run_id / "squares" / "sum").read_text() == "5"
     code, out, _ = treadle("graph", source, "--run", run_id)
     assert code == 0 and "#b7e4c7" in out
+
+
+TIMED = COMPONENTS + r'''
+component nap(seconds: int) {
+  image = "busybox"
+  command = ["sleep", seconds]
+}
+
+pipeline timed(log: str = "log.txt") {
+  timeout = "1s"
+  slow = nap(seconds=30)
+  next = note(path=log, text="never") after slow
+  finally {
+    note(path=log, text="finally ran")
+  }
+}
+'''
+
+
+def test_the_pipeline_timeout_stops_the_run_and_finally_still_runs(treadle):
+    source = treadle.write("timed.treadle", TIMED)
+    started = time.monotonic()
+    code, out, _ = treadle("run", source)
+    assert code == 1 and time.monotonic() - started < 15
+    run = treadle.last_run()
+    assert run["status"] == "failed"
+    assert run["tasks"]["slow"]["status"] == "failed"
+    assert run["tasks"]["slow"]["message"] == "stopped: the pipeline's timeout passed"
+    assert run["tasks"]["next"]["status"] == "upstream-failed"
+    assert Path("log.txt").read_text() == "finally ran\n"
+    assert "the pipeline's timeout (1s) passed" in out
