@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from typing import TextIO
 
@@ -193,7 +194,10 @@ def command_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
         parallelism = args.parallelism or _cores()
         use_cache = not args.no_cache
-        store = Store(store_dir)
+        try:
+            store = Store(store_dir)
+        except (OSError, sqlite3.Error) as error:
+            return _usage(err, f"cannot keep runs in {store_dir}: {error}")
         run_id = store.new_run(ir.info(graph).name, args.file, cwd, source_hash, params,
                                {"parallelism": args.parallelism, "cache": use_cache})
     lock = store.lock(run_id)

@@ -71,8 +71,6 @@ def read_output_value(path: Path, type_: Type, what: str) -> ir.Value:
         raise PlanError(f"{what} is not UTF-8 text") from None
     if text.endswith("\n"):
         text = text[:-1]
-        if text.endswith("\r"):
-            text = text[:-1]
     return parse_value(text, type_, what)
 
 
