@@ -27,24 +27,7 @@ pipeline ranked() {
 }
 '''
 
-SKLEARN = r'''
-import "std/sklearn"
-
-component keep(score: float) -> (kept: str) {
-  image = "python:3.11-slim"
-  command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write('kept ' + sys.argv[1])", score, kept]
-}
-
-pipeline iris(min_accuracy: float = 0.8) {
-  data  = load_dataset(name="iris")
-  parts = split(data=data.dataset, test_size=0.3, seed=1, stratify=true)
-  rf    = forest(train=parts.train, n_estimators=12, seed=0)
-  score = evaluate(model=rf.model, test=parts.test)
-  if score.score >= min_accuracy {
-    keep(score=score.score)
-  }
-}
-'''
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_mpi_steps_run_on_their_ranks_capped_to_the_cores(treadle):
@@ -59,16 +42,23 @@ def test_mpi_steps_run_on_their_ranks_capped_to_the_cores(treadle):
     assert f"step 'many' asks for 64 MPI ranks; this machine has {cores} cores, so it runs on {cores}" in out
 
 
-def test_runtime_components_end_to_end_at_two_ranks(treadle):
-    source = treadle.write("iris.treadle", SKLEARN)
-    code, out, err = treadle("run", source, "--parallelism", "2")
+def test_the_readme_example_end_to_end_with_runtime_components_on_two_ranks(treadle):
+    """examples/digits.treadle, as the README's first command runs it (fewer trees)."""
+    code, out, err = treadle("run", EXAMPLES / "digits.treadle", "-p", "n_estimators=20")
     assert code == 0, out + err
     run = treadle.last_run()
-    score = run["tasks"]["score"]["outputs"]["score"]
+    tasks = run["tasks"]
+    score = tasks["score"]["outputs"]["score"]
     assert 0.8 <= score <= 1.0
-    assert run["tasks"]["keep"]["outputs"] == {"kept": f"kept {score!r}"}
+    checked = [tasks[f"checked/{index}"]["outputs"]["score"] for index in range(3)]
+    assert [tasks[f"checked/{index}"]["items"] for index in range(3)] == [[11], [22], [33]]
+    assert tasks["spread"]["outputs"] == {"best": max(checked), "index": checked.index(max(checked))}
+    location = Path(tasks["publish"]["outputs"]["location"])
+    assert location == (Path("published") / "digits" / "model.joblib").resolve() and location.is_file()
+    assert tasks["notify"]["status"] == "succeeded"
+    assert (Path(tasks["notify"]["stdout"])).read_text() == "digits pipeline finished\n"
     folder = Path(".treadle/runs") / run["id"]
-    model = joblib.load(folder / "rf" / "model")
-    assert len(model.estimators_) == 12  # the trees grown on both ranks, gathered
+    assert len(joblib.load(folder / "rf" / "model").estimators_) == 20  # grown on two ranks, gathered
+    assert len(joblib.load(folder / "variant" / "1" / "model").estimators_) == 50
     code, out, _ = treadle("runs", "show", run["id"])
     assert code == 0 and "score.metrics.accuracy" in out
