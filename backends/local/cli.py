@@ -7,10 +7,8 @@ the file has problems, 2 bad usage, 130 interrupted)."""
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import sqlite3
 import time
 from typing import TextIO
 
@@ -106,6 +104,8 @@ def _version() -> str:
 # ---------------------------------------------------------------- front end
 def _load_pipeline(path: str, name: str | None, err: TextIO):
     """(graph, source hash, exit code): the checked pipeline, or an exit code after reporting."""
+    import hashlib
+
     from ...compiler.cli import _frontend, _line_of, _summary, _wants_color, render_diagnostic
 
     result, problem = _frontend([path])
@@ -139,6 +139,8 @@ def _load_pipeline(path: str, name: str | None, err: TextIO):
 
 # ---------------------------------------------------------------- run
 def command_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import sqlite3
+
     from ...compiler import ir
     from . import plan
     from .executor import Options, Runner
