@@ -205,9 +205,13 @@ class Runner:
         return status
 
     def _stop_leftovers(self) -> None:
+        """Resuming: stop what the killed runner left running, and forget every row but those
+        of finished steps (the rest is decided again, and a loop may now have iterations where
+        it had none)."""
         for row in self.previous.values():
             if row["status"] == "running" and stop_leftover(row["pid"], row["pid_start"]):
                 self.view.note(f"stopped {row['key']}, left running by the runner that was killed")
+        self.store.drop_tasks(self.run_id, [key for key, row in self.previous.items() if row["status"] not in DONE])
 
     def _seed(self) -> None:
         for task in self.ordered:

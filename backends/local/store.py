@@ -181,6 +181,10 @@ class Store:
             result.append(task)
         return result
 
+    def drop_tasks(self, run_id: str, keys: list[str]) -> None:
+        """Forget task rows that a resumed run decides again (they may not come back as they were)."""
+        self.connection.executemany("DELETE FROM tasks WHERE run_id = ? AND key = ?", [(run_id, key) for key in keys])
+
     def next_sequence(self, run_id: str) -> None:
         """Continue numbering after the tasks a run has recorded (when resuming it)."""
         row = self.connection.execute("SELECT MAX(seq) FROM tasks WHERE run_id = ?", (run_id,)).fetchone()

@@ -162,3 +162,37 @@ def test_resume_refuses_a_changed_pipeline(in_tmp, treadle):
     store.close()
     code, _, err = treadle("run", "--resume", run_id)
     assert code == 2 and "changed since run" in err
+
+
+LOOPED = r'''
+component maybe(flag: str) -> (items: list[int]) {
+  image = "python:3.11-slim"
+  command = ["python3", "-c", "import os, sys; os.path.exists(sys.argv[1]) or sys.exit(1); open(sys.argv[2], 'w').write('[1, 2]')",
+             flag, items]
+}
+
+component square(x: int) -> (y: int) {
+  image = "python:3.11-slim"
+  command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write(str(int(sys.argv[1]) ** 2))", x, y]
+}
+
+pipeline looped() {
+  made = maybe(flag="ready")
+  for x in made.items {
+    sq = square(x=x)
+  }
+}
+'''
+
+
+def test_resuming_a_failed_run_decides_its_loops_again(in_tmp, treadle):
+    (in_tmp / "p.treadle").write_text(LOOPED)
+    assert treadle("run", "p.treadle")[0] == 1
+    run = treadle.last_run()
+    assert {key: task["status"] for key, task in run["tasks"].items()} == {"made": "failed", "sq": "upstream-failed"}
+    (in_tmp / "ready").write_text("")
+    assert treadle("run", "--resume", run["id"])[0] == 0
+    resumed = treadle.last_run()
+    assert {key: (task["status"], task["outputs"]) for key, task in resumed["tasks"].items()} == {
+        "made": ("succeeded", {"items": [1, 2]}), "sq/0": ("succeeded", {"y": 1}), "sq/1": ("succeeded", {"y": 4})}
+    assert resumed["tasks"]["made"]["attempts"] == 2
