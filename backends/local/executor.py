@@ -333,14 +333,16 @@ class Runner:
         return None
 
     def _decide(self, instance: Instance) -> str | None:
-        verdict = None
+        verdicts = set()
         for producer, common, reads in self.waits_for[instance.task.id]:
             states = self._collect(producer, instance.iteration[:common])
             if states is None or any(state not in TERMINAL for state in states):
                 return None
-            verdict = verdict or self._judge(states, reads)
-        if verdict:
-            return verdict
+            verdicts.add(self._judge(states, reads))
+        if "upstream-failed" in verdicts:  # a failure outweighs a skip
+            return "upstream-failed"
+        if "skipped" in verdicts:
+            return "skipped"
         if self.timed_out and not instance.task.is_finally:
             instance.message = "not started: the pipeline's timeout passed"
             return "upstream-failed"
@@ -360,7 +362,7 @@ class Runner:
         chain = self.chains[loop.id][:-1]
         items_around = self._items_of(chain, scope.prefix)
         context = (chain, scope.prefix, items_around)
-        verdict = None
+        verdicts = set()
         for binding in list(ir.condition_bindings(loop.guard)) + [loop.items]:
             if isinstance(binding, ir.TaskOutput):
                 producer = self.graph.nodes[binding.task]["task"]
@@ -368,7 +370,9 @@ class Runner:
                 states = self._collect(producer, scope.prefix[:shared])
                 if states is None or any(state not in TERMINAL for state in states):
                     return False
-                verdict = verdict or self._judge(states, True)
+                verdicts.add(self._judge(states, True))
+        verdict = ("upstream-failed" if "upstream-failed" in verdicts
+                   else "skipped" if "skipped" in verdicts else None)
         message = None
         if verdict is None and self.timed_out and not self.loop_is_finally[loop.id]:
             verdict, message = "upstream-failed", "not started: the pipeline's timeout passed"
