@@ -12,6 +12,8 @@ import os
 import sys
 from typing import Sequence, TextIO
 
+from ..backends.local import cli as local_commands
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -352,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "completion and rename for .treadle files, over stdin and stdout.")
     lsp.add_argument("--stdio", action="store_true", help="accepted for clients that pass it; stdio is the only transport")
     lsp.set_defaults(handler=command_lsp)
+    local_commands.add_commands(commands)  # run, runs, graph: the local runner
     return parser
 
 
