@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Callable
 
 import networkx as nx
 
@@ -59,6 +60,18 @@ def compile_sources(sources: list[SourceFile]) -> FrontendResult:
                 continue  # two entry files with one pipeline name: reported by the CLI that picks one
             result.pipelines[pipeline.name] = lower_pipeline(pipeline)
     return result
+
+
+def check_sources(sources: list[SourceFile], read: Callable[[str], SourceFile] = SourceFile.read) -> FrontendResult:
+    """Parse, resolve and check without lowering: what an editor needs after every change.
+
+    `read` loads imported files, so that an editor can serve the unsaved text of open ones.
+    The diagnostics are those of `compile_sources` (lowering reports none)."""
+    diagnostics = Diagnostics()
+    with _collector_paused():
+        program = load_program(sources, diagnostics, read)
+        checked = check_program(program, diagnostics)
+    return FrontendResult(diagnostics, program, checked)
 
 
 def compile_files(paths: list[str]) -> FrontendResult:

@@ -46,6 +46,11 @@ def _terminal_words() -> dict[str, str]:
     return words
 
 
+def keywords() -> tuple[str, ...]:
+    """The reserved words of the language, as the lexer knows them from the grammar."""
+    return tuple(sorted(_driver().lexer.keywords))
+
+
 def describe_token(kind: str) -> str:
     return _terminal_words().get(kind, kind.lower())
 

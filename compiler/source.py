@@ -66,6 +66,22 @@ class SourceFile:
         index = bisect.bisect_right(self._line_starts, offset) - 1
         return index + 1, offset - self._line_starts[index] + 1
 
+    def offset(self, line: int, column: int) -> int:
+        """The character offset of a 1-based (line, column), clamped to the text."""
+        if line < 1:
+            return 0
+        if line > len(self._line_starts):
+            return len(self.text)
+        return min(self._line_starts[line - 1] + max(column, 1) - 1, len(self.text))
+
+    def text_of(self, span: Span) -> str:
+        """The source text a span covers."""
+        return self.text[self.offset(span.line, span.column):self.offset(span.end_line, span.end_column)]
+
+    @property
+    def line_count(self) -> int:
+        return len(self._line_starts)
+
     def span(self, start: int, end: int) -> Span:
         line, column = self.position(start)
         end_line, end_column = self.position(max(start, end))

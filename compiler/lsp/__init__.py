@@ -1,0 +1,1 @@
+"""The language server (`treadle lsp`): analysis of buffers, and its pygls wiring."""
