@@ -19,8 +19,9 @@ Shape of the output:
   manifest (the one the Argo backend builds, see `mpijob`), one creates it with kubectl,
   polls its conditions until it succeeds or fails and deletes it, and one copies the
   int/float/bool outputs the ranks wrote to the shared volume into the Task's results.
-Constructs not mapped yet (loops over outputs, schedules, conditions beyond string and
-boolean equality, reading str/list/dict outputs) are B001 errors, never dropped.
+- a `schedule` -> a CronJob that creates the PipelineRun (see `tekton_schedule`);
+  `parallelism` -> a warning: Tekton cannot bound it.
+Constructs not mapped yet are B001 errors, never dropped.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from .argo_values import kube_escape
 from .base import (PIPELINE_LABEL, EmitResult, Emitter, Options, Scope, TemplateKeys, build_scopes, conditions_of,
                    documents_over)
 from .naming import LABEL_MAX, NameScope, dns_label
+from .tekton_schedule import schedule_documents
 from .yaml_out import Flow
 
 API_VERSION = "tekton.dev/v1"
@@ -105,6 +107,8 @@ MPI_OUTPUTS_PARAM = "treadle-outputs"
 MPI_JOB_VOLUME = "treadle-mpijob"  # an emptyDir the helper steps hand the manifest through
 MPI_JOB_PATH = "/treadle/mpijob"
 MPI_MANIFEST_FILE = f"{MPI_JOB_PATH}/manifest.json"
+# The image of steps that run kubectl (MPI steps, scheduled runs); --kubectl-image replaces it.
+# It needs `sh` and `kubectl`; the tag is assumed to exist as named (it cannot be pulled at compile time).
 KUBECTL_IMAGE = "bitnami/kubectl:1.31.4"
 MPI_VALUE_LIMIT = 32  # bytes an int/float/bool output of an MPI step may take as a result
 # In the manifest, {MARK: [text or value position, ...]} is text to fill in; {KUBE_MARK: ...}
@@ -186,21 +190,25 @@ class TektonEmitter(Emitter):
         component_id, settings = self.keys.key(task)
         return (component_id, replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=()))
 
-    def document_name(self, kind: str, key: object, wanted: str, stable=None) -> str:
+    def document_name(self, kind: str, key: object, wanted: str, stable=None, limit: int = LABEL_MAX) -> str:
         """A name unique among all documents of one kind compiled together (one namespace)."""
-        scope = self.document_names.setdefault(("tekton", kind), NameScope(LABEL_MAX))
+        scope = self.document_names.setdefault(("tekton", kind), NameScope(limit))
         return scope.name(key, wanted, stable)
+
+    @property
+    def kubectl_image(self) -> str:
+        return self.options.kubectl_image or KUBECTL_IMAGE
 
     # ------------------------------------------------------------ what is not mapped yet
     def check_features(self, graph: nx.DiGraph) -> None:
         pipeline = ir.info(graph)
-        if pipeline.schedule:
-            self.unsupported(pipeline.span, f"a pipeline schedule is {NOT_YET}",
-                             hint="compile without the schedule and start runs from a CronJob")
         if pipeline.parallelism:
-            self.unsupported(pipeline.span, "a pipeline's parallelism limit: Tekton runs every ready task at once "
-                                            "and has no setting that bounds them",
-                             hint="remove `parallelism`, or bound the namespace with a ResourceQuota")
+            self.warning("B006", pipeline.span,
+                         f"{self.TARGET}: pipeline '{pipeline.name}' sets parallelism = {pipeline.parallelism}, which "
+                         "Tekton cannot enforce: it starts every task whose dependencies are done, and ordering "
+                         "tasks one after another would skip unrelated tasks whenever one of them is skipped",
+                         hint="run the pipeline in a namespace whose ResourceQuota bounds its pods (Tekton waits "
+                              "for quota before it starts a task's pod)")
         for loop in pipeline.loops:
             if loop.parent is not None:
                 self.unsupported(loop.span, f"a for loop inside another is {NOT_YET}")
@@ -300,13 +308,20 @@ class TektonEmitter(Emitter):
         if self.pod_specs:
             run_spec["taskRunSpecs"] = self.pod_specs
         run = _document("PipelineRun", self.document_name("PipelineRun", info.name, info.name), labels, run_spec)
+        if info.schedule:
+            # A run that is started on the schedule, not now: only the CronJob and what it needs.
+            runs = schedule_documents(
+                run, info.schedule, info.timezone, labels, kubectl_image=self.kubectl_image,
+                names=lambda kind, wanted, limit: self.document_name(kind, info.name, wanted,
+                                                                     limit=limit or LABEL_MAX))
+        else:
+            runs = [run]
         if embedded:
-            return [run]
+            return runs
         result = [_document("Task", self.task_specs[key][0], labels, self.task_specs[key][1])
                   for key in self.task_order]
         result.append(_document("Pipeline", pipeline_name, labels, spec))
-        result.append(run)
-        return result
+        return result + runs
 
     def _reference(self, entry: dict, embedded: bool) -> dict:
         """A pipeline task with its Task by reference, or with the Task's spec inside it."""
@@ -847,7 +862,7 @@ class TektonEmitter(Emitter):
              "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                      {"name": "POD_UID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.uid"}}}],
              "volumeMounts": [job_mount], "securityContext": helper},
-            {"name": "mpijob", "image": KUBECTL_IMAGE,
+            {"name": "mpijob", "image": self.kubectl_image,
              "command": ["sh", "-c", kube_escape(MPI_WAIT_SCRIPT), "sh", MPI_MANIFEST_FILE],
              "env": [{"name": "HOME", "value": MPI_JOB_PATH}],
              "volumeMounts": [job_mount], "securityContext": helper},

@@ -143,6 +143,9 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.embedded and args.target != "tekton":
         print("treadle: error: --embedded goes with --target tekton", file=err)
         return EXIT_USAGE
+    if args.kubectl_image and args.target != "tekton":
+        print("treadle: error: --kubectl-image goes with --target tekton", file=err)
+        return EXIT_USAGE
     if args.volume_claim and args.artifacts != "volume" and args.target != "tekton":
         print("treadle: error: --volume-claim goes with --artifacts volume", file=err)
         return EXIT_USAGE
@@ -172,7 +175,7 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..backends.targets import compile_pipelines
 
     options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
-                      embedded=args.embedded)
+                      embedded=args.embedded, kubectl_image=args.kubectl_image)
     output = compile_pipelines(graphs, args.target, options)
     backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
     for diagnostic in backend:
@@ -233,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "through a volume, so there it needs no --artifacts")
     compile_.add_argument("--embedded", action="store_true",
                           help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
+    compile_.add_argument("--kubectl-image", metavar="IMAGE",
+                          help="Tekton: the image (with sh and kubectl) of the steps that create MPIJobs and "
+                               "scheduled runs (default: bitnami/kubectl:1.31.4)")
     compile_.set_defaults(handler=command_compile)
     return parser
 
