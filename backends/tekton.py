@@ -67,12 +67,18 @@ CHECK_IMAGE = "python:3.12-alpine"
 CHECK_USER = 65534  # nobody: the image runs as root otherwise, which runAsNonRoot refuses
 CHECK_RESULT = "holds"
 CHECK_KEY = ("condition-check",)
+CHECK_FILES_KEY = ("condition-check", "files")
 # argv: the result file, the condition's shape (JSON), then the operand values as text.
 # Numbers compare as decimals (exact for every int and float the language writes); a NaN
 # makes every comparison but != false, as in the language.
 CHECK_PROGRAM = """import json, sys
 from decimal import Decimal
 result_path, shape, values = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
+if shape[0] == "files":  # these operands are paths in the workspace: the values are the files' texts
+    for position in shape[1]:
+        with open("/treadle/shared/" + values[position], encoding="utf-8") as handle:
+            values[position] = handle.read()
+    shape = shape[2]
 def number(text):
     value = Decimal(text.strip())
     return None if value.is_nan() else value
@@ -97,6 +103,62 @@ def holds(node):
     return compare(op, left, right)
 with open(result_path, "w") as out:
     out.write("true" if holds(shape) else "false")
+"""
+
+# Values read from the workspace (str, list and dict outputs, and int/float/bool outputs that
+# do not fit in results): a helper step reads them into an emptyDir, and the step's command
+# runs through a fixed shell program that puts each file's content into its argument.
+VALUES_PARAM = "treadle-values"  # array: the helper's argv (name, mode, count, paths...)
+VALUES_VOLUME = "treadle-values"
+VALUES_PATH = "/tmp/treadle/values"
+# argv: the workspace's root, the folder to write, then groups of (input name, mode, count,
+# paths in the workspace). "one": the file's bytes;
+# "text": a JSON list of the files' texts as strings; "json": a JSON list of the files' texts
+# as they are (each one a JSON value). A missing file fails the step with its path.
+VALUES_PROGRAM = """import json, os, sys
+root, target, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+index = 0
+while index < len(args):
+    name, mode, count = args[index], args[index + 1], int(args[index + 2])
+    paths = args[index + 3:index + 3 + count]
+    index += 3 + count
+    contents = []
+    for path in paths:
+        try:
+            with open(os.path.join(root, path), "rb") as handle:
+                contents.append(handle.read())
+        except OSError as problem:
+            sys.exit("output %s was not written: %s" % (path, problem))
+    if mode == "one":
+        data = contents[0]
+    elif mode == "text":
+        data = json.dumps([content.decode("utf-8") for content in contents], ensure_ascii=False).encode("utf-8")
+    else:
+        data = b"[" + b", ".join(content.strip() for content in contents) + b"]"
+    with open(os.path.join(target, name), "wb") as out:
+        out.write(data)
+"""
+# argv: tokens. "=TEXT" adds text to the argument being built, "<PATH" adds the file's content
+# (all of it: the "." keeps trailing newlines from the command substitution), "." ends the
+# argument, "@NAME" exports the text built as environment variable NAME; then the command
+# runs with the arguments built. No token is ever evaluated as code.
+LAUNCHER_SCRIPT = """set -u
+count=$#
+index=0
+value=
+while [ "$index" -lt "$count" ]; do
+  token=$1
+  shift
+  index=$((index + 1))
+  case "$token" in
+    =*) value="$value${token#=}" ;;
+    "<"*) part=$(cat -- "${token#<}" && printf .) || exit 1
+          value="$value${part%.}" ;;
+    .) set -- "$@" "$value"; value= ;;
+    @*) export "${token#@}=$value"; value= ;;
+  esac
+done
+exec "$@"
 """
 
 # MPI steps. The Task's folder of the workspace and its input folders arrive as params (the
@@ -182,6 +244,13 @@ class TektonEmitter(Emitter):
         super().__init__(options)
         self.keys = TemplateKeys()
         self.document_names = document_names if document_names is not None else {}
+        self.results_of: dict[int, frozenset[str]] = {}  # id(component) -> its outputs that are results
+
+    def is_result(self, component: ir.ComponentSpec, port: ir.Port) -> bool:
+        known = self.results_of.get(id(component))
+        if known is None:
+            known = self.results_of[id(component)] = result_names(component)
+        return port.name in known
 
     def task_key(self, task: ir.Task) -> tuple:
         """What makes two calls share a Task: the component and the settings that shape its
@@ -364,8 +433,9 @@ class TektonEmitter(Emitter):
         """A call as a pipeline task; with `matrix_input`, one task for a whole loop whose
         items that input takes (Tekton's `matrix`)."""
         name = self.ref_name(task.id)
-        key = self.task_key(task)
-        entry: dict = {"name": name, "taskRef": {"name": self.component(task)}, "_key": key}
+        files = self.file_inputs(task)
+        key = self.task_key(task) + ((tuple(files),) if files else ())
+        entry: dict = {"name": name, "taskRef": {"name": self.component(task, tuple(files))}, "_key": key}
         params = []
         workspaces = []
         component = task.component
@@ -374,7 +444,7 @@ class TektonEmitter(Emitter):
             if binding is None:
                 binding = ir.Const(port.default)
             where = f"argument '{port.name}' of step '{task.id}'"
-            if port.name == matrix_input:
+            if port.name == matrix_input or port.name in files:
                 continue
             if port.type.is_artifact and task.settings.mpi is not None:
                 folder = f"{self.ref_name(binding.task)}/{binding.output}"
@@ -385,6 +455,15 @@ class TektonEmitter(Emitter):
                                        subPath=f"{producer}/{binding.output}"))
             else:
                 params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
+        if files:
+            if task.settings.mpi is not None:
+                self.unsupported(task.span, f"MPI step '{task.id}' reads {', '.join(files)} from the workspace (a str, "
+                                            f"list or dict output, or a value too large for a result): that is {NOT_YET}")
+            values: list[str] = []
+            for port_name, (mode, paths) in files.items():
+                values += [port_name, mode, str(len(paths)), *paths]
+            params.append(Flow(name=VALUES_PARAM, value=values))
+            workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         if task.settings.mpi is not None:
             if component.outputs:
                 params.append(Flow(name=MPI_OUTPUTS_PARAM, value=name))
@@ -417,6 +496,29 @@ class TektonEmitter(Emitter):
             self.pod_specs.append({"pipelineTaskName": name, "podTemplate": pod_template})
         return entry
 
+    def file_inputs(self, task: ir.Task) -> dict[str, tuple[str, list[str]]]:
+        """Input values that the step reads from the workspace: input -> (mode, paths)."""
+        files = {}
+        for port in task.component.inputs:
+            binding = task.argument(port.name)
+            if not port.type.is_artifact and isinstance(binding, ir.TaskOutput):
+                route = self.file_route(binding)
+                if route is not None:
+                    files[port.name] = route
+        return files
+
+    def file_route(self, binding: ir.TaskOutput) -> tuple[str, list[str]] | None:
+        """How a reader gets an output that is a file, not a result: (mode, workspace paths),
+        one path, or one per iteration of a loop in item order (fan-in); None for a result."""
+        producer: ir.Task = self.graph.nodes[binding.task]["task"]
+        port = producer.component.output(binding.output)
+        if self.is_result(producer.component, port):
+            return None
+        if not binding.gathered:
+            return "one", [f"{self.ref_name(binding.task)}/{binding.output}"]
+        mode = "text" if port.type.name == "str" else "json"
+        return mode, [f"{name}/{binding.output}" for name in self.loop_names[binding.task]]
+
     def value_text(self, binding: ir.Binding, task: ir.Task, where: str) -> str:
         """A parameter value of a pipeline task: literal text, or a Tekton variable."""
         binding = self.resolved(binding)
@@ -435,7 +537,7 @@ class TektonEmitter(Emitter):
         list written around one variable per iteration, in item order."""
         producer: ir.Task = self.graph.nodes[binding.task]["task"]
         port = producer.component.output(binding.output)
-        if not is_result(port):
+        if not self.is_result(producer.component, port):
             why = (f"a {port.type.name} that may exceed Tekton's 4,096-byte result limit"
                    if port.type.name not in RESULT_TYPES else "whose name Tekton does not accept for a result")
             self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', "
@@ -493,6 +595,8 @@ class TektonEmitter(Emitter):
 
     def text_when(self, condition: ir.Condition, task: ir.Task) -> dict | None:
         """The condition as one text `when`, or None when text comparison would be wrong."""
+        if any(self.from_file(binding) for binding in ir.condition_bindings(condition)):
+            return None  # a `when` takes Tekton variables only: the check task reads the file
         negated = False
         while isinstance(condition, ir.Not) and isinstance(condition.operand, (ir.Compare, ir.Truthy, ir.Not)):
             negated = not negated
@@ -520,27 +624,41 @@ class TektonEmitter(Emitter):
         name = self.names.name(key, f"check-{self.ref_name(task.id)}")
         self.checks[key] = name
         operands: list[str] = []
-        tree = [self.condition_tree(condition, operands, task) for condition in conditions]
-        shape = json.dumps(["and", tree] if len(tree) > 1 else tree[0], separators=(",", ":"))
-        entry: dict = {"name": name, "taskRef": {"name": self.check_task()}, "_key": CHECK_KEY}
+        files: list[int] = []
+        tree = [self.condition_tree(condition, operands, task, files) for condition in conditions]
+        shape = ["and", tree] if len(tree) > 1 else tree[0]
+        if files:
+            shape = ["files", files, shape]
+        shape = json.dumps(shape, separators=(",", ":"))
+        key = CHECK_FILES_KEY if files else CHECK_KEY
+        entry: dict = {"name": name, "taskRef": {"name": self.check_task(bool(files))}, "_key": key}
         after = sorted({self.ref_name(binding.task) for condition in conditions
                         for binding in ir.condition_bindings(condition) if isinstance(binding, ir.TaskOutput)})
         if after:
             entry["runAfter"] = after
         entry["params"] = [Flow(name="condition", value=shape), Flow(name="values", value=operands)]
+        if files:
+            entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
+            self.uses_workspace = True
         self.pending_tasks.append(entry)
         return name
 
-    def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task) -> list:
+    def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task, files: list[int]) -> list:
         """A condition as nested lists over operand positions: ["and"|"or", [..]], ["not", c],
-        ["compare", op, kind, i, j], ["true", i]; kind says how the values compare."""
+        ["compare", op, kind, i, j], ["true", i]; kind says how the values compare. Operands
+        read from the workspace are paths, their positions listed in `files`."""
         if isinstance(condition, (ir.And, ir.Or)):
             return ["and" if isinstance(condition, ir.And) else "or",
-                    [self.condition_tree(operand, operands, task) for operand in condition.operands]]
+                    [self.condition_tree(operand, operands, task, files) for operand in condition.operands]]
         if isinstance(condition, ir.Not):
-            return ["not", self.condition_tree(condition.operand, operands, task)]
+            return ["not", self.condition_tree(condition.operand, operands, task, files)]
 
         def position(binding: ir.Binding) -> int:
+            route = self.from_file(binding)
+            if route is not None:
+                files.append(len(operands))
+                operands.append(route)
+                return len(operands) - 1
             text = self.condition_text(binding, task)  # the check step's args: the kubelet expands them
             operands.append(kube_escape(text) if isinstance(self.resolved(binding), ir.Const) else text)
             return len(operands) - 1
@@ -551,22 +669,35 @@ class TektonEmitter(Emitter):
         kind = "text" if kinds & {"str", "bool"} else "number"
         return ["compare", condition.op, kind, position(condition.left), position(condition.right)]
 
-    def check_task(self) -> str:
+    def check_task(self, reads_files: bool = False) -> str:
         """The Task that evaluates a condition: a fixed program on a small Python image, run
-        as an unprivileged user, with the values as arguments (never pasted into code)."""
-        known = self.task_specs.get(CHECK_KEY)
+        as an unprivileged user, with the values as arguments (never pasted into code); with
+        `reads_files`, the variant that mounts the workspace to read some of them."""
+        key = CHECK_FILES_KEY if reads_files else CHECK_KEY
+        known = self.task_specs.get(key)
         if known is not None:
             return known[0]
-        name = self.document_name("Task", (self.info.name, "check"), f"{self.info.name}-condition-check")
-        step = {"name": "check", "image": CHECK_IMAGE, "command": ["python3", "-c", CHECK_PROGRAM],
+        wanted = f"{self.info.name}-condition-check" + ("-files" if reads_files else "")
+        name = self.document_name("Task", (self.info.name,) + key, wanted)
+        step = {"name": "check", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(CHECK_PROGRAM)],
                 "args": [f"$(results.{CHECK_RESULT}.path)", "$(params.condition)", "$(params.values[*])"],
-                "securityContext": pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))}
-        spec = {"params": [{"name": "condition", "type": "string"}, {"name": "values", "type": "array"}],
-                "results": [{"name": CHECK_RESULT, "type": "string"}],
-                "steps": [step]}
-        self.task_specs[CHECK_KEY] = (name, spec)
-        self.task_order.append(CHECK_KEY)
+                "securityContext": helper_security()}
+        spec: dict = {"params": [{"name": "condition", "type": "string"}, {"name": "values", "type": "array"}],
+                      "results": [{"name": CHECK_RESULT, "type": "string"}]}
+        if reads_files:
+            spec["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)]
+        spec["steps"] = [step]
+        self.task_specs[key] = (name, spec)
+        self.task_order.append(key)
         return name
+
+    def from_file(self, binding: ir.Binding) -> str | None:
+        """The workspace path of an output that a condition reads from a file, or None."""
+        if isinstance(binding, ir.TaskOutput) and not binding.gathered:
+            route = self.file_route(binding)
+            if route is not None:
+                return route[1][0]
+        return None
 
     def _when(self, operand: ir.Binding, operator: str, values: list[str], negated: bool, task: ir.Task) -> dict:
         if negated:
@@ -651,63 +782,78 @@ class TektonEmitter(Emitter):
         return [self.task(task, scope) for task in scope.tasks]
 
     # ------------------------------------------------------------ Tasks
-    @staticmethod
-    def writes_files(component: ir.ComponentSpec) -> bool:
-        return not all(is_result(port) for port in component.outputs)
+    def writes_files(self, component: ir.ComponentSpec) -> bool:
+        return not all(self.is_result(component, port) for port in component.outputs)
 
-    def component(self, task: ir.Task) -> str:
-        key = self.task_key(task)
+    def component(self, task: ir.Task, files: tuple[str, ...] = ()) -> str:
+        key = self.task_key(task) + ((files,) if files else ())
         known = self.task_specs.get(key)
         if known is not None:
             return known[0]
         wanted = f"{self.info.name}-{task.component.name}"
         name = self.document_name("Task", (self.info.name,) + key, wanted,
-                                  stable=lambda: self.info.name + self.keys.identity(key))
-        spec = self.mpi(task, name) if task.settings.mpi is not None else self.task_spec(task)
+                                  stable=lambda: self.info.name + self.keys.identity(key[:2]) + (repr(key[2:]) if files else ""))
+        spec = self.mpi(task, name) if task.settings.mpi is not None else self.task_spec(task, files)
         self.task_specs[key] = (name, spec)
         self.task_order.append(key)
         return name
 
-    def task_spec(self, task: ir.Task) -> dict:
+    def task_spec(self, task: ir.Task, files: tuple[str, ...] = ()) -> dict:
+        """A Task that runs the component; `files`: inputs it reads from the workspace (a
+        helper step copies them to a folder, and the command runs through the launcher)."""
         component, settings = task.component, task.settings
         spec: dict = {}
-        params = [{"name": port.name, "type": "string"} for port in component.inputs if not port.type.is_artifact]
+        params = [{"name": port.name, "type": "string"} for port in component.inputs
+                  if not port.type.is_artifact and port.name not in files]
+        if files:
+            params.append({"name": VALUES_PARAM, "type": "array"})
         if params:
             spec["params"] = params
         results = [{"name": port.name, "type": "string"} for port in component.outputs
-                   if is_result(port)]
-        budget = sum(len(result["name"]) + RESULT_OVERHEAD for result in results)
-        if budget > RESULT_BUDGET:
-            self.unsupported(task.span, f"component '{component.name}' declares {len(results)} int/float/bool outputs, "
-                                        "more than fit in Tekton's 4,096-byte termination message; moving the "
-                                        f"overflow to the workspace is {NOT_YET}")
+                   if self.is_result(component, port)]
         if results:
             spec["results"] = results
         workspaces = [Flow(name=input_workspace(port.name), mountPath=pod.input_path(port.name), readOnly=True)
                       for port in component.inputs if port.type.is_artifact]
         if self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, mountPath=pod.OUTPUTS_DIR))
+        if files:
+            workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True))
         if workspaces:
             spec["workspaces"] = workspaces
         volumes = [pod.volume_source(volume) for volume in settings.volumes]
+        if files:
+            volumes.append({"name": VALUES_VOLUME, "emptyDir": {}})
         if volumes:
             spec["volumes"] = volumes
-        spec["steps"] = [self.step(task)]
+        steps = []
+        if files:
+            steps.append({"name": "treadle-values", "image": CHECK_IMAGE,
+                          "command": ["python3", "-c", kube_escape(VALUES_PROGRAM)],
+                          "args": [MPI_SHARED_PATH, VALUES_PATH, f"$(params.{VALUES_PARAM}[*])"],
+                          "volumeMounts": [Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH)],
+                          "securityContext": helper_security()})
+        steps.append(self.step(task, files))
+        spec["steps"] = steps
         self.cache(task, name="", key=())
         return spec
 
-    def step(self, task: ir.Task) -> dict:
+    def step(self, task: ir.Task, files: tuple[str, ...] = ()) -> dict:
         component, settings = task.component, task.settings
         where = f"the component '{component.name}'"
         step: dict = {"name": dns_label(component.name),
                       "image": self.literal(component.image, task.span, f"the image of {where}")}
-        command = [self.argument(argument, task, where) for argument in component.command]
-        args = [self.argument(argument, task, where) for argument in component.args]
-        if command:
-            step["command"] = command
-        if args:
-            step["args"] = args
         env = self.env(task)
+        if files:
+            step["command"] = self.launcher(task, files, env)
+            env = [variable for variable in env if variable["name"] not in self.file_env(task, files)]
+        else:
+            command = [self.argument(argument, task, where) for argument in component.command]
+            args = [self.argument(argument, task, where) for argument in component.args]
+            if command:
+                step["command"] = command
+            if args:
+                step["args"] = args
         if env:
             step["env"] = env
         if settings.image_pull_policy:
@@ -721,10 +867,40 @@ class TektonEmitter(Emitter):
             if volume.read_only:
                 mount["readOnly"] = True
             mounts.append(mount)
+        if files:
+            mounts.append(Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH, readOnly=True))
         if mounts:
             step["volumeMounts"] = mounts
         step["securityContext"] = self.security(settings)
         return step
+
+    @staticmethod
+    def file_env(task: ir.Task, files: tuple[str, ...]) -> dict[str, str]:
+        """Environment variables whose value is an input read from the workspace: name -> input."""
+        return {variable.name: variable.value.name for variable in task.settings.env
+                if isinstance(variable.value, ir.InputValue) and variable.value.name in files}
+
+    def launcher(self, task: ir.Task, files: tuple[str, ...], env: list[dict]) -> list[str]:
+        """The command of a step that reads values from files: `sh` runs the fixed launcher,
+        whose tokens rebuild the component's command and args with each file's content in
+        place, export the environment variables that take such values, and run it."""
+        component = task.component
+        where = f"the component '{component.name}'"
+        if not component.command:
+            self.unsupported(task.span, f"step '{task.id}' reads {', '.join(files)} from the workspace, which runs its "
+                                        f"command through a launcher; {where} gives no command (the image's "
+                                        "entrypoint cannot be wrapped)", hint="give the component a command")
+        tokens: list[str] = []
+        for argument in component.command + component.args:
+            for piece in argument:
+                if isinstance(piece, ir.InputValue) and piece.name in files:
+                    tokens.append(f"<{VALUES_PATH}/{piece.name}")
+                else:
+                    tokens.append("=" + self.argument((piece,), task, where))
+            tokens.append(".")
+        for name, port in self.file_env(task, files).items():
+            tokens += [f"<{VALUES_PATH}/{port}", f"@{name}"]
+        return ["sh", "-c", kube_escape(LAUNCHER_SCRIPT), "treadle-launch", *tokens]
 
     def argument(self, argument: ir.Argument, task: ir.Task, where: str) -> str:
         """One argv entry: literal text kubelet-escaped, values as Tekton variables."""
@@ -738,7 +914,7 @@ class TektonEmitter(Emitter):
                 parts.append(pod.input_path(piece.name))
             else:
                 port = task.component.output(piece.name)
-                if port is not None and is_result(port):
+                if port is not None and self.is_result(task.component, port):
                     parts.append(f"$(results.{piece.name}.path)")
                 else:
                     parts.append(pod.output_path(piece.name))
@@ -867,7 +1043,7 @@ class TektonEmitter(Emitter):
              "env": [{"name": "HOME", "value": MPI_JOB_PATH}],
              "volumeMounts": [job_mount], "securityContext": helper},
         ]
-        results = [port for port in component.outputs if is_result(port)]
+        results = [port for port in component.outputs if self.is_result(component, port)]
         if results:
             pairs = []
             for port in results:
@@ -898,10 +1074,27 @@ class TektonEmitter(Emitter):
         return {}
 
 
-def is_result(port: ir.Port) -> bool:
-    """Whether an output travels as a Tekton result: a value of a few bytes, with a name
-    Tekton accepts for a result (`x_` is a valid treadle name but not a result name)."""
-    return port.type.name in RESULT_TYPES and bool(_RESULT_NAME.match(port.name))
+def result_names(component: ir.ComponentSpec) -> frozenset[str]:
+    """The outputs that travel as Tekton results: values of a few bytes (int, float, bool)
+    with a name Tekton accepts for a result (`x_` is a valid treadle name but not a result
+    name), in declaration order while they fit in the termination message; the rest are
+    files in the workspace, which readers read from there."""
+    names = []
+    budget = 0
+    for port in component.outputs:
+        if port.type.name in RESULT_TYPES and _RESULT_NAME.match(port.name):
+            cost = len(port.name) + RESULT_OVERHEAD
+            if budget + cost > RESULT_BUDGET:
+                continue
+            budget += cost
+            names.append(port.name)
+    return frozenset(names)
+
+
+def helper_security() -> dict:
+    """The security context of treadle's helper steps: non-root (uid 65534) on images that
+    run as root by default."""
+    return pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
 
 
 def mpi_input_param(port: str) -> str:

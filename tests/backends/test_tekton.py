@@ -265,15 +265,8 @@ def test_a_finally_step_that_waits_for_another_is_refused():
     assert [code for code, _ in errors(output)] == ["B001"]
 
 
-def test_reading_a_large_output_is_not_supported_yet():
-    output = tekton("a = make()\nsay(text=a.name)")
-    assert [code for code, _ in errors(output)] == ["B001"]
-    assert "4,096-byte" in errors(output)[0][1]
-
-
 @pytest.mark.parametrize("body", ['for x in [1.5, 2.5] {\n  for y in [1.0] {\n    count(n=x)\n  }\n}',
                                   'for x in l {\n  count(n=x)\n}',
-                                  'for x in [1.5, 2.5] {\n  a = make()\n}\nb = gather(values=a.name)', 
                                   'finally {\n  for x in [1.5] {\n    count(n=x)\n  }\n}'])
 def test_constructs_not_mapped_yet_are_b001(body):
     output = tekton(body, params="l: list[float] = [1.0]")
