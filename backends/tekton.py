@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from functools import lru_cache
 
 import networkx as nx
 
@@ -160,6 +161,8 @@ while [ "$index" -lt "$count" ]; do
 done
 exec "$@"
 """
+LAUNCHER_COMMAND = ("sh", "-c", kube_escape(LAUNCHER_SCRIPT), "treadle-launch")
+VALUES_COMMAND = ["python3", "-c", kube_escape(VALUES_PROGRAM)]  # one list, shared by every Task that has it
 
 # MPI steps. The Task's folder of the workspace and its input folders arrive as params (the
 # Task is shared by calls); ports are identifiers, so these names never meet a port's.
@@ -245,6 +248,7 @@ class TektonEmitter(Emitter):
         self.keys = TemplateKeys()
         self.document_names = document_names if document_names is not None else {}
         self.results_of: dict[int, frozenset[str]] = {}  # id(component) -> its outputs that are results
+        self.task_keys: dict[str, tuple] = {}  # task id -> its Task's key
 
     def is_result(self, component: ir.ComponentSpec, port: ir.Port) -> bool:
         known = self.results_of.get(id(component))
@@ -256,12 +260,18 @@ class TektonEmitter(Emitter):
         """What makes two calls share a Task: the component and the settings that shape its
         pod. Retries and timeouts live on the pipeline task, node selectors and tolerations
         on the run, so calls that differ only there share one Task."""
-        component_id, settings = self.keys.key(task)
-        return (component_id, replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=()))
+        known = self.task_keys.get(task.id)
+        if known is None:
+            component_id, settings = self.keys.key(task)
+            known = (component_id, replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=()))
+            self.task_keys[task.id] = known
+        return known
 
     def document_name(self, kind: str, key: object, wanted: str, stable=None, limit: int = LABEL_MAX) -> str:
         """A name unique among all documents of one kind compiled together (one namespace)."""
-        scope = self.document_names.setdefault(("tekton", kind), NameScope(limit))
+        scope = self.document_names.get(("tekton", kind))
+        if scope is None:
+            scope = self.document_names[("tekton", kind)] = NameScope(limit)
         return scope.name(key, wanted, stable)
 
     @property
@@ -434,8 +444,9 @@ class TektonEmitter(Emitter):
         items that input takes (Tekton's `matrix`)."""
         name = self.ref_name(task.id)
         files = self.file_inputs(task)
-        key = self.task_key(task) + ((tuple(files),) if files else ())
-        entry: dict = {"name": name, "taskRef": {"name": self.component(task, tuple(files))}, "_key": key}
+        reads = tuple((port, mode != "one") for port, (mode, _) in files.items())
+        key = self.task_key(task) + ((reads,) if reads else ())
+        entry: dict = {"name": name, "taskRef": {"name": self.component(task, reads)}, "_key": key}
         params = []
         workspaces = []
         component = task.component
@@ -461,8 +472,12 @@ class TektonEmitter(Emitter):
                                             f"list or dict output, or a value too large for a result): that is {NOT_YET}")
             values: list[str] = []
             for port_name, (mode, paths) in files.items():
-                values += [port_name, mode, str(len(paths)), *paths]
-            params.append(Flow(name=VALUES_PARAM, value=values))
+                if mode == "one":
+                    params.append(Flow(name=file_param(port_name), value=paths[0]))
+                else:
+                    values += [port_name, mode, str(len(paths)), *paths]
+            if values:
+                params.append(Flow(name=VALUES_PARAM, value=values))
             workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         if task.settings.mpi is not None:
             if component.outputs:
@@ -785,7 +800,9 @@ class TektonEmitter(Emitter):
     def writes_files(self, component: ir.ComponentSpec) -> bool:
         return not all(self.is_result(component, port) for port in component.outputs)
 
-    def component(self, task: ir.Task, files: tuple[str, ...] = ()) -> str:
+    def component(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = ()) -> str:
+        """The Task of `task`; `files`: (input, gathered) for each input it reads from the
+        workspace (one file, or a loop's files gathered into a list)."""
         key = self.task_key(task) + ((files,) if files else ())
         known = self.task_specs.get(key)
         if known is not None:
@@ -798,14 +815,23 @@ class TektonEmitter(Emitter):
         self.task_order.append(key)
         return name
 
-    def task_spec(self, task: ir.Task, files: tuple[str, ...] = ()) -> dict:
-        """A Task that runs the component; `files`: inputs it reads from the workspace (a
-        helper step copies them to a folder, and the command runs through the launcher)."""
+    def task_spec(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = ()) -> dict:
+        """A Task that runs the component; `files`: (input, gathered) for the inputs it reads
+        from the workspace. The command then runs through the launcher, which reads a single
+        file where it is; a helper step first gathers a loop's files into one list."""
         component, settings = task.component, task.settings
+        reads = dict(files)
+        gathers = any(reads.values())
         spec: dict = {}
-        params = [{"name": port.name, "type": "string"} for port in component.inputs
-                  if not port.type.is_artifact and port.name not in files]
-        if files:
+        params = []
+        for port in component.inputs:
+            if port.type.is_artifact:
+                continue
+            if port.name not in reads:
+                params.append({"name": port.name, "type": "string"})
+            elif not reads[port.name]:
+                params.append({"name": file_param(port.name), "type": "string"})
+        if gathers:
             params.append({"name": VALUES_PARAM, "type": "array"})
         if params:
             spec["params"] = params
@@ -822,14 +848,13 @@ class TektonEmitter(Emitter):
         if workspaces:
             spec["workspaces"] = workspaces
         volumes = [pod.volume_source(volume) for volume in settings.volumes]
-        if files:
+        if gathers:
             volumes.append({"name": VALUES_VOLUME, "emptyDir": {}})
         if volumes:
             spec["volumes"] = volumes
         steps = []
-        if files:
-            steps.append({"name": "treadle-values", "image": CHECK_IMAGE,
-                          "command": ["python3", "-c", kube_escape(VALUES_PROGRAM)],
+        if gathers:
+            steps.append({"name": "treadle-values", "image": CHECK_IMAGE, "command": VALUES_COMMAND,
                           "args": [MPI_SHARED_PATH, VALUES_PATH, f"$(params.{VALUES_PARAM}[*])"],
                           "volumeMounts": [Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH)],
                           "securityContext": helper_security()})
@@ -838,7 +863,7 @@ class TektonEmitter(Emitter):
         self.cache(task, name="", key=())
         return spec
 
-    def step(self, task: ir.Task, files: tuple[str, ...] = ()) -> dict:
+    def step(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = ()) -> dict:
         component, settings = task.component, task.settings
         where = f"the component '{component.name}'"
         step: dict = {"name": dns_label(component.name),
@@ -867,7 +892,7 @@ class TektonEmitter(Emitter):
             if volume.read_only:
                 mount["readOnly"] = True
             mounts.append(mount)
-        if files:
+        if any(gathered for _, gathered in files):
             mounts.append(Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH, readOnly=True))
         if mounts:
             step["volumeMounts"] = mounts
@@ -875,32 +900,40 @@ class TektonEmitter(Emitter):
         return step
 
     @staticmethod
-    def file_env(task: ir.Task, files: tuple[str, ...]) -> dict[str, str]:
+    def file_env(task: ir.Task, files: tuple[tuple[str, bool], ...]) -> dict[str, str]:
         """Environment variables whose value is an input read from the workspace: name -> input."""
+        reads = dict(files)
         return {variable.name: variable.value.name for variable in task.settings.env
-                if isinstance(variable.value, ir.InputValue) and variable.value.name in files}
+                if isinstance(variable.value, ir.InputValue) and variable.value.name in reads}
 
-    def launcher(self, task: ir.Task, files: tuple[str, ...], env: list[dict]) -> list[str]:
+    def launcher(self, task: ir.Task, files: tuple[tuple[str, bool], ...], env: list[dict]) -> list[str]:
         """The command of a step that reads values from files: `sh` runs the fixed launcher,
         whose tokens rebuild the component's command and args with each file's content in
         place, export the environment variables that take such values, and run it."""
         component = task.component
         where = f"the component '{component.name}'"
+        reads = dict(files)
+
+        def source(port: str) -> str:
+            """Where the launcher reads input `port`: the producer's file on the mounted
+            workspace (its path a param), or the list the helper step gathered."""
+            return f"<{VALUES_PATH}/{port}" if reads[port] else f"<{MPI_SHARED_PATH}/$(params.{file_param(port)})"
+
         if not component.command:
-            self.unsupported(task.span, f"step '{task.id}' reads {', '.join(files)} from the workspace, which runs its "
+            self.unsupported(task.span, f"step '{task.id}' reads {', '.join(reads)} from the workspace, which runs its "
                                         f"command through a launcher; {where} gives no command (the image's "
                                         "entrypoint cannot be wrapped)", hint="give the component a command")
         tokens: list[str] = []
         for argument in component.command + component.args:
             for piece in argument:
-                if isinstance(piece, ir.InputValue) and piece.name in files:
-                    tokens.append(f"<{VALUES_PATH}/{piece.name}")
+                if isinstance(piece, ir.InputValue) and piece.name in reads:
+                    tokens.append(source(piece.name))
                 else:
                     tokens.append("=" + self.argument((piece,), task, where))
             tokens.append(".")
         for name, port in self.file_env(task, files).items():
-            tokens += [f"<{VALUES_PATH}/{port}", f"@{name}"]
-        return ["sh", "-c", kube_escape(LAUNCHER_SCRIPT), "treadle-launch", *tokens]
+            tokens += [source(port), f"@{name}"]
+        return [*LAUNCHER_COMMAND, *tokens]
 
     def argument(self, argument: ir.Argument, task: ir.Task, where: str) -> str:
         """One argv entry: literal text kubelet-escaped, values as Tekton variables."""
@@ -1029,7 +1062,7 @@ class TektonEmitter(Emitter):
                                          PIPELINE_LABEL: dns_label(self.info.name),
                                          "treadle.dev/task-run": joined([value("$(context.taskRun.name)")])})
         # The programs are part of each step's command, which the kubelet expands: escaped.
-        helper = pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
+        helper = helper_security()
         job_mount = Flow(name=MPI_JOB_VOLUME, mountPath=MPI_JOB_PATH)
         steps = [
             {"name": "manifest", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(MPI_MANIFEST_PROGRAM)],
@@ -1091,9 +1124,15 @@ def result_names(component: ir.ComponentSpec) -> frozenset[str]:
     return frozenset(names)
 
 
+def file_param(port: str) -> str:
+    """The param that gives a Task the workspace path of the file it reads for input `port`."""
+    return f"treadle-file-{port}"
+
+
+@lru_cache(maxsize=None)
 def helper_security() -> dict:
     """The security context of treadle's helper steps: non-root (uid 65534) on images that
-    run as root by default."""
+    run as root by default (one shared object)."""
     return pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
 
 

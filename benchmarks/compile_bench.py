@@ -1,12 +1,14 @@
-"""Compile speed of `treadle compile --target argo` on linear chains, source text to YAML.
+"""Compile speed of `treadle compile --target argo|tekton` on linear chains, source text to YAML.
 
-    python benchmarks/compile_bench.py [--sizes 200,2000,10000] [--repeat 3] [--no-hera]
+    python benchmarks/compile_bench.py [--target argo|tekton] [--sizes 200,2000,10000] [--repeat 3] [--no-hera]
 
-Two shapes: N distinct components (one template each) and N calls of one component (one
-shared template). For each: the in-process time (front end + Argo backend, and the
+Two shapes: N distinct components (one template or Task each) and N calls of one component
+(one shared template or Task). For each: the in-process time (front end + backend, and the
 backend's own share), the time of a whole `treadle compile` process, and the YAML size;
-medians of --repeat runs. When hera is installed, the same Workflow built and dumped with
-hera is timed beside it (in process and as a whole process).
+medians of --repeat runs. For Argo, when hera is installed, the same Workflow built and
+dumped with hera is timed beside it (in process and as a whole process). For Tekton each
+step reads the previous step's str output from the workspace (the chain's values are
+files, as any str output is there).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def chain_source(n: int, distinct: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def treadle_in_process(source: str) -> tuple[float, float, int]:
+def treadle_in_process(source: str, target: str = "argo") -> tuple[float, float, int]:
     """(total seconds, backend seconds, YAML bytes)."""
     from treadle.backends.base import Options
     from treadle.backends.targets import compile_pipelines
@@ -49,7 +51,7 @@ def treadle_in_process(source: str) -> tuple[float, float, int]:
     start = time.perf_counter()
     result = compile_sources([SourceFile("chain.treadle", source)])
     middle = time.perf_counter()
-    output = compile_pipelines(list(result.pipelines.values()), "argo", Options())
+    output = compile_pipelines(list(result.pipelines.values()), target, Options())
     end = time.perf_counter()
     assert output.ok, [d.message for d in output.diagnostics]
     return end - start, end - middle, len(output.text.encode("utf-8"))
@@ -60,9 +62,9 @@ def treadle_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "treadle.compiler.cli"]
 
 
-def treadle_whole_process(path: Path, out: Path) -> float:
+def treadle_whole_process(path: Path, out: Path, target: str = "argo") -> float:
     start = time.perf_counter()
-    subprocess.run(treadle_command() + ["compile", str(path), "--target", "argo", "-o", str(out)], check=True,
+    subprocess.run(treadle_command() + ["compile", str(path), "--target", target, "-o", str(out)], check=True,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
@@ -124,13 +126,14 @@ def median(values) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", choices=("argo", "tekton"), default="argo", help="the engine (default: argo)")
     parser.add_argument("--sizes", default="200,2000,10000", help="chain lengths (default: 200,2000,10000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; medians are printed (default: 3)")
     parser.add_argument("--no-hera", action="store_true", help="skip the hera comparison")
     parser.add_argument("--hera-max", type=int, default=2000, help="largest N to time with hera (default: 2000)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    use_hera = not args.no_hera and hera_available()
+    use_hera = args.target == "argo" and not args.no_hera and hera_available()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -141,8 +144,8 @@ def main() -> int:
                 source = chain_source(n, shape == "distinct")
                 path = folder / f"chain_{shape}_{n}.treadle"
                 path.write_text(source)
-                runs = [treadle_in_process(source) for _ in range(args.repeat)]
-                whole = [treadle_whole_process(path, folder / "out.yaml") for _ in range(args.repeat)]
+                runs = [treadle_in_process(source, args.target) for _ in range(args.repeat)]
+                whole = [treadle_whole_process(path, folder / "out.yaml", args.target) for _ in range(args.repeat)]
                 row = {"shape": shape, "n": n, "total": median(r[0] for r in runs),
                        "backend": median(r[1] for r in runs), "whole": median(whole), "bytes": runs[0][2]}
                 if use_hera and n <= args.hera_max:

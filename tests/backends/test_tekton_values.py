@@ -73,14 +73,15 @@ def run_task(docs: dict, name: str, workspace, tmp_path) -> tuple[list[str], str
     def local(text: str) -> str:
         return text.replace(VALUES_PATH, str(values)).replace(MPI_SHARED_PATH, str(workspace))
 
-    helper, main = spec["steps"]
-    args = []
-    for arg in helper["args"]:
-        if arg.endswith("[*])"):
-            args += params[arg[len("$(params."):-len("[*])")]]
-        else:
-            args.append(local(arg))
-    subprocess.run([sys.executable, "-c", kubelet_expand(helper["command"][2], {}), *args], check=True)
+    *helpers, main = spec["steps"]
+    for helper in helpers:  # gathers a loop's files into one list
+        args = []
+        for arg in helper["args"]:
+            if arg.endswith("[*])"):
+                args += params[arg[len("$(params."):-len("[*])")]]
+            else:
+                args.append(local(arg))
+        subprocess.run([sys.executable, "-c", kubelet_expand(helper["command"][2], {}), *args], check=True)
     command = [local(kubelet_expand(tekton_substitute(item, params), EveryName())) for item in main["command"]]
     assert command[:2] == ["sh", "-c"] and "args" not in main
     env = {"PATH": os.environ["PATH"]}
@@ -105,8 +106,7 @@ def test_a_str_output_reaches_its_reader_byte_for_byte(tmp_path, value):
     argv, text = run_task(docs, "b", workspace, tmp_path)
     assert argv == ["p", "--text", value] and text == value
     entry = pipeline_task(docs, "b")
-    assert entry["params"] == [{"name": "prefix", "value": "p"},
-                               {"name": "treadle-values", "value": ["text", "one", "1", "a/name"]}]
+    assert entry["params"] == [{"name": "prefix", "value": "p"}, {"name": "treadle-file-text", "value": "a/name"}]
     assert {"name": "treadle-shared", "workspace": "treadle-artifacts"} in entry["workspaces"]
     assert entry["runAfter"] == ["a"]
 
@@ -118,9 +118,9 @@ def test_a_reader_of_literals_keeps_the_plain_task():
     plain = docs[f"Task/{pipeline_task(docs, 'c')['taskRef']['name']}"]["spec"]
     assert [step["name"] for step in plain["steps"]] == ["show"] and plain["steps"][0]["command"][0] == "python3"
     reading = docs[f"Task/{pipeline_task(docs, 'b')['taskRef']['name']}"]["spec"]
-    assert [step["name"] for step in reading["steps"]] == ["treadle-values", "show"]
-    assert reading["steps"][1]["command"][2] == LAUNCHER_SCRIPT.replace("$(", "$$(")
-    assert {"name": "treadle-values", "type": "array"} in reading["params"]
+    assert [step["name"] for step in reading["steps"]] == ["show"]  # one file: read where it is
+    assert reading["steps"][0]["command"][2] == LAUNCHER_SCRIPT.replace("$(", "$$(")
+    assert {"name": "treadle-file-text", "type": "string"} in reading["params"]
     assert "text" not in [param["name"] for param in reading["params"]]
 
 
@@ -140,6 +140,8 @@ def test_fan_in_of_str_list_and_dict_outputs(tmp_path):
         argv, _ = run_task(docs, reader, workspace, folder)
         assert json.loads(argv[0]) == expected
     assert pipeline_task(docs, "g")["params"][0]["value"] == ["values", "text", "2", "m-0/name", "m-1/name"]
+    gathering = docs[f"Task/{pipeline_task(docs, 'g')['taskRef']['name']}"]["spec"]
+    assert [step["name"] for step in gathering["steps"]] == ["treadle-values", "gather"]
 
 
 def test_a_missing_output_fails_the_step_with_its_path(tmp_path):
@@ -220,4 +222,4 @@ def test_outputs_beyond_the_bound_are_files_that_readers_read(tmp_path):
     command = wide["steps"][0]["command"]
     assert command[1] == f"$(results.{names[0]}.path)" and command[-1] == f"/tmp/treadle/outputs/{names[-1]}"
     assert pipeline_task(docs, "b")["params"][0] == {"name": "text", "value": f"$(tasks.a.results.{names[0]})"}
-    assert pipeline_task(docs, "c")["params"][-1]["value"] == ["text", "one", "1", f"a/{names[-1]}"]
+    assert pipeline_task(docs, "c")["params"][-1] == {"name": "treadle-file-text", "value": f"a/{names[-1]}"}
