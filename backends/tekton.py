@@ -69,6 +69,36 @@ CHECK_USER = 65534  # nobody: the image runs as root otherwise, which runAsNonRo
 CHECK_RESULT = "holds"
 CHECK_KEY = ("condition-check",)
 CHECK_FILES_KEY = ("condition-check", "files")
+ITEMS_KEY = ("loop-items",)
+ITEMS_RESULT = "items"
+ITEMS_BUDGET = 3800  # bytes of the items' JSON: the array result's share of the termination message
+# argv: the result file, "text" or "file", the list's JSON text or its path in the workspace,
+# and the most items the matrix may take. Items become text as treadle renders values.
+ITEMS_PROGRAM = """import json, sys
+result_path, source, text, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+if source == "file":
+    with open("/treadle/shared/" + text, encoding="utf-8") as handle:
+        text = handle.read()
+items = json.loads(text)
+if not isinstance(items, list):
+    sys.exit("the loop's list is not a JSON list: " + text[:200])
+if len(items) > limit:
+    sys.exit("the loop's list has %%d items; its matrix may take at most %%d (Tekton runs at most 256 combinations)"
+             %% (len(items), limit))
+def render(value):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+data = json.dumps([render(item) for item in items], ensure_ascii=False)
+if len(data.encode("utf-8")) > %d:
+    sys.exit("the loop's items take %%d bytes as JSON; a Tekton result holds at most %d" %% len(data.encode("utf-8")))
+with open(result_path, "w", encoding="utf-8") as out:
+    out.write(data)
+""" % (ITEMS_BUDGET, ITEMS_BUDGET)
 # argv: the result file, the condition's shape (JSON), then the operand values as text.
 # Numbers compare as decimals (exact for every int and float the language writes); a NaN
 # makes every comparison but != false, as in the language.
@@ -112,32 +142,29 @@ with open(result_path, "w") as out:
 VALUES_PARAM = "treadle-values"  # array: the helper's argv (name, mode, count, paths...)
 VALUES_VOLUME = "treadle-values"
 VALUES_PATH = "/tmp/treadle/values"
-# argv: the workspace's root, the folder to write, then groups of (input name, mode, count,
-# paths in the workspace). "one": the file's bytes;
-# "text": a JSON list of the files' texts as strings; "json": a JSON list of the files' texts
-# as they are (each one a JSON value). A missing file fails the step with its path.
+# argv: the workspace's root, the folder to write, then groups of (input name, mode, layout):
+# the layout is a JSON list of paths in the workspace (nested, one level per loop), and the
+# value the same list with each file's text in place of its path: as a JSON string ("text"),
+# or as it is, a JSON value ("json"). A missing file fails the step with its path.
 VALUES_PROGRAM = """import json, os, sys
 root, target, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-index = 0
-while index < len(args):
-    name, mode, count = args[index], args[index + 1], int(args[index + 2])
-    paths = args[index + 3:index + 3 + count]
-    index += 3 + count
-    contents = []
-    for path in paths:
-        try:
-            with open(os.path.join(root, path), "rb") as handle:
-                contents.append(handle.read())
-        except OSError as problem:
-            sys.exit("output %s was not written: %s" % (path, problem))
-    if mode == "one":
-        data = contents[0]
-    elif mode == "text":
-        data = json.dumps([content.decode("utf-8") for content in contents], ensure_ascii=False).encode("utf-8")
-    else:
-        data = b"[" + b", ".join(content.strip() for content in contents) + b"]"
+def read(path):
+    try:
+        with open(os.path.join(root, path), "rb") as handle:
+            return handle.read()
+    except OSError as problem:
+        sys.exit("output %s was not written: %s" % (path, problem))
+def build(node, mode):
+    if isinstance(node, list):
+        return b"[" + b", ".join(build(item, mode) for item in node) + b"]"
+    content = read(node)
+    if mode == "text":
+        return json.dumps(content.decode("utf-8"), ensure_ascii=False).encode("utf-8")
+    return content.strip()
+for index in range(0, len(args), 3):
+    name, mode, layout = args[index], args[index + 1], json.loads(args[index + 2])
     with open(os.path.join(target, name), "wb") as out:
-        out.write(data)
+        out.write(build(layout, mode))
 """
 # argv: tokens. "=TEXT" adds text to the argument being built, "<PATH" adds the file's content
 # (all of it: the "." keeps trailing newlines from the command substitution), "." ends the
@@ -163,6 +190,7 @@ exec "$@"
 """
 LAUNCHER_COMMAND = ("sh", "-c", kube_escape(LAUNCHER_SCRIPT), "treadle-launch")
 VALUES_COMMAND = ["python3", "-c", kube_escape(VALUES_PROGRAM)]  # one list, shared by every Task that has it
+ITEMS_COMMAND = ["python3", "-c", kube_escape(ITEMS_PROGRAM)]
 
 # MPI steps. The Task's folder of the workspace and its input folders arrive as params (the
 # Task is shared by calls); ports are identifiers, so these names never meet a port's.
@@ -288,11 +316,6 @@ class TektonEmitter(Emitter):
                          "tasks one after another would skip unrelated tasks whenever one of them is skipped",
                          hint="run the pipeline in a namespace whose ResourceQuota bounds its pods (Tekton waits "
                               "for quota before it starts a task's pod)")
-        for loop in pipeline.loops:
-            if loop.parent is not None:
-                self.unsupported(loop.span, f"a for loop inside another is {NOT_YET}")
-            elif not isinstance(loop.items, ir.Const):
-                self.unsupported(loop.span, f"a for loop over a parameter or a step's output is {NOT_YET}")
         for task in self.ordered:
             for binding in ir.condition_bindings(task.guard):
                 if isinstance(binding, ir.TaskOutput) and binding.gathered:
@@ -332,7 +355,8 @@ class TektonEmitter(Emitter):
         self.pending_tasks: list[dict] = []  # condition checks made for the task being built
         self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
         self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
-        self.loop_names: dict[str, list[str]] = {}  # task id in a loop -> every pipeline task it became
+        self.indices: list[int] = []  # the item index of each loop being unrolled, outermost first
+        self.loop_copies: dict[str, list[tuple[tuple[int, ...], str]]] = {}  # loop step -> (indices, name) per copy
         # Loop steps whose outputs are read after the loop: unrolled, so each value is a result.
         self.gathered = {binding.task for task in self.ordered for _, binding in task.arguments
                          if isinstance(binding, ir.TaskOutput) and binding.gathered}
@@ -431,17 +455,52 @@ class TektonEmitter(Emitter):
         being unrolled, or its one pipeline task."""
         return self.iteration_names.get(task_id) or self.names.name(task_id, task_id)
 
-    def waits_for(self, task_id: str) -> set[str]:
-        """Every pipeline task that a step waiting for `task_id` must run after."""
+    def waits_for(self, task_id: str, reader: ir.Task) -> set[str]:
+        """Every pipeline task that `reader` waiting for `task_id` must run after: its copy
+        in this iteration, or all its copies in the loops `reader` is outside of."""
         if task_id in self.iteration_names:
             return {self.iteration_names[task_id]}
-        if task_id in self.loop_names:
-            return set(self.loop_names[task_id])
+        if task_id in self.loop_copies:
+            return {name for _, name in self.copies(task_id, reader)}
         return {self.names.name(task_id, task_id)}
 
-    def task(self, task: ir.Task, scope, matrix_input: str | None = None) -> dict:
-        """A call as a pipeline task; with `matrix_input`, one task for a whole loop whose
-        items that input takes (Tekton's `matrix`)."""
+    def copies(self, task_id: str, reader: ir.Task) -> list[tuple[tuple[int, ...], str]]:
+        """(iteration indices, name) of the copies of loop step `task_id` that `reader` sees:
+        those of the iterations of the loops they share that are running now, in item order."""
+        producer: ir.Task = self.graph.nodes[task_id]["task"]
+        common = 0
+        while (common < min(len(producer.loops), len(reader.loops))
+               and producer.loops[common] == reader.loops[common]):
+            common += 1
+        prefix = tuple(self.indices[:common])
+        return [(indices, name) for indices, name in self.loop_copies.get(task_id, []) if indices[:common] == prefix]
+
+    def gathered_layout(self, binding: ir.TaskOutput, reader: ir.Task, leaf) -> list:
+        """A loop step's output read outside its loops (fan-in) as nested lists, one level per
+        loop the reader is outside of, in item order; `leaf(name)` stands for one copy's value."""
+        copies = self.copies(binding.task, reader)
+        depth = len(binding.gathered)
+
+        def nest(group: list[tuple[tuple[int, ...], str]], level: int) -> list:
+            if level == depth:
+                return leaf(group[0][1])
+            position = len(group[0][0]) - depth + level
+            result, current, key = [], [], None
+            for copy in group:
+                if current and copy[0][position] != key:
+                    result.append(nest(current, level + 1))
+                    current = []
+                key = copy[0][position]
+                current.append(copy)
+            if current:
+                result.append(nest(current, level + 1))
+            return result
+
+        return nest(copies, 0) if copies else []
+
+    def task(self, task: ir.Task, scope, matrix_inputs: set[str] = frozenset()) -> dict:
+        """A call as a pipeline task; with `matrix_inputs`, one task for whole loops whose
+        items those inputs take (Tekton's `matrix`)."""
         name = self.ref_name(task.id)
         files = self.file_inputs(task)
         reads = tuple((port, mode != "one") for port, (mode, _) in files.items())
@@ -455,7 +514,7 @@ class TektonEmitter(Emitter):
             if binding is None:
                 binding = ir.Const(port.default)
             where = f"argument '{port.name}' of step '{task.id}'"
-            if port.name == matrix_input or port.name in files:
+            if port.name in matrix_inputs or port.name in files:
                 continue
             if port.type.is_artifact and task.settings.mpi is not None:
                 folder = f"{self.ref_name(binding.task)}/{binding.output}"
@@ -475,7 +534,7 @@ class TektonEmitter(Emitter):
                 if mode == "one":
                     params.append(Flow(name=file_param(port_name), value=paths[0]))
                 else:
-                    values += [port_name, mode, str(len(paths)), *paths]
+                    values += [port_name, mode, json.dumps(paths, separators=(",", ":"))]
             if values:
                 params.append(Flow(name=VALUES_PARAM, value=values))
             workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
@@ -492,7 +551,7 @@ class TektonEmitter(Emitter):
         if when:
             entry["when"] = when
         if not task.is_finally:
-            after = sorted(set().union(*(self.waits_for(other) for other in self.graph.predecessors(task.id))))
+            after = sorted(set().union(*(self.waits_for(other, task) for other in self.graph.predecessors(task.id))))
             if after:
                 entry["runAfter"] = after
         else:
@@ -517,14 +576,15 @@ class TektonEmitter(Emitter):
         for port in task.component.inputs:
             binding = task.argument(port.name)
             if not port.type.is_artifact and isinstance(binding, ir.TaskOutput):
-                route = self.file_route(binding)
+                route = self.file_route(binding, task)
                 if route is not None:
                     files[port.name] = route
         return files
 
-    def file_route(self, binding: ir.TaskOutput) -> tuple[str, list[str]] | None:
-        """How a reader gets an output that is a file, not a result: (mode, workspace paths),
-        one path, or one per iteration of a loop in item order (fan-in); None for a result."""
+    def file_route(self, binding: ir.TaskOutput, reader: ir.Task | None = None) -> tuple[str, list] | None:
+        """How `reader` gets an output that is a file, not a result: (mode, [workspace path])
+        for one file, or for a loop's outputs read after it (fan-in) (mode, layout), the
+        files of the iterations nested by loop in item order; None for a result."""
         producer: ir.Task = self.graph.nodes[binding.task]["task"]
         port = producer.component.output(binding.output)
         if self.is_result(producer.component, port):
@@ -532,7 +592,7 @@ class TektonEmitter(Emitter):
         if not binding.gathered:
             return "one", [f"{self.ref_name(binding.task)}/{binding.output}"]
         mode = "text" if port.type.name == "str" else "json"
-        return mode, [f"{name}/{binding.output}" for name in self.loop_names[binding.task]]
+        return mode, self.gathered_layout(binding, reader, lambda name: f"{name}/{binding.output}")
 
     def value_text(self, binding: ir.Binding, task: ir.Task, where: str) -> str:
         """A parameter value of a pipeline task: literal text, or a Tekton variable."""
@@ -562,8 +622,10 @@ class TektonEmitter(Emitter):
             return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
         # The language lets a step read a loop's outputs only under every condition the
         # loop's steps run under, so an iteration is never skipped while its reader runs.
-        refs = [f"$(tasks.{name}.results.{binding.output})" for name in self.loop_names[binding.task]]
-        return "[" + ", ".join(refs) + "]"
+        def text(node) -> str:
+            return "[" + ", ".join(text(item) for item in node) + "]" if isinstance(node, list) else node
+
+        return text(self.gathered_layout(binding, reader, lambda name: f"$(tasks.{name}.results.{binding.output})"))
 
     def literal(self, value: ir.Value, span: Span, where: str) -> str:
         text = ir.render_value(value)
@@ -738,47 +800,67 @@ class TektonEmitter(Emitter):
         return ir.declared_type(self.graph, binding).name
 
     def loop(self, scope: Scope, parent) -> list[dict]:
-        """A `for` over a literal list: one task with a `matrix` when the body is one step that
-        takes the item in exactly one input, writes no files (iterations would share its
-        folder) and whose condition does not read the item; otherwise the body unrolled, one
-        copy per item (named STEP-INDEX)."""
+        """A `for`: one task with a `matrix` when the loop (with the loops nested in it) is
+        one step that takes each loop's item in exactly one input, writes no files
+        (iterations would share its folder), is not gathered and whose condition does not
+        read an item; otherwise the body unrolled, one copy per item (named STEP-INDEX,
+        STEP-OUTER-INNER in nested loops), which needs the list at compile time."""
+        chain = self.matrix_chain(scope)
+        if chain is not None:
+            return self.matrix_loop(scope, *chain)
         loop = scope.loop
-        items = list(loop.items.value)
-        task = scope.single_task
-        matrix_input = self.matrix_input(task, loop) if task is not None and items else None
-        if matrix_input is not None:
-            if len(items) > MATRIX_LIMIT:
-                self.unsupported(loop.span, f"the loop over {loop.variable} has {len(items)} items; Tekton runs at "
-                                            f"most {MATRIX_LIMIT} combinations of a matrix by default",
-                                 hint="split the list, or raise the cluster's default-max-matrix-combinations-count "
-                                      "and compile a loop with several steps")
-            entry = self.task(task, scope, matrix_input)
-            values = [kube_escape(self.literal(item, loop.span, f"an item of the loop over {loop.variable}"))
-                      for item in items]
-            entry["matrix"] = {"params": [Flow(name=matrix_input, value=values)]}
-            self.loop_names[task.id] = [entry["name"]]
-            result = self.pending_tasks + [entry]
-            self.pending_tasks = []
-            return result
+        items = self.resolved(loop.items)
+        if not isinstance(items, ir.Const):
+            self.unsupported(loop.span, f"the loop over {loop.variable} gets its list at run time, which Tekton "
+                                        "fans out only as a matrix: one step that takes the item in one input, "
+                                        "writes no files, and whose outputs are not read after the loop; this "
+                                        "body is not such a step",
+                             hint="loop over a literal list, or make the body one step")
+            return []
         result: list[dict] = []
         body = list(scope.all_tasks())
         for task in body:
-            self.loop_names[task.id] = []
-        for index, item in enumerate(items):
+            self.loop_copies.setdefault(task.id, [])
+        saved = dict(self.iteration_names)
+        for index, item in enumerate(items.value):
             self.items[loop.id] = item
-            self.iteration_names = {task.id: self.names.name((task.id, index), f"{task.id}-{index}")
-                                    for task in body}
-            for task in body:
-                entry = self.task(task, scope)
+            self.indices.append(index)
+            for task in scope.tasks:  # nested loops name their own steps' copies
+                self.iteration_names[task.id] = self.copy_name(task)
+            for member in scope.items:
+                if isinstance(member, Scope):
+                    result += self.loop(member, scope)
+                    continue
+                entry = self.task(member, scope)
                 result += self.pending_tasks
                 self.pending_tasks = []
                 result.append(entry)
-                self.loop_names[task.id].append(entry["name"])
+                self.loop_copies[member.id].append((tuple(self.indices), entry["name"]))
+            self.indices.pop()
         self.items.pop(loop.id, None)
-        self.iteration_names = {}
+        self.iteration_names = saved
         return result
 
-    def matrix_input(self, task: ir.Task, loop: ir.Loop) -> str | None:
+    def copy_name(self, task: ir.Task) -> str:
+        """The name of a loop step's copy in the iterations being unrolled: STEP-I(-J...)."""
+        suffix = "-".join(map(str, self.indices))
+        return self.names.name((task.id, tuple(self.indices)), f"{task.id}-{suffix}")
+
+    def matrix_chain(self, scope: Scope) -> tuple[list[ir.Loop], list[str], ir.Task] | None:
+        """(loops, the input each loop's item goes to, the step) when `scope` can be one
+        matrix task: a chain of loops, each holding only the next, around one step. A
+        matrix is the product of its params, which is what nested loops are."""
+        loops = []
+        while True:
+            loops.append(scope.loop)
+            if len(scope.items) != 1:
+                return None
+            member = scope.items[0]
+            if isinstance(member, Scope):
+                scope = member
+                continue
+            task = member
+            break
         if self.writes_files(task.component) or task.id in self.gathered:
             return None
         if task.settings.mpi is not None and task.component.outputs:
@@ -786,9 +868,114 @@ class TektonEmitter(Emitter):
         for condition in conditions_of(task.guard):
             if any(isinstance(b, ir.LoopItem) for b in ir.condition_bindings(condition)):
                 return None
-        reading = [name for name, binding in task.arguments
-                   if isinstance(binding, ir.LoopItem) and binding.loop == loop.id]
-        return reading[0] if len(reading) == 1 else None
+        ids = {loop.id for loop in loops}
+        inputs = []
+        for loop in loops:
+            if isinstance(loop.items, ir.LoopItem) and loop.items.loop in ids:
+                return None  # a list that depends on another item of the product
+            reading = [name for name, binding in task.arguments
+                       if isinstance(binding, ir.LoopItem) and binding.loop == loop.id]
+            if len(reading) != 1:
+                return None
+            inputs.append(reading[0])
+        for port in task.component.inputs:  # an item must go to a value input, as text
+            if port.name in inputs and port.type.is_artifact:
+                return None
+        return loops, inputs, task
+
+    def matrix_loop(self, scope: Scope, loops: list[ir.Loop], inputs: list[str], task: ir.Task) -> list[dict]:
+        """One pipeline task whose matrix has a param per loop: the literal items, or the
+        array result of an items task that reads a list known at run time."""
+        self.loop_copies.setdefault(task.id, [])
+        params: list = []
+        known = 1  # combinations known at compile time
+        for loop, input_name in zip(loops, inputs):
+            items = self.resolved(loop.items)
+            if isinstance(items, ir.Const):
+                values = [kube_escape(self.literal(item, loop.span, f"an item of the loop over {loop.variable}"))
+                          for item in items.value]
+                known *= len(values)
+                params.append(Flow(name=input_name, value=values))
+            else:
+                params.append((loop, input_name))
+        if known == 0:
+            return []  # an empty list: no iteration at all
+        if known > MATRIX_LIMIT:
+            sizes = " x ".join(str(len(self.resolved(loop.items).value)) for loop in loops
+                               if isinstance(self.resolved(loop.items), ir.Const))
+            self.unsupported(loops[0].span, f"the loop over {', '.join(loop.variable for loop in loops)} makes "
+                                            f"{known} combinations ({sizes}); Tekton runs at most {MATRIX_LIMIT} "
+                                            "combinations of a matrix by default",
+                             hint="split the list, or raise the cluster's default-max-matrix-combinations-count "
+                                  "and give the loop a second step so that it is unrolled")
+            return []
+        item_tasks = []
+        for position, param in enumerate(params):
+            if isinstance(param, tuple):
+                loop, input_name = param
+                name = self.items_task(loop, task, MATRIX_LIMIT // known)
+                if not name:
+                    return []
+                item_tasks.append(name)
+                params[position] = Flow(name=input_name, value=f"$(tasks.{name}.results.{ITEMS_RESULT}[*])")
+        if self.indices:  # a matrix in each iteration of an unrolled loop
+            self.iteration_names[task.id] = self.copy_name(task)
+        entry = self.task(task, scope, matrix_inputs=set(inputs))
+        self.iteration_names.pop(task.id, None)
+        if item_tasks:
+            entry["runAfter"] = sorted(set(entry.get("runAfter", [])) | set(item_tasks))
+        entry["matrix"] = {"params": params}
+        self.loop_copies[task.id].append((tuple(self.indices), entry["name"]))
+        result = self.pending_tasks + [entry]
+        self.pending_tasks = []
+        return result
+
+    def items_task(self, loop: ir.Loop, task: ir.Task, limit: int) -> str:
+        """A pipeline task that turns a list known only at run time (a list parameter's JSON
+        text, or a step's list output in the workspace) into the array result a matrix
+        takes, refusing more than `limit` items; it runs under the loop's conditions."""
+        items = self.resolved(loop.items)
+        suffix = "".join(f"-{index}" for index in self.indices)
+        name = self.names.name(("items", loop.id, tuple(self.indices)), f"{loop.variable}-items{suffix}")
+        entry: dict = {"name": name, "taskRef": {"name": self.items_task_spec()}, "_key": ITEMS_KEY}
+        if isinstance(items, ir.ParamRef):
+            source, value = "text", f"$(params.{items.name})"
+        elif isinstance(items, ir.TaskOutput) and not items.gathered:
+            route = self.file_route(items)
+            if route is None:  # list outputs are always files; a result here would be a bug
+                raise AssertionError(f"list output {items.task}.{items.output} is a result")
+            source, value = "file", route[1][0]
+            entry["runAfter"] = [self.ref_name(items.task)]
+            entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
+            self.uses_workspace = True
+        else:
+            self.unsupported(loop.span, f"the loop over {loop.variable} iterates a value that Tekton cannot fan out "
+                                        "(the outputs of another loop, or another loop's item)")
+            return ""
+        when = self.condition(conditions_of(loop.guard), task)
+        if when:
+            entry["when"] = when
+        entry["params"] = [Flow(name="source", value=source), Flow(name="list", value=value),
+                           Flow(name="limit", value=str(limit))]
+        self.pending_tasks.append(entry)
+        return name
+
+    def items_task_spec(self) -> str:
+        known = self.task_specs.get(ITEMS_KEY)
+        if known is not None:
+            return known[0]
+        name = self.document_name("Task", (self.info.name,) + ITEMS_KEY, f"{self.info.name}-loop-items")
+        step = {"name": "items", "image": CHECK_IMAGE, "command": ITEMS_COMMAND,
+                "args": [f"$(results.{ITEMS_RESULT}.path)", "$(params.source)", "$(params.list)", "$(params.limit)"],
+                "securityContext": helper_security()}
+        spec = {"params": [{"name": "source", "type": "string"}, {"name": "list", "type": "string"},
+                           {"name": "limit", "type": "string"}],
+                "results": [{"name": ITEMS_RESULT, "type": "array"}],
+                "workspaces": [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True, optional=True)],
+                "steps": [step]}
+        self.task_specs[ITEMS_KEY] = (name, spec)
+        self.task_order.append(ITEMS_KEY)
+        return name
 
     def finally_block(self, scope: Scope, name: str) -> list[dict]:
         """The Pipeline's `finally` tasks. Loops in `finally` are not unrolled there yet."""
