@@ -19,6 +19,12 @@ Shape of the output:
   manifest (the one the Argo backend builds, see `mpijob`), one creates it with kubectl,
   polls its conditions until it succeeds or fails and deletes it, and one copies the
   int/float/bool outputs the ranks wrote to the shared volume into the Task's results.
+- values that are files (str, list and dict outputs, and int/float/bool outputs beyond the
+  termination message's budget) -> read from the workspace by the reader: the step's
+  command runs through a fixed launcher that puts each file's content into its argument;
+- loops -> a matrix (literal lists, or an items task's array result for a list known at
+  run time), or copies of the body; a finally step's checked condition -> a step of its
+  own Task;
 - a `schedule` -> a CronJob that creates the PipelineRun (see `tekton_schedule`);
   `parallelism` -> a warning: Tekton cannot bound it.
 Constructs not mapped yet are B001 errors, never dropped.
@@ -166,7 +172,9 @@ for index in range(0, len(args), 3):
     with open(os.path.join(target, name), "wb") as out:
         out.write(build(layout, mode))
 """
-# argv: tokens. "=TEXT" adds text to the argument being built, "<PATH" adds the file's content
+# argv: tokens. "?PATH" ends the step at once, successfully, unless the file holds `true` (a
+# finally step's condition, checked by a step before it); "=TEXT" adds text to the argument
+# being built, "<PATH" adds the file's content
 # (all of it: the "." keeps trailing newlines from the command substitution), "." ends the
 # argument, "@NAME" exports the text built as environment variable NAME; then the command
 # runs with the arguments built. No token is ever evaluated as code.
@@ -179,6 +187,7 @@ while [ "$index" -lt "$count" ]; do
   shift
   index=$((index + 1))
   case "$token" in
+    "?"*) if [ "$(cat -- "${token#?}")" != true ]; then echo "the step's condition does not hold"; exit 0; fi ;;
     =*) value="$value${token#=}" ;;
     "<"*) part=$(cat -- "${token#<}" && printf .) || exit 1
           value="$value${part%.}" ;;
@@ -191,6 +200,13 @@ exec "$@"
 LAUNCHER_COMMAND = ("sh", "-c", kube_escape(LAUNCHER_SCRIPT), "treadle-launch")
 VALUES_COMMAND = ["python3", "-c", kube_escape(VALUES_PROGRAM)]  # one list, shared by every Task that has it
 ITEMS_COMMAND = ["python3", "-c", kube_escape(ITEMS_PROGRAM)]
+CHECK_COMMAND = ["python3", "-c", kube_escape(CHECK_PROGRAM)]
+# A finally step whose condition needs a check evaluates it in a step of its own Task.
+GUARD_PARAM = "treadle-condition"
+GUARD_VALUES_PARAM = "treadle-condition-values"
+GUARD_VOLUME = "treadle-check"
+GUARD_PATH = "/tmp/treadle/check"
+GUARD_FILE = f"{GUARD_PATH}/holds"
 
 # MPI steps. The Task's folder of the workspace and its input folders arrive as params (the
 # Task is shared by calls); ports are identifiers, so these names never meet a port's.
@@ -353,6 +369,7 @@ class TektonEmitter(Emitter):
         self.pod_specs: list[dict] = []
         self.checks: dict[tuple, str] = {}  # conditions -> the pipeline task that checks them
         self.pending_tasks: list[dict] = []  # condition checks made for the task being built
+        self.inline_check: tuple[str, list[str], bool] | None = None  # a finally step's own check
         self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
         self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
         self.indices: list[int] = []  # the item index of each loop being unrolled, outermost first
@@ -504,8 +521,17 @@ class TektonEmitter(Emitter):
         name = self.ref_name(task.id)
         files = self.file_inputs(task)
         reads = tuple((port, mode != "one") for port, (mode, _) in files.items())
-        key = self.task_key(task) + ((reads,) if reads else ())
-        entry: dict = {"name": name, "taskRef": {"name": self.component(task, reads)}, "_key": key}
+        check = None
+        if task.is_finally:  # its condition may shape its Task (a check of its own)
+            self.inline_check = None
+            when = self.condition(conditions_of(task.guard), task)
+            check, self.inline_check = self.inline_check, None
+        guard = "" if check is None else "files" if check[2] else "values"
+        extra = (reads, guard) if reads or guard else ()
+        key = self.task_key(task) + extra
+        entry: dict = {"name": name, "taskRef": {"name": self.component(task, reads, guard)}, "_key": key}
+        if not task.is_finally:  # checks come after the Task in the output, as they always did
+            when = self.condition(conditions_of(task.guard), task)
         params = []
         workspaces = []
         component = task.component
@@ -545,9 +571,15 @@ class TektonEmitter(Emitter):
                 workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         elif self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, workspace=ARTIFACTS_WORKSPACE, subPath=name))
+        if check is not None:
+            if task.settings.mpi is not None:
+                self.unsupported(task.span, f"finally step '{task.id}' runs MPI and has a condition that needs a "
+                                            f"check (numbers, or/not): that is {NOT_YET}")
+            params += [Flow(name=GUARD_PARAM, value=check[0]), Flow(name=GUARD_VALUES_PARAM, value=check[1])]
+            if check[2] and not files:
+                workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         if workspaces:
             self.uses_workspace = True
-        when = self.condition(conditions_of(task.guard), task)
         if when:
             entry["when"] = when
         if not task.is_finally:
@@ -662,9 +694,9 @@ class TektonEmitter(Emitter):
                 result.append(when)
         if checked:
             if task.is_finally:
-                self.unsupported(task.span, f"the condition of finally step '{task.id}' compares numbers or "
-                                            f"combines comparisons with or/not: a condition-check task for a "
-                                            f"finally step is {NOT_YET}")
+                # A check task in the main DAG might never start when the run fails early, and
+                # a finally task cannot wait for another: the finally step checks by itself.
+                self.inline_check = self.check_shape(tuple(checked), task)
                 return result
             check = self.condition_check(tuple(checked), task)
             result.append(Flow(input=f"$(tasks.{check}.results.{CHECK_RESULT})", operator="in", values=["true"]))
@@ -700,13 +732,7 @@ class TektonEmitter(Emitter):
             return known
         name = self.names.name(key, f"check-{self.ref_name(task.id)}")
         self.checks[key] = name
-        operands: list[str] = []
-        files: list[int] = []
-        tree = [self.condition_tree(condition, operands, task, files) for condition in conditions]
-        shape = ["and", tree] if len(tree) > 1 else tree[0]
-        if files:
-            shape = ["files", files, shape]
-        shape = json.dumps(shape, separators=(",", ":"))
+        shape, operands, files = self.check_shape(conditions, task)
         key = CHECK_FILES_KEY if files else CHECK_KEY
         entry: dict = {"name": name, "taskRef": {"name": self.check_task(bool(files))}, "_key": key}
         after = sorted({self.ref_name(binding.task) for condition in conditions
@@ -719,6 +745,16 @@ class TektonEmitter(Emitter):
             self.uses_workspace = True
         self.pending_tasks.append(entry)
         return name
+
+    def check_shape(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> tuple[str, list[str], bool]:
+        """(the conditions' shape as JSON, the operand values, whether some are files)."""
+        operands: list[str] = []
+        files: list[int] = []
+        tree = [self.condition_tree(condition, operands, task, files) for condition in conditions]
+        shape = ["and", tree] if len(tree) > 1 else tree[0]
+        if files:
+            shape = ["files", files, shape]
+        return json.dumps(shape, separators=(",", ":")), operands, bool(files)
 
     def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task, files: list[int]) -> list:
         """A condition as nested lists over operand positions: ["and"|"or", [..]], ["not", c],
@@ -987,22 +1023,23 @@ class TektonEmitter(Emitter):
     def writes_files(self, component: ir.ComponentSpec) -> bool:
         return not all(self.is_result(component, port) for port in component.outputs)
 
-    def component(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = ()) -> str:
+    def component(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> str:
         """The Task of `task`; `files`: (input, gathered) for each input it reads from the
-        workspace (one file, or a loop's files gathered into a list)."""
-        key = self.task_key(task) + ((files,) if files else ())
+        workspace (one file, or a loop's files gathered into a list); `guard`: "values" or
+        "files" when the Task checks its own condition (a finally step), reading files or not."""
+        key = self.task_key(task) + ((files, guard) if files or guard else ())
         known = self.task_specs.get(key)
         if known is not None:
             return known[0]
         wanted = f"{self.info.name}-{task.component.name}"
         name = self.document_name("Task", (self.info.name,) + key, wanted,
-                                  stable=lambda: self.info.name + self.keys.identity(key[:2]) + (repr(key[2:]) if files else ""))
-        spec = self.mpi(task, name) if task.settings.mpi is not None else self.task_spec(task, files)
+                                  stable=lambda: self.info.name + self.keys.identity(key[:2]) + (repr(key[2:]) if len(key) > 2 else ""))
+        spec = self.mpi(task, name) if task.settings.mpi is not None else self.task_spec(task, files, guard)
         self.task_specs[key] = (name, spec)
         self.task_order.append(key)
         return name
 
-    def task_spec(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = ()) -> dict:
+    def task_spec(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> dict:
         """A Task that runs the component; `files`: (input, gathered) for the inputs it reads
         from the workspace. The command then runs through the launcher, which reads a single
         file where it is; a helper step first gathers a loop's files into one list."""
@@ -1020,6 +1057,8 @@ class TektonEmitter(Emitter):
                 params.append({"name": file_param(port.name), "type": "string"})
         if gathers:
             params.append({"name": VALUES_PARAM, "type": "array"})
+        if guard:
+            params += [{"name": GUARD_PARAM, "type": "string"}, {"name": GUARD_VALUES_PARAM, "type": "array"}]
         if params:
             spec["params"] = params
         results = [{"name": port.name, "type": "string"} for port in component.outputs
@@ -1030,34 +1069,41 @@ class TektonEmitter(Emitter):
                       for port in component.inputs if port.type.is_artifact]
         if self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, mountPath=pod.OUTPUTS_DIR))
-        if files:
+        if files or guard == "files":
             workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True))
         if workspaces:
             spec["workspaces"] = workspaces
         volumes = [pod.volume_source(volume) for volume in settings.volumes]
         if gathers:
             volumes.append({"name": VALUES_VOLUME, "emptyDir": {}})
+        if guard:
+            volumes.append({"name": GUARD_VOLUME, "emptyDir": {}})
         if volumes:
             spec["volumes"] = volumes
         steps = []
+        if guard:
+            steps.append({"name": "treadle-check", "image": CHECK_IMAGE, "command": CHECK_COMMAND,
+                          "args": [GUARD_FILE, f"$(params.{GUARD_PARAM})", f"$(params.{GUARD_VALUES_PARAM}[*])"],
+                          "volumeMounts": [Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH)],
+                          "securityContext": helper_security()})
         if gathers:
             steps.append({"name": "treadle-values", "image": CHECK_IMAGE, "command": VALUES_COMMAND,
                           "args": [MPI_SHARED_PATH, VALUES_PATH, f"$(params.{VALUES_PARAM}[*])"],
                           "volumeMounts": [Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH)],
                           "securityContext": helper_security()})
-        steps.append(self.step(task, files))
+        steps.append(self.step(task, files, guard))
         spec["steps"] = steps
         self.cache(task, name="", key=())
         return spec
 
-    def step(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = ()) -> dict:
+    def step(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> dict:
         component, settings = task.component, task.settings
         where = f"the component '{component.name}'"
         step: dict = {"name": dns_label(component.name),
                       "image": self.literal(component.image, task.span, f"the image of {where}")}
         env = self.env(task)
-        if files:
-            step["command"] = self.launcher(task, files, env)
+        if files or guard:
+            step["command"] = self.launcher(task, files, env, bool(guard))
             env = [variable for variable in env if variable["name"] not in self.file_env(task, files)]
         else:
             command = [self.argument(argument, task, where) for argument in component.command]
@@ -1081,6 +1127,8 @@ class TektonEmitter(Emitter):
             mounts.append(mount)
         if any(gathered for _, gathered in files):
             mounts.append(Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH, readOnly=True))
+        if guard:
+            mounts.append(Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH, readOnly=True))
         if mounts:
             step["volumeMounts"] = mounts
         step["securityContext"] = self.security(settings)
@@ -1093,7 +1141,8 @@ class TektonEmitter(Emitter):
         return {variable.name: variable.value.name for variable in task.settings.env
                 if isinstance(variable.value, ir.InputValue) and variable.value.name in reads}
 
-    def launcher(self, task: ir.Task, files: tuple[tuple[str, bool], ...], env: list[dict]) -> list[str]:
+    def launcher(self, task: ir.Task, files: tuple[tuple[str, bool], ...], env: list[dict], guarded: bool = False
+                 ) -> list[str]:
         """The command of a step that reads values from files: `sh` runs the fixed launcher,
         whose tokens rebuild the component's command and args with each file's content in
         place, export the environment variables that take such values, and run it."""
@@ -1107,10 +1156,11 @@ class TektonEmitter(Emitter):
             return f"<{VALUES_PATH}/{port}" if reads[port] else f"<{MPI_SHARED_PATH}/$(params.{file_param(port)})"
 
         if not component.command:
-            self.unsupported(task.span, f"step '{task.id}' reads {', '.join(reads)} from the workspace, which runs its "
-                                        f"command through a launcher; {where} gives no command (the image's "
-                                        "entrypoint cannot be wrapped)", hint="give the component a command")
-        tokens: list[str] = []
+            why = f"reads {', '.join(reads)} from the workspace" if reads else "checks its own condition"
+            self.unsupported(task.span, f"step '{task.id}' {why}, which runs its command through a launcher; {where} "
+                                        "gives no command (the image's entrypoint cannot be wrapped)",
+                             hint="give the component a command")
+        tokens: list[str] = [f"?{GUARD_FILE}"] if guarded else []
         for argument in component.command + component.args:
             for piece in argument:
                 if isinstance(piece, ir.InputValue) and piece.name in reads:

@@ -239,11 +239,6 @@ def test_one_check_serves_every_step_of_an_if_block():
     assert tasks["say"]["when"] == tasks["s2"]["when"]
 
 
-def test_a_checked_condition_on_a_finally_step_is_not_supported_yet():
-    output = tekton('finally {\n  if k > 3 {\n    say(text="y")\n  }\n}', params=CHECK_PARAMS)
-    assert [code for code, _ in errors(output)] == ["B001"]
-
-
 def test_after_finally_retries_timeouts():
     docs = documents('a = say(text="a")\nb = say(text="b") after a with { timeout = "1h2m3s" }\n'
                      'finally {\n  f = say(text="f")\n}', )

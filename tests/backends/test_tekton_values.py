@@ -223,3 +223,37 @@ def test_outputs_beyond_the_bound_are_files_that_readers_read(tmp_path):
     assert command[1] == f"$(results.{names[0]}.path)" and command[-1] == f"/tmp/treadle/outputs/{names[-1]}"
     assert pipeline_task(docs, "b")["params"][0] == {"name": "text", "value": f"$(tasks.a.results.{names[0]})"}
     assert pipeline_task(docs, "c")["params"][-1] == {"name": "treadle-file-text", "value": f"a/{names[-1]}"}
+
+
+# ---------------------------------------------------------------- finally steps check their own condition
+@pytest.mark.parametrize("k,runs", [("5", True), ("1", False), ("2", True), ("nan", True)])
+def test_a_finally_step_checks_its_condition_in_a_step_of_its_own(tmp_path, schema_errors, k, runs):
+    output, _ = compile_text(COMPONENTS + 'pipeline p(k: float = 2) {\n  a = show(text="main")\n  finally {\n'
+                             '    if k > 3 or not (k == 1) {\n      f = show(text="done $(x)" )\n    }\n  }\n}\n',
+                             target="tekton")
+    assert not output.ok  # '$(' in a literal: refused, as everywhere
+    output, _ = compile_text(COMPONENTS + 'pipeline p(k: float = 2) {\n  a = show(text="main")\n  finally {\n'
+                             '    if k > 3 or not (k == 1) {\n      f = show(text="done $HOME")\n    }\n  }\n}\n',
+                             target="tekton")
+    assert output.ok, [d.message for d in output.diagnostics]
+    documents = load_all(output.text)
+    for document in documents:
+        assert schema_errors(document, strict=True) == []
+    docs = {f"{d['kind']}/{d['metadata']['name']}": d for d in documents}
+    (entry,) = docs["Pipeline/p"]["spec"]["finally"]
+    assert "when" not in entry  # a finally task cannot read a check task's result
+    spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
+    check, main = spec["steps"]
+    params = {param["name"]: param["value"] for param in entry["params"]}
+    holds = tmp_path / "holds"
+    values = [value.replace("$(params.k)", k) for value in params["treadle-condition-values"]]
+    subprocess.run([sys.executable, "-c", kubelet_expand(check["command"][2], {}), str(holds),
+                    params["treadle-condition"], *values], check=True)
+    command = [kubelet_expand(tekton_substitute(item, params), EveryName()).replace("/tmp/treadle/check/holds", str(holds))
+               for item in main["command"]]
+    command = [sys.executable if item == "python3" else item for item in command]
+    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    if runs:
+        assert json.loads(run.stdout)[0] == ["p", "--text", "done $HOME"]
+    else:
+        assert "does not hold" in run.stdout and "done" not in run.stdout
