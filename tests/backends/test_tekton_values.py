@@ -139,7 +139,7 @@ def test_fan_in_of_str_list_and_dict_outputs(tmp_path):
         folder.mkdir()
         argv, _ = run_task(docs, reader, workspace, folder)
         assert json.loads(argv[0]) == expected
-    assert pipeline_task(docs, "g")["params"][0]["value"] == ["values", "text", "2", "m-0/name", "m-1/name"]
+    assert pipeline_task(docs, "g")["params"][0]["value"] == ["values", "text", '["m-0/name","m-1/name"]']
     gathering = docs[f"Task/{pipeline_task(docs, 'g')['taskRef']['name']}"]["spec"]
     assert [step["name"] for step in gathering["steps"]] == ["treadle-values", "gather"]
 
