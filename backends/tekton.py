@@ -645,10 +645,10 @@ class TektonEmitter(Emitter):
         producer: ir.Task = self.graph.nodes[binding.task]["task"]
         port = producer.component.output(binding.output)
         if not self.is_result(producer.component, port):
-            why = (f"a {port.type.name} that may exceed Tekton's 4,096-byte result limit"
-                   if port.type.name not in RESULT_TYPES else "whose name Tekton does not accept for a result")
-            self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', "
-                                          f"{why}: reading such values from the workspace is {NOT_YET}")
+            # Readers of files take them through the launcher or a check's files; nothing
+            # else should reach here, but a refusal is better than a wrong variable.
+            self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', a "
+                                          "file in the workspace, where only a Tekton result can go")
             return ""
         if not binding.gathered:
             return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
