@@ -8,12 +8,14 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import import_module
+from typing import Mapping
 
 import networkx as nx
 
 from ..compiler.diagnostics import Diagnostic, Severity
 from .base import Options
 from .naming import dns_label
+from .provenance import Origin, stamp
 from .yaml_out import dump_measured
 
 TARGETS = {"argo": "treadle.backends.argo", "tekton": "treadle.backends.tekton"}
@@ -24,6 +26,8 @@ class CompileOutput:
     text: str = ""
     documents: list[dict] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # (pipeline graph, its documents) in compile order: for callers that write one file per pipeline
+    pipelines: list[tuple[nx.DiGraph, list[dict]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -44,22 +48,30 @@ def _collector_paused():
             gc.enable()
 
 
-def compile_pipelines(graphs: list[nx.DiGraph], target: str, options: Options) -> CompileOutput:
-    """Every pipeline's documents in one YAML stream, or the diagnostics that stop it."""
+def compile_pipelines(graphs: list[nx.DiGraph], target: str, options: Options,
+                      origins: Mapping[str, Origin] | None = None) -> CompileOutput:
+    """Every pipeline's documents in one YAML stream, or the diagnostics that stop it.
+    `origins` (source path as in the spans -> Origin): stamp each pipeline's documents with
+    where they come from."""
     with _collector_paused():
-        return _compile(graphs, target, options)
+        return _compile(graphs, target, options, origins)
 
 
-def _compile(graphs: list[nx.DiGraph], target: str, options: Options) -> CompileOutput:
+def _compile(graphs: list[nx.DiGraph], target: str, options: Options,
+             origins: Mapping[str, Origin] | None = None) -> CompileOutput:
     engine = import_module(TARGETS[target])
     output = CompileOutput()
     document_names: dict = {}
     for graph in graphs:
         result = engine.emit(graph, options, document_names)
+        if origins is not None and result.documents:
+            stamp(result.documents, origins[graph.graph["info"].span.path])
         output.diagnostics.extend(result.diagnostics)
         output.documents.extend(result.documents)
+        output.pipelines.append((graph, result.documents))
     if not output.ok:
         output.documents = []
+        output.pipelines = []
         return output
     output.text, sizes = dump_measured(output.documents)  # JSON sizes measured while writing
     near = engine.documents_near_limit(output.documents, sizes)

@@ -135,7 +135,13 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Front end, then one engine; diagnostics go to stderr, YAML to the output."""
+    """Front end, then one engine; diagnostics go to stderr, YAML to the output. Folders,
+    several files or targets, and --check compile a whole repository (gitops_cli)."""
+    from .gitops_cli import command_compile_tree, wants_tree
+
+    if wants_tree(args):
+        return command_compile_tree(args, out, err)
+    args.file, args.target = args.files[0], args.target[0]
     if args.target == "tekton" and (args.kind != "workflow" or args.artifacts != "repository"):
         print("treadle: error: --kind and --artifacts go with --target argo (Tekton always emits a Pipeline "
               "and a PipelineRun, and passes artifacts through a volume)", file=err)
@@ -174,12 +180,24 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..backends.base import Options
     from ..backends.targets import compile_pipelines
 
+    from .passes import Options as PassOptions, optimize
+
+    optimized = [(graph, optimize(graph, args.optimize, PassOptions(fold_defaults=args.fold_defaults)))
+                 for graph in graphs]
+    graphs = [result.graph for _, result in optimized]
     options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
                       embedded=args.embedded, kubectl_image=args.kubectl_image)
-    output = compile_pipelines(graphs, args.target, options)
+    from ..backends.provenance import Origin
+
+    origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
+    output = compile_pipelines(graphs, args.target, options, origins)
     backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
     for diagnostic in backend:
         err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
+    if args.explain:
+        from .passes.explain import explain
+
+        err.write(explain(optimized, args.optimize, len(output.text.encode("utf-8")) if output.ok else None))
     if not output.ok:
         err.write(_summary(diagnostics + backend, 1) + "\n")
         return EXIT_PROBLEMS
@@ -197,6 +215,18 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 # ---------------------------------------------------------------- argument parsing
+def _targets(text: str) -> list[str]:
+    """`argo`, `tekton` or `argo,tekton`: each once, in the order given."""
+    from ..backends.targets import TARGETS
+
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in TARGETS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown target {', '.join(map(repr, unknown))} (choose from "
+                                         f"{', '.join(TARGETS)}, comma-separated)")
+    return list(dict.fromkeys(names))
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own exit code for usage errors is 2 as well
         self.print_usage(sys.stderr)
@@ -219,10 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
         "compile", help="compile a .treadle file to engine YAML",
         description="Compile the pipelines of a file to YAML for a workflow engine. Problems go to "
                     "stderr; exit 0 when written, 1 when the file has problems, 2 on bad usage.")
-    compile_.add_argument("file", metavar="FILE", help="a .treadle file")
-    compile_.add_argument("--target", required=True, choices=("argo", "tekton"),
-                          help="the engine to compile for")
-    compile_.add_argument("-o", "--output", metavar="PATH", help="where to write the YAML ('-' or none: stdout)")
+    compile_.add_argument("files", nargs="+", metavar="FILE", help="a .treadle file; or several files and "
+                          "folders, compiled to one folder per target under -o OUTDIR")
+    compile_.add_argument("--target", required=True, type=_targets, metavar="argo|tekton[,...]",
+                          help="the engine(s) to compile for, comma-separated")
+    compile_.add_argument("-o", "--output", metavar="PATH", help="where to write the YAML ('-' or none: stdout); "
+                          "with folders or several targets, the output folder")
+    compile_.add_argument("--check", action="store_true", help="compile in memory and exit 1 if the output "
+                          "folder is not up to date (stale, missing or extra files); never writes")
+    compile_.add_argument("--diff", action="store_true", help="with --check: print a unified diff of the changes")
     compile_.add_argument("--pipeline", metavar="NAME", help="compile only this pipeline (default: all of the file)")
     compile_.add_argument("--kind", choices=("workflow", "workflowtemplate"), default="workflow",
                           help="Argo object to emit (default: workflow; a pipeline with a schedule "
@@ -239,7 +274,32 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--kubectl-image", metavar="IMAGE",
                           help="Tekton: the image (with sh and kubectl) of the steps that create MPIJobs and "
                                "scheduled runs (default: bitnami/kubectl:1.31.4)")
+    compile_.add_argument("-O", dest="optimize", type=int, choices=(0, 1), default=1, metavar="LEVEL",
+                          help="optimization: -O0 none, -O1 (default) folding, dead and common step "
+                               "elimination, redundant `after` removal (see docs/optimizer.md)")
+    compile_.add_argument("--fold-defaults", action="store_true",
+                          help="treat pipeline parameters as their defaults in conditions (runs keep them)")
+    compile_.add_argument("--explain", action="store_true",
+                          help="print to stderr what each optimizer pass changed, with source places, and the size")
     compile_.set_defaults(handler=command_compile)
+
+    from .gitops_cli import command_submit
+
+    submit = commands.add_parser(
+        "submit", help="compile a pipeline and start it on a cluster",
+        description="Compile one pipeline, apply its definitions to the cluster of the current kubeconfig "
+                    "(server-side apply), create its run and print the run's name. Exit 0 when submitted "
+                    "(with --watch: when the run succeeded), 1 on problems or a failed run, 2 on bad usage.")
+    submit.add_argument("file", metavar="FILE", help="a .treadle file")
+    submit.add_argument("--target", required=True, choices=("argo", "tekton"), help="the engine on the cluster")
+    submit.add_argument("--pipeline", metavar="NAME", help="the pipeline to run (needed when the file has several)")
+    submit.add_argument("-n", "--namespace", metavar="NS", help="namespace (default: the kubeconfig context's)")
+    submit.add_argument("--watch", action="store_true", help="show each task's state until the run ends; "
+                        "exit with the run's outcome")
+    submit.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: KUBECONFIG or "
+                        "~/.kube/config; inside a pod, its service account)")
+    submit.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    submit.set_defaults(handler=command_submit)
     return parser
 
 

@@ -134,6 +134,9 @@ class Settings:
     volumes: tuple[Volume, ...] = ()
     cache: bool = True
     deterministic: bool = False
+    # An optimizer hint, not part of how the task runs: two tasks that differ only here
+    # share a template, and engine cache keys do not change with it.
+    side_effects: bool = field(default=True, compare=False, repr=False)
     security: Security = field(default_factory=Security)
     image_pull_policy: str | None = None
 
@@ -366,6 +369,28 @@ def tasks(graph: nx.DiGraph) -> list[Task]:
                 placed.add(node)
                 order.append(nodes[node]["task"])
     return order
+
+
+def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
+    """The graph of `task_list`: an edge wherever a task reads another's outputs (arguments,
+    guard, the items of its loops) or runs after it. Lowering and every pass build graphs
+    here, so edges always follow from the tasks."""
+    loop_items = {loop.id: loop.items for loop in pipeline.loops}
+    edges: dict[tuple[str, str], tuple[set[str], bool]] = {}
+    for task in task_list:
+        reads = [binding for binding in task_bindings(task) if isinstance(binding, TaskOutput)]
+        reads += [loop_items[loop_id] for loop_id in task.loops if isinstance(loop_items[loop_id], TaskOutput)]
+        for binding in reads:
+            edges.setdefault((binding.task, task.id), (set(), False))[0].add(binding.output)
+        for other in task.after:
+            outputs, _ = edges.get((other, task.id), (set(), False))
+            edges[(other, task.id)] = (outputs, True)
+    graph = nx.DiGraph()
+    graph.graph["info"] = pipeline
+    graph.add_nodes_from((task.id, {"task": task}) for task in task_list)
+    graph.add_edges_from((producer, consumer, {"reads": tuple(sorted(outputs)), "order": order})
+                         for (producer, consumer), (outputs, order) in edges.items())
+    return graph
 
 
 def task_bindings(task: Task):

@@ -28,8 +28,7 @@ def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
     """Build the graph of one pipeline that checked without errors."""
     settings = checked.settings
     guards = _loop_guards(checked)
-    graph = nx.DiGraph()
-    graph.graph["info"] = ir.PipelineInfo(
+    pipeline = ir.PipelineInfo(
         name=checked.name,
         params=checked.params,
         loops=tuple(replace(loop, guard=guards[loop.id]) if guards.get(loop.id) is not None else loop
@@ -42,19 +41,8 @@ def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
         source=checked.module.path,
         span=checked.node.span,
     )
-    loops = {loop.id: loop for loop in checked.loops}
-    edges: dict[tuple[str, str], tuple[set[str], bool]] = {}
-
-    def read(producer: str, consumer: str, output: str | None) -> None:
-        outputs, order = edges.setdefault((producer, consumer), (set(), False))
-        if output is None:
-            edges[(producer, consumer)] = (outputs, True)
-        else:
-            outputs.add(output)
-
-    nodes = []
-    for step in checked.steps:
-        task = ir.Task(
+    task_list = [
+        ir.Task(
             id=step.id,
             component=step.component,
             arguments=tuple(step.arguments),
@@ -65,17 +53,6 @@ def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
             after=tuple(dict.fromkeys(step.after)),
             span=step.step.span,
         )
-        nodes.append((step.id, {"task": task}))
-        for binding in ir.task_bindings(task):
-            if isinstance(binding, ir.TaskOutput):
-                read(binding.task, step.id, binding.output)
-        for loop_id in task.loops:
-            items = loops[loop_id].items
-            if isinstance(items, ir.TaskOutput):
-                read(items.task, step.id, items.output)
-        for other in task.after:
-            read(other, step.id, None)
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from((producer, consumer, {"reads": tuple(sorted(outputs)), "order": order})
-                         for (producer, consumer), (outputs, order) in edges.items())
-    return graph
+        for step in checked.steps
+    ]
+    return ir.build_graph(pipeline, task_list)

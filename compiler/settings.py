@@ -19,7 +19,7 @@ EnvValue = Callable[[ast.Expr], object]
 
 COMPONENT_KEYS = ("image", "command", "args", "description", "mpi", "resources", "retries", "timeout", "env",
                   "node_selector", "tolerations", "volumes", "cache", "deterministic", "security",
-                  "image_pull_policy")
+                  "image_pull_policy", "side_effects")
 DEFINITION_ONLY_KEYS = ("image", "command", "args", "description")
 OVERRIDE_KEYS = tuple(key for key in COMPONENT_KEYS if key not in DEFINITION_ONLY_KEYS)
 PIPELINE_KEYS = ("schedule", "timezone", "parallelism", "timeout", "service_account")
@@ -142,7 +142,7 @@ class SettingsReader:
                 value = self.duration(setting)
                 if value is not None:
                     result = replace(result, timeout_seconds=value)
-            elif key in ("cache", "deterministic"):
+            elif key in ("cache", "deterministic", "side_effects"):
                 value = self.value(setting, bool, "true or false")
                 if value is not None:
                     result = replace(result, **{key: value})

@@ -1,1 +1,109 @@
-"""treadle."""
+"""The optimizer: passes over the IR, each a function graph -> new graph, in one ordered list.
+
+`optimize(graph, level)` runs the passes of an `-O` level in list order, checks the IR's
+invariants after each, and reports what each pass changed and how long it took.
+Levels: 0 runs nothing, 1 (the default) the passes that keep every engine feature, 2 adds
+fusion. Each pass states what must run before it; the list is checked against that.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import networkx as nx
+
+from .. import ir
+from .common import Change, Options
+from .common_tasks import eliminate_common_tasks
+from .dead_tasks import eliminate_dead_tasks
+from .fold_constants import fold_constants
+from .reduce_edges import reduce_edges
+
+PassFunction = Callable[..., nx.DiGraph]
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    run: PassFunction
+    level: int  # the lowest -O level that runs it
+    needs: tuple[str, ...]  # passes that must have run before it
+    why: str  # why it needs them
+
+
+PASSES: tuple[Pass, ...] = (
+    Pass("fold-constants", fold_constants, 1, (), "first: it decides the conditions the others look at"),
+    Pass("dead-tasks", eliminate_dead_tasks, 1, ("fold-constants",),
+         "removes the tasks whose conditions folding made false"),
+    Pass("common-tasks", eliminate_common_tasks, 1, ("dead-tasks",),
+         "a dead task must not stand for a live duplicate"),
+    Pass("reduce-edges", reduce_edges, 1, ("dead-tasks", "common-tasks"),
+         "removing and merging tasks adds `after`s (waits passed on) that may be redundant"),
+)
+LEVELS = (0, 1)
+DEFAULT_LEVEL = 1
+
+
+def check_pass_order(passes: tuple[Pass, ...] = PASSES) -> list[str]:
+    """[] when every pass comes after the passes it needs."""
+    problems = []
+    names = [p.name for p in passes]
+    for position, step in enumerate(passes):
+        for need in step.needs:
+            if need not in names[:position]:
+                problems.append(f"{step.name} needs {need} before it")
+    return problems
+
+
+@dataclass
+class PassReport:
+    name: str
+    seconds: float
+    tasks_before: int
+    tasks_after: int
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class Optimized:
+    graph: nx.DiGraph
+    reports: list[PassReport]
+
+
+def optimize(graph: nx.DiGraph, level: int = DEFAULT_LEVEL, options: Options = Options()) -> Optimized:
+    """Run the passes of `level`. A pass returns its input itself when it changes nothing,
+    and a new graph otherwise (the IR's invariants are checked then)."""
+    if level not in LEVELS:
+        raise ValueError(f"optimization level {level} is not one of {LEVELS}")
+    enabled = gc.isenabled()
+    gc.disable()  # passes make many small objects and keep them: the collector would rescan them
+    try:
+        return _optimize(graph, level, options)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _optimize(graph: nx.DiGraph, level: int, options: Options) -> Optimized:
+    reports = []
+    for step in PASSES:
+        if step.level > level:
+            continue
+        changes: list[Change] = []
+        before = graph.number_of_nodes()
+        start = time.perf_counter()
+        result = step.run(graph, options, changes)
+        seconds = time.perf_counter() - start
+        problems = ir.validate(result) if result is not graph else []
+        if problems:
+            raise AssertionError(f"pass {step.name} broke the IR: {problems[:3]}")
+        reports.append(PassReport(step.name, seconds, before, result.number_of_nodes(), changes))
+        graph = result
+    return Optimized(graph, reports)
+
+
+__all__ = ["PASSES", "LEVELS", "DEFAULT_LEVEL", "Options", "Change", "Pass", "PassReport", "Optimized", "optimize",
+           "check_pass_order", "fold_constants", "eliminate_dead_tasks", "eliminate_common_tasks", "reduce_edges"]

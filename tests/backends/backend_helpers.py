@@ -9,17 +9,22 @@ import re
 import yaml
 
 from treadle.backends.base import Options
+from treadle.backends.provenance import Origin
 from treadle.backends.targets import compile_pipelines
 from treadle.compiler.frontend import compile_sources
 from treadle.compiler.source import SourceFile
 
 
-def compile_text(text: str, options: Options | None = None, path: str = "test.treadle", target: str = "argo"):
-    """(CompileOutput, front-end result). Front-end errors fail loudly: tests write valid code."""
+def compile_text(text: str, options: Options | None = None, path: str = "test.treadle", target: str = "argo",
+                 origin_root=None):
+    """(CompileOutput, front-end result). Front-end errors fail loudly: tests write valid code.
+    `origin_root`: stamp the documents with their source path relative to it, as the CLI does
+    relative to the folder it runs in (the golden files are stamped relative to the checkout)."""
     result = compile_sources([SourceFile(path, text)])
     errors = [d for d in result.diagnostics if d.is_error]
     assert not errors, "front end: " + "; ".join(f"{d.span}: {d.message}" for d in errors)
-    return compile_pipelines(list(result.pipelines.values()), target, options or Options()), result
+    origins = None if origin_root is None else {path: Origin.of(path, text, root=origin_root)}
+    return compile_pipelines(list(result.pipelines.values()), target, options or Options(), origins), result
 
 
 def load_all(text: str) -> list[dict]:

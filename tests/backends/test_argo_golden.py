@@ -32,7 +32,7 @@ def _regenerate() -> bool:
 
 @pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.parent.name}/{s.name}{x}" for s, x in CASES])
 def test_golden(source, suffix):
-    output, _ = compile_text(source.read_text(encoding="utf-8"), VARIANTS[suffix], path=str(source))
+    output, _ = compile_text(source.read_text(encoding="utf-8"), VARIANTS[suffix], path=str(source), origin_root=REPO)
     assert output.ok, [d.message for d in output.diagnostics]
     golden = _golden(source, suffix)
     if _regenerate():

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from treadle.compiler.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 
 PIPELINES = Path(__file__).parent / "pipelines"
+
+
+@pytest.fixture(autouse=True)
+def _in_the_checkout(monkeypatch):
+    """Compiled documents name their source relative to the current folder; the golden
+    files were written from the checkout's root."""
+    monkeypatch.chdir(PIPELINES.parents[2])
 
 def run(argv, capsys):
     code = main(argv)

@@ -86,7 +86,8 @@ def _golden(source: Path, suffix: str) -> Path:
 
 @pytest.mark.parametrize("source,suffix", CASES, ids=[f"{s.parent.name}/{s.name}{x}" for s, x in CASES])
 def test_golden(source, suffix):
-    output, _ = compile_text(source.read_text(encoding="utf-8"), VARIANTS[suffix], path=str(source), target="tekton")
+    output, _ = compile_text(source.read_text(encoding="utf-8"), VARIANTS[suffix], path=str(source), target="tekton",
+                             origin_root=REPO)
     assert output.ok, [d.message for d in output.diagnostics]
     golden = _golden(source, suffix)
     if os.environ.get("TREADLE_REGENERATE") == "1":

@@ -1,0 +1,191 @@
+"""`treadle compile` on a repository (folders, several targets, `--check`), the command
+line side of `backends.gitops`: reading the arguments, rendering what went wrong."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from . import cli
+
+
+def wants_tree(args: argparse.Namespace) -> bool:
+    """The repository form: anything but one file compiled for one target without --check."""
+    import os
+
+    return (len(args.files) > 1 or len(args.target) > 1 or args.check or args.diff
+            or any(os.path.isdir(path) for path in args.files))
+
+
+def _options(args: argparse.Namespace):
+    from ..backends.base import Options
+
+    return {
+        "argo": Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim),
+        "tekton": Options(volume_claim=args.volume_claim, embedded=args.embedded, kubectl_image=args.kubectl_image),
+    }
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    if args.output in (None, "-"):
+        return "folders, several files or targets, and --check need -o OUTDIR, the folder the YAML goes to"
+    if args.diff and not args.check:
+        return "--diff goes with --check"
+    if args.pipeline is not None:
+        return "--pipeline selects from one file; with folders every pipeline is compiled"
+    if args.target == ["tekton"] and (args.kind != "workflow" or args.artifacts != "repository"):
+        return "--kind and --artifacts go with --target argo"
+    if args.embedded and "tekton" not in args.target:
+        return "--embedded goes with --target tekton"
+    if args.kubectl_image and "tekton" not in args.target:
+        return "--kubectl-image goes with --target tekton"
+    if args.volume_claim and args.artifacts != "volume" and "tekton" not in args.target:
+        return "--volume-claim goes with --artifacts volume"
+    return None
+
+
+def command_compile_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..backends import gitops
+
+    problem = _usage_problem(args)
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
+        return cli.EXIT_USAGE
+    files, problems = gitops.find_sources(args.files)
+    if problems:
+        for problem in problems:
+            print(f"treadle: error: {problem}", file=err)
+        return cli.EXIT_USAGE
+    result, problem = cli._frontend(files)
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
+        return cli.EXIT_USAGE
+    color = cli._wants_color(err)
+    diagnostics = result.diagnostics.sorted()
+    for diagnostic in diagnostics:
+        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
+    if result.diagnostics.has_errors:
+        err.write(cli._summary(diagnostics, len(files)) + "\n")
+        return cli.EXIT_PROBLEMS
+
+    graphs = [graph for checked in result.checked.pipelines
+              for graph in [_lowered(result, checked)] if graph is not None]
+    from .passes import Options as PassOptions, optimize
+
+    graphs = [optimize(graph, args.optimize, PassOptions(fold_defaults=args.fold_defaults)).graph
+              for graph in graphs]
+    sources = {path: source.text for path, source in result.program.sources.items()}
+    tree = gitops.compile_tree(graphs, sources, args.target, _options(args))
+    backend = sorted(tree.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
+    for diagnostic in backend:
+        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
+    for problem in tree.problems:
+        print(f"treadle: error: {problem}", file=err)
+    if not tree.ok:
+        if backend:
+            err.write(cli._summary(diagnostics + backend, len(files)) + "\n")
+        return cli.EXIT_PROBLEMS
+
+    if args.check:
+        comparison = gitops.compare(args.output, tree)
+        if args.diff:
+            out.write(gitops.unified_diff(args.output, tree, comparison))
+        shown = args.output.rstrip("/\\")
+        for kind, paths in (("stale", comparison.stale), ("missing", comparison.missing),
+                            ("extra", comparison.extra)):
+            for path in paths:
+                print(f"{kind}: {shown}/{path}", file=err)
+        count = len(comparison.stale) + len(comparison.missing) + len(comparison.extra)
+        if count:
+            print(f"{count} file{'s' if count != 1 else ''} out of date in {shown}; compile without --check to "
+                  "update them", file=err)
+            return cli.EXIT_PROBLEMS
+        print(f"{len(tree.files)} files up to date in {shown}", file=err)
+        return cli.EXIT_OK
+    try:
+        gitops.write_tree(args.output, tree)
+    except OSError as error:
+        print(f"treadle: error: cannot write to {args.output}: {error.strerror or error}", file=err)
+        return cli.EXIT_USAGE
+    return cli.EXIT_OK
+
+
+def _lowered(result, checked):
+    """The IR of a checked pipeline of an entry file (the front end keeps the first of two
+    with one name; the tree reports such a clash itself, so both are lowered here)."""
+    graph = result.pipelines.get(checked.name)
+    if graph is not None and graph.graph["info"].span == checked.node.span:
+        return graph
+    from .lower import lower_pipeline
+
+    return lower_pipeline(checked)
+
+
+# ---------------------------------------------------------------- treadle submit
+def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Compile one pipeline in memory, apply its definitions, create its run, and with
+    --watch follow the run to its end (exit 0 succeeded, 1 failed)."""
+    from ..backends.base import Options
+    from ..backends.cluster import Cluster, ClusterError, connect, follow, submit
+    from ..backends.provenance import Origin
+    from ..backends.targets import compile_pipelines
+
+    result, problem = cli._frontend([args.file])
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
+        return cli.EXIT_USAGE
+    color = cli._wants_color(err)
+    diagnostics = result.diagnostics.sorted()
+    for diagnostic in diagnostics:
+        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
+    if result.diagnostics.has_errors:
+        err.write(cli._summary(diagnostics, 1) + "\n")
+        return cli.EXIT_PROBLEMS
+    names = list(result.pipelines)
+    if args.pipeline is None and len(names) != 1:
+        print(f"treadle: error: {args.file} has {len(names)} pipelines ({', '.join(names) or 'none'}); "
+              "choose one with --pipeline NAME", file=err)
+        return cli.EXIT_USAGE
+    name = args.pipeline if args.pipeline is not None else names[0]
+    if name not in result.pipelines:
+        print(f"treadle: error: {args.file} has no pipeline '{name}' (pipelines: {', '.join(names)})", file=err)
+        return cli.EXIT_USAGE
+    origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
+    from .passes import optimize
+
+    graph = optimize(result.pipelines[name]).graph  # the default level, as `treadle compile`
+    output = compile_pipelines([graph], args.target, Options(), origins)
+    backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
+    for diagnostic in backend:
+        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
+    if not output.ok:
+        err.write(cli._summary(diagnostics + backend, 1) + "\n")
+        return cli.EXIT_PROBLEMS
+
+    try:
+        api_client, namespace = connect(args.kubeconfig, args.context)
+        namespace = args.namespace or namespace
+        cluster = Cluster(api_client, args.target)
+        submitted = submit(cluster, output.documents, namespace)
+        for kind, applied in submitted.applied:
+            print(f"applied {kind} {applied}", file=err)
+        if submitted.run is None:
+            print(f"treadle: pipeline '{name}' has a schedule: its definitions are applied and the engine "
+                  "starts the runs", file=err)
+            return cli.EXIT_OK
+        kind, run_name = submitted.run
+        print(f"created {kind} {run_name} in namespace {namespace}", file=err)
+        out.write(run_name + "\n")
+        out.flush()
+        if not args.watch:
+            return cli.EXIT_OK
+        succeeded, message = follow(cluster, submitted.run, namespace,
+                                    lambda task, state: print(f"{task}: {state}", file=out, flush=True))
+    except ClusterError as error:
+        print(f"treadle: error: {error.message}", file=err)
+        if error.hint:
+            print(f"  = hint: {error.hint}", file=err)
+        return cli.EXIT_PROBLEMS
+    print(f"{kind} {run_name} {'succeeded' if succeeded else 'failed'}" + (f": {message}" if message else ""),
+          file=out)
+    return cli.EXIT_OK if succeeded else cli.EXIT_PROBLEMS

@@ -1,0 +1,90 @@
+"""IR as short text: what `--explain`, the pass fixtures and the docstring examples show.
+
+`describe(graph)` prints one line per task in task order, in the language's own notation:
+`b = inc(x=a.y) after c if p > 1 in for-x-1`. Spans are left out, so a program and the
+optimized form of another program compare equal when they mean the same."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+
+from .. import ir
+
+# Components the docstring examples call: `inc` is deterministic and side-effect free,
+# `show` only has side effects, `draw` is neither deterministic nor free of side effects.
+EXAMPLE_COMPONENTS = '''
+component inc(x: int = 0) -> (y: int) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write(str(int(sys.argv[1]) + 1))", x, y]
+  deterministic = true
+  side_effects = false
+}
+component show(x: int) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import sys; print(sys.argv[1])", x]
+}
+component draw(x: int = 0) -> (y: int) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import random, sys; open(sys.argv[2], 'w').write(str(random.randint(0, 9)))", x, y]
+}
+'''
+
+
+def pipeline_of(body: str, params: str = "", path: str = "example.treadle") -> nx.DiGraph:
+    """The IR of `pipeline example(params) { body }` over the example components."""
+    from ..frontend import compile_sources
+    from ..source import SourceFile
+
+    text = EXAMPLE_COMPONENTS + f"pipeline example({params}) {{\n{body}\n}}\n"
+    result = compile_sources([SourceFile(path, text)])
+    errors = [f"{d.span}: {d.message}" for d in result.diagnostics if d.is_error]
+    if errors:
+        raise ValueError("; ".join(errors))
+    return result.pipelines["example"]
+
+
+def binding_text(binding: ir.Binding, pipeline: ir.PipelineInfo | None = None) -> str:
+    if isinstance(binding, ir.Const):
+        return json.dumps(binding.value, ensure_ascii=False) if not isinstance(binding.value, bool) else (
+            "true" if binding.value else "false")
+    if isinstance(binding, ir.ParamRef):
+        return binding.name
+    if isinstance(binding, ir.LoopItem):
+        return pipeline.loop(binding.loop).variable if pipeline is not None else binding.loop
+    gathered = "".join(f"[all {pipeline.loop(loop).variable if pipeline is not None else loop}]"
+                       for loop in binding.gathered)
+    return f"{binding.task}.{binding.output}{gathered}"
+
+
+def condition_text(condition: ir.Condition, pipeline: ir.PipelineInfo | None = None) -> str:
+    if isinstance(condition, ir.Compare):
+        return f"{binding_text(condition.left, pipeline)} {condition.op} {binding_text(condition.right, pipeline)}"
+    if isinstance(condition, ir.Truthy):
+        return binding_text(condition.operand, pipeline)
+    if isinstance(condition, ir.Not):
+        return f"not ({condition_text(condition.operand, pipeline)})"
+    joiner = " and " if isinstance(condition, ir.And) else " or "
+    return "(" + joiner.join(condition_text(operand, pipeline) for operand in condition.operands) + ")"
+
+
+def task_text(task: ir.Task, pipeline: ir.PipelineInfo | None = None) -> str:
+    arguments = ", ".join(f"{name}={binding_text(binding, pipeline)}" for name, binding in task.arguments)
+    text = f"{task.id} = {task.component.name}({arguments})"
+    if task.after:
+        text += " after " + ", ".join(task.after)
+    if task.guard is not None:
+        text += " if " + condition_text(task.guard, pipeline)
+    if task.loops and pipeline is not None:
+        text += " " + " ".join(f"in for {pipeline.loop(loop).variable} in {binding_text(pipeline.loop(loop).items)}"
+                               for loop in task.loops)
+    if task.is_finally:
+        text += " finally"
+    return text
+
+
+def describe(graph: nx.DiGraph) -> str:
+    """One line per task, in task order."""
+    pipeline = ir.info(graph)
+    return "\n".join(task_text(task, pipeline) for task in ir.tasks(graph))

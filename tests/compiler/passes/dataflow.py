@@ -1,0 +1,154 @@
+"""What a pipeline means, observed without running it: which steps run, with which inputs,
+under which conditions, for given parameter values.
+
+Every value is a term: a literal, or "output o of component C (with its settings) applied
+to these input terms" for a deterministic step (equal inputs give equal outputs), or
+"output o of step S, iteration i" for any other (each run draws anew). Conditions on
+literals and parameters are decided; those on step outputs stay as formulas in a normal
+form (`true and x` is `x`). Loops over literal lists and parameters are expanded; a loop
+over a step's output is one symbolic iteration. A pass keeps the meaning when the steps
+with side effects run with the same inputs under the same conditions, and no work
+appears that was not there before."""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections import Counter
+
+import networkx as nx
+
+from treadle.compiler import ir
+
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+            ">": operator.gt, ">=": operator.ge}
+
+
+def _literal(value) -> tuple:
+    return ("literal", json.dumps(value, sort_keys=True))
+
+
+def _and(parts) -> object:
+    flat = set()
+    for part in parts:
+        if part is False:
+            return False
+        if part is True:
+            continue
+        flat.update(part[1] if part[0] == "and" else (part,))
+    if not flat:
+        return True
+    return next(iter(flat)) if len(flat) == 1 else ("and", frozenset(flat))
+
+
+def _or(parts) -> object:
+    flat = set()
+    for part in parts:
+        if part is True:
+            return True
+        if part is False:
+            continue
+        flat.update(part[1] if part[0] == "or" else (part,))
+    if not flat:
+        return False
+    return next(iter(flat)) if len(flat) == 1 else ("or", frozenset(flat))
+
+
+class Meaning:
+    def __init__(self, graph: nx.DiGraph, params: dict) -> None:
+        self.graph = graph
+        self.pipeline = ir.info(graph)
+        self.params = params
+        self.outputs: dict[tuple[str, tuple], dict[str, tuple] | None] = {}  # (task, iteration) -> outputs
+        self.effects: set = set()
+        self.work: Counter = Counter()
+        self.tasks = {task.id: task for task in ir.tasks(graph)}
+        for task in ir.tasks(graph):
+            for env in self.iterations(task.loops, {}):
+                self.run(task, env)
+
+    # ------------------------------------------------------------ loops
+    def items(self, loop: ir.Loop, env: dict) -> list[tuple]:
+        items = loop.items
+        if isinstance(items, ir.Const):
+            return [_literal(item) for item in items.value]
+        if isinstance(items, ir.ParamRef):
+            return [_literal(item) for item in self.params[items.name]]
+        return [("item of", self.term(items, env))]
+
+    def iterations(self, loops: tuple[str, ...], env: dict):
+        """Each assignment {loop id: (index, item term)} of the loops, outermost first."""
+        if not loops:
+            yield env
+            return
+        loop = self.pipeline.loop(loops[0])
+        for index, item in enumerate(self.items(loop, env)):
+            yield from self.iterations(loops[1:], {**env, loop.id: (index, item)})
+
+    # ------------------------------------------------------------ values
+    def term(self, binding: ir.Binding, env: dict) -> tuple:
+        if isinstance(binding, ir.Const):
+            return _literal(binding.value)
+        if isinstance(binding, ir.ParamRef):
+            return _literal(self.params[binding.name])
+        if isinstance(binding, ir.LoopItem):
+            return env[binding.loop][1]
+        producer = self.tasks[binding.task]
+        shared = tuple(loop for loop in producer.loops if loop not in binding.gathered)
+        return self.gathered(producer, binding.output, shared, binding.gathered, env)
+
+    def gathered(self, producer: ir.Task, output: str, shared: tuple, gathered: tuple, env: dict) -> tuple:
+        if not gathered:
+            outputs = self.outputs.get((producer.id, tuple(env[loop][0] for loop in shared + ())))
+            return outputs[output] if outputs else ("absent",)
+        loop = self.pipeline.loop(gathered[0])
+        values = []
+        for index, item in enumerate(self.items(loop, env)):
+            inner = {**env, loop.id: (index, item)}
+            values.append(self.gathered(producer, output, shared + (loop.id,), gathered[1:], inner))
+        return ("list", tuple(values))
+
+    def condition(self, condition: ir.Condition | None, env: dict):
+        if condition is None:
+            return True
+        if isinstance(condition, ir.And):
+            return _and(self.condition(operand, env) for operand in condition.operands)
+        if isinstance(condition, ir.Or):
+            return _or(self.condition(operand, env) for operand in condition.operands)
+        if isinstance(condition, ir.Not):
+            inner = self.condition(condition.operand, env)
+            return (not inner) if isinstance(inner, bool) else ("not", inner)
+        if isinstance(condition, ir.Truthy):
+            operand = self.term(condition.operand, env)
+            return json.loads(operand[1]) if operand[0] == "literal" else ("true", operand)
+        left, right = self.term(condition.left, env), self.term(condition.right, env)
+        if left[0] == "literal" and right[0] == "literal":
+            return _COMPARE[condition.op](json.loads(left[1]), json.loads(right[1]))
+        return ("compare", condition.op, left, right)
+
+    # ------------------------------------------------------------ steps
+    def run(self, task: ir.Task, env: dict) -> None:
+        iteration = tuple(env[loop][0] for loop in task.loops)
+        guard = self.condition(task.guard, env)
+        if guard is False:
+            self.outputs[(task.id, iteration)] = None
+            return
+        inputs = tuple((port.name, self.term(task.argument(port.name) or ir.Const(port.default), env))
+                       for port in task.component.inputs)
+        what = (task.component.name, task.component.image, task.component.command, task.component.args,
+                repr(task.settings), task.is_finally)
+        origin = ("computed", what, inputs) if task.settings.deterministic else ("drawn", task.id, iteration, inputs)
+        self.outputs[(task.id, iteration)] = {port.name: ("output", port.name, origin) for port in task.component.outputs}
+        event = (what, inputs, guard)
+        self.work[event] += 1
+        if task.settings.side_effects:
+            self.effects.add((event, origin))
+
+
+def meaning(graph: nx.DiGraph, params: dict) -> Meaning:
+    return Meaning(graph, params)
+
+
+def order(graph: nx.DiGraph) -> set[tuple[str, str]]:
+    """Pairs (a, b): b starts only after a finished."""
+    return {(a, b) for a in graph for b in nx.descendants(graph, a)}

@@ -1,0 +1,69 @@
+"""`treadle compile -O0/-O1 --fold-defaults --explain`, and the golden files at the default level."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from treadle.compiler.cli import EXIT_OK, EXIT_USAGE, main
+from treadle.compiler.passes.describe import EXAMPLE_COMPONENTS
+
+from ...helpers import EXAMPLES
+
+PIPELINE = EXAMPLE_COMPONENTS + '''pipeline demo(limit: int = 3) {
+  a = inc(x=1)
+  b = inc(x=1)
+  if 2 > 3 {
+    dead = show(x=a.y)
+  }
+  if limit > 2 {
+    gated = show(x=b.y)
+  }
+  last = show(x=a.y) after a
+}
+'''
+
+
+def run(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _tasks(out: str) -> list[str]:
+    (workflow,) = yaml.safe_load_all(out)
+    (dag,) = [t for t in workflow["spec"]["templates"] if "dag" in t]
+    return [task["name"] for task in dag["dag"]["tasks"]]
+
+
+def test_levels_and_explain(in_tmp, capsys):
+    Path("demo.treadle").write_text(PIPELINE, encoding="utf-8")
+    code, out, err = run(["compile", "demo.treadle", "--target", "argo", "-O0"], capsys)
+    assert code == EXIT_OK and err == ""
+    assert _tasks(out) == ["a", "b", "dead", "gated", "last"]
+    code, out, err = run(["compile", "demo.treadle", "--target", "argo", "--explain"], capsys)
+    assert code == EXIT_OK
+    assert _tasks(out) == ["a", "gated", "last"]
+    assert "demo.treadle:20:5: step 'dead' removed: its condition never holds" in err
+    assert "demo.treadle:18:3: step 'b' removed: it computes what 'a' (demo.treadle:17:3) computes" in err
+    assert "demo.treadle:25:3: step 'last': after 'a' dropped: it reads the outputs of 'a'" in err
+    assert "result: 5 -> 3 steps" in err and f"YAML: {len(out.encode())} bytes" in err
+    code, out, err = run(["compile", "demo.treadle", "--target", "tekton", "--fold-defaults", "--explain"], capsys)
+    assert code == EXIT_OK
+    assert "step 'gated' runs if limit > 2: folded to always" in err
+
+
+def test_unknown_level_is_a_usage_error(in_tmp, capsys):
+    Path("demo.treadle").write_text(PIPELINE, encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main(["compile", "demo.treadle", "--target", "argo", "-O3"])
+    assert exit_.value.code == EXIT_USAGE and "-O" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("source", sorted(EXAMPLES.glob("*.treadle")), ids=lambda path: path.name)
+def test_examples_golden_files_are_what_the_default_level_writes(source, capsys):
+    code, out, _ = run(["compile", str(source), "--target", "argo"], capsys)
+    assert code == EXIT_OK
+    assert out == source.with_suffix(".argo.yaml").read_text(encoding="utf-8")

@@ -1,0 +1,85 @@
+"""Each pass on its fixture file: input programs and the programs they become; the
+docstring examples; the pass list's order; the CLI flags."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+from pathlib import Path
+
+import pytest
+
+from treadle.compiler import ir
+from treadle.compiler.passes import PASSES, Options, check_pass_order, optimize
+from treadle.compiler.passes.describe import describe, pipeline_of
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PASS_MODULES = ["fold_constants", "dead_tasks", "common_tasks", "reduce_edges"]
+
+
+def _cases(name: str):
+    """(title, params, options, input body, expected body) of each case of a fixture file."""
+    text = (FIXTURES / f"{name}.cases").read_text(encoding="utf-8")
+    cases = []
+    for chunk in text.split("# case: ")[1:]:
+        title, _, rest = chunk.partition("\n")
+        params, options, body_lines = "", Options(), []
+        source, _, expected = rest.partition("# expected\n")
+        for line in source.splitlines():
+            if line.startswith("# params: "):
+                params = line[len("# params: "):]
+            elif line.startswith("# options: "):
+                options = Options(**{flag: True for flag in line[len("# options: "):].split()})
+            else:
+                body_lines.append(line)
+        cases.append(pytest.param(params, options, "\n".join(body_lines), expected, id=title))
+    return cases
+
+
+def _pass(name: str):
+    return getattr(importlib.import_module(f"treadle.compiler.passes.{name}"),
+                   {"fold_constants": "fold_constants", "dead_tasks": "eliminate_dead_tasks",
+                    "common_tasks": "eliminate_common_tasks", "reduce_edges": "reduce_edges"}[name])
+
+
+@pytest.mark.parametrize("name", PASS_MODULES)
+def test_fixture_file_has_cases(name):
+    assert len(_cases(name)) >= 4
+
+
+@pytest.mark.parametrize("name,params,options,body,expected",
+                         [pytest.param(name, *case.values, id=f"{name}: {case.id}")
+                          for name in PASS_MODULES for case in _cases(name)])
+def test_pass_fixture(name, params, options, body, expected):
+    graph = pipeline_of(body, params)
+    before = describe(graph)
+    changes = []
+    result = _pass(name)(graph, options, changes)
+    assert ir.validate(result) == []
+    assert describe(result) == describe(pipeline_of(expected, params))
+    assert describe(graph) == before, "a pass changed the graph it was given"
+    assert bool(changes) == (describe(result) != before)
+    for change in changes:
+        assert change.span.path == "example.treadle" and change.span.line > 0
+
+
+@pytest.mark.parametrize("name", PASS_MODULES)
+def test_docstring_example(name):
+    module = importlib.import_module(f"treadle.compiler.passes.{name}")
+    failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert attempted > 0 and failed == 0
+
+
+def test_every_pass_comes_after_what_it_needs():
+    assert check_pass_order() == []
+    assert check_pass_order(tuple(reversed(PASSES)))  # the check itself can fail
+
+
+def test_levels():
+    graph = pipeline_of("  a = inc(x=1)\n  b = inc(x=1)\n  if false {\n    show(x=b.y)\n  }\n  show(x=a.y)")
+    assert optimize(graph, 0).graph is graph
+    result = optimize(graph, 1)
+    assert [report.name for report in result.reports] == [p.name for p in PASSES if p.level <= 1]
+    assert describe(result.graph) == "a = inc(x=1)\nshow_2 = show(x=a.y)"
+    with pytest.raises(ValueError):
+        optimize(graph, 7)
