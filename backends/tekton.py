@@ -226,11 +226,16 @@ MPI_VALUE_LIMIT = 32  # bytes an int/float/bool output of an MPI step may take a
 MPI_MARK = "treadle-join"
 MPI_KUBE_MARK = "treadle-join-kubelet"
 # argv: the manifest file to write, the manifest (JSON), the owning pod's name and uid, then
-# the values the marks refer to. Values become whole JSON strings: never parsed as code.
+# the values the marks refer to ([i]: value i is a file, whose text is the value). Values
+# become whole JSON strings: never parsed as code.
 MPI_MANIFEST_PROGRAM = """import json, re, sys
 out, manifest, pod_name, pod_uid, values = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
+def read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 def join(parts, escape):
-    return "".join(part if isinstance(part, str) else escape(values[part]) for part in parts)
+    return "".join(part if isinstance(part, str) else escape(read(values[part[0]])) if isinstance(part, list)
+                   else escape(values[part]) for part in parts)
 def fill(node):
     if isinstance(node, dict):
         if list(node) == ["treadle-join"]:
@@ -552,9 +557,10 @@ class TektonEmitter(Emitter):
             else:
                 params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
         if files:
-            if task.settings.mpi is not None:
-                self.unsupported(task.span, f"MPI step '{task.id}' reads {', '.join(files)} from the workspace (a str, "
-                                            f"list or dict output, or a value too large for a result): that is {NOT_YET}")
+            gathered = [port for port, gathers in reads if gathers]
+            if task.settings.mpi is not None and gathered:
+                self.unsupported(task.span, f"MPI step '{task.id}' reads the outputs of a loop that are files "
+                                            f"({', '.join(gathered)}) as a list: that is {NOT_YET}")
             values: list[str] = []
             for port_name, (mode, paths) in files.items():
                 if mode == "one":
@@ -567,7 +573,7 @@ class TektonEmitter(Emitter):
         if task.settings.mpi is not None:
             if component.outputs:
                 params.append(Flow(name=MPI_OUTPUTS_PARAM, value=name))
-            if self.mpi_shares_workspace(task):
+            if self.mpi_shares_workspace(task) and not files:
                 workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         elif self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, workspace=ARTIFACTS_WORKSPACE, subPath=name))
@@ -1034,7 +1040,7 @@ class TektonEmitter(Emitter):
         wanted = f"{self.info.name}-{task.component.name}"
         name = self.document_name("Task", (self.info.name,) + key, wanted,
                                   stable=lambda: self.info.name + self.keys.identity(key[:2]) + (repr(key[2:]) if len(key) > 2 else ""))
-        spec = self.mpi(task, name) if task.settings.mpi is not None else self.task_spec(task, files, guard)
+        spec = self.mpi(task, name, files) if task.settings.mpi is not None else self.task_spec(task, files, guard)
         self.task_specs[key] = (name, spec)
         self.task_order.append(key)
         return name
@@ -1225,11 +1231,12 @@ class TektonEmitter(Emitter):
             template["tolerations"] = tolerations
         return template
 
-    def mpi(self, task: ir.Task, name: str) -> dict:
+    def mpi(self, task: ir.Task, name: str, files: tuple[tuple[str, bool], ...] = ()) -> dict:
         """The spec of Task `name` for an MPI step: fill the values into the MPIJob manifest,
         create the job with kubectl and wait for it, then copy its int/float/bool outputs
-        into results."""
+        into results. `files`: inputs read from the workspace (the manifest step reads them)."""
         component, settings = task.component, task.settings
+        reads = dict(files)
         mpi_settings = settings.mpi
         where = f"the component '{component.name}'"
         values: list[str] = []  # the Tekton variables the manifest's marks refer to, by position
@@ -1238,6 +1245,10 @@ class TektonEmitter(Emitter):
             if variable not in values:
                 values.append(variable)
             return values.index(variable)
+
+        def file_value(port: str) -> list[int]:
+            """A mark for the text of the file input `port` reads (the manifest step reads it)."""
+            return [value(f"{MPI_SHARED_PATH}/$(params.{file_param(port)})")]
 
         def joined(parts: list, kubelet: bool = False) -> dict | str:
             if all(isinstance(part, str) for part in parts):
@@ -1249,6 +1260,8 @@ class TektonEmitter(Emitter):
             for piece in argument:
                 if isinstance(piece, str):
                     parts.append(kube_escape(self.literal(piece, task.span, f"the command of {where}")))
+                elif isinstance(piece, ir.InputValue) and piece.name in reads:
+                    parts.append(file_value(piece.name))
                 elif isinstance(piece, ir.InputValue):
                     parts.append(value(f"$(params.{piece.name})"))
                 elif isinstance(piece, ir.InputPath):
@@ -1263,6 +1276,8 @@ class TektonEmitter(Emitter):
             if isinstance(variable.value, ir.SecretRef):
                 env.append({"name": variable.name, "valueFrom": {"secretKeyRef": {
                     "name": variable.value.secret, "key": variable.value.key}}})
+            elif isinstance(variable.value, ir.InputValue) and variable.value.name in reads:
+                env.append({"name": variable.name, "value": joined([file_value(variable.value.name)], kubelet=True)})
             elif isinstance(variable.value, ir.InputValue):
                 position = value(f"$(params.{variable.value.name})")
                 env.append({"name": variable.name, "value": joined([position], kubelet=True)})
@@ -1321,7 +1336,8 @@ class TektonEmitter(Emitter):
             steps.append({"name": "values", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(MPI_VALUES_PROGRAM)],
                           "args": pairs, "securityContext": helper})
         spec: dict = {}
-        params = [{"name": port.name, "type": "string"} for port in component.inputs if not port.type.is_artifact]
+        params = [{"name": file_param(port.name) if port.name in reads else port.name, "type": "string"}
+                  for port in component.inputs if not port.type.is_artifact]
         params += [{"name": mpi_input_param(port.name), "type": "string"}
                    for port in component.inputs if port.type.is_artifact]
         if component.outputs:
@@ -1330,7 +1346,7 @@ class TektonEmitter(Emitter):
             spec["params"] = params
         if results:
             spec["results"] = [{"name": port.name, "type": "string"} for port in results]
-        if self.mpi_shares_workspace(task):
+        if self.mpi_shares_workspace(task) or reads:
             spec["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)]
         spec["volumes"] = [{"name": MPI_JOB_VOLUME, "emptyDir": {}}]
         spec["steps"] = steps

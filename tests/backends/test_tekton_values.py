@@ -168,10 +168,30 @@ def test_a_condition_on_a_str_output_reads_the_file(tmp_path, condition, content
     assert result.read_text() == ("true" if runs else "false")
 
 
-def test_an_mpi_step_that_reads_a_file_value_is_refused():
-    mpi = COMPONENTS.replace('component say(text: str) {\n  image = "alpine:3.20"',
-                             'component say(text: str) {\n  image = "alpine:3.20"\n  mpi { ranks = 2 }')
-    assert [code for code, _ in errors('a = make(text="x")\nb = say(text=a.name)', mpi)] == ["B001"]
+@pytest.mark.parametrize("value", ["plain", "two\nlines\n", "$(x) $$ $HOME"])
+def test_an_mpi_step_reads_a_file_value_into_its_manifest(tmp_path, schema_errors, value):
+    mpi = COMPONENTS.replace('component say(text: str) {\n  image = "alpine:3.20"\n  command = ["echo", text]',
+                             'component say(text: str) {\n  image = "alpine:3.20"\n  command = ["echo", text]\n'
+                             '  env { TEXT = text }\n  mpi { ranks = 2 }')
+    docs = documents('a = make(text="x")\nb = say(text=a.name)', components=mpi)
+    for document in docs.values():
+        assert schema_errors(document, strict=True) == []
+    entry = pipeline_task(docs, "b")
+    assert entry["params"] == [{"name": "treadle-file-text", "value": "a/name"}]
+    assert entry["workspaces"] == [{"name": "treadle-shared", "workspace": "treadle-artifacts"}]
+    spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
+    assert spec["workspaces"] == [{"name": "treadle-shared", "mountPath": MPI_SHARED_PATH, "readOnly": True}]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "name").write_text(value)
+    step = spec["steps"][0]
+    args = [kubelet_expand(arg.replace(f"{MPI_SHARED_PATH}/$(params.treadle-file-text)", str(tmp_path / "a" / "name")),
+                           {"POD_NAME": "pod", "POD_UID": "uid"}) for arg in step["args"][1:]]
+    out = tmp_path / "manifest.json"
+    subprocess.run([sys.executable, "-c", kubelet_expand(step["command"][2], {}), str(out), *args], check=True)
+    launcher = json.loads(out.read_text())["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0]
+    # the MPI pod's kubelet expands its args and env once more
+    assert [kubelet_expand(arg, EveryName()) for arg in launcher["args"]][-1] == value
+    assert kubelet_expand(launcher["env"][0]["value"], EveryName()) == value
 
 
 # ---------------------------------------------------------------- results stay within the bound
