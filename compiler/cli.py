@@ -214,6 +214,44 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def command_export_component(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """A component of a file as a Kubeflow Pipelines component.yaml."""
+    result, problem = _frontend([args.file])
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
+        return EXIT_USAGE
+    diagnostics = result.diagnostics.sorted()
+    if result.diagnostics.has_errors:
+        color = _wants_color(err)
+        for diagnostic in diagnostics:
+            err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
+        err.write(_summary(diagnostics, 1) + "\n")
+        return EXIT_PROBLEMS
+    from .kfp.export import export_from_program
+
+    exported = export_from_program(result.program, result.checked, args.name)
+    if isinstance(exported, str):
+        print(f"treadle: error: {exported}", file=err)
+        return EXIT_USAGE
+    for loss in exported.losses:
+        print(f"treadle: warning: {args.name}: {loss}", file=err)
+    for problem in exported.problems:
+        print(f"treadle: error: {args.name}: {problem}", file=err)
+    if exported.problems:
+        return EXIT_PROBLEMS
+    if args.output in (None, "-"):
+        out.write(exported.text)
+        return EXIT_OK
+    from ..backends.yaml_out import write_atomic
+
+    try:
+        write_atomic(args.output, exported.text)
+    except OSError as error:
+        print(f"treadle: error: cannot write {args.output}: {error.strerror or error}", file=err)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- argument parsing
 def _targets(text: str) -> list[str]:
     """`argo`, `tekton` or `argo,tekton`: each once, in the order given."""
@@ -300,6 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "~/.kube/config; inside a pod, its service account)")
     submit.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
     submit.set_defaults(handler=command_submit)
+    export = commands.add_parser(
+        "export-component", help="write a component as a Kubeflow Pipelines component.yaml",
+        description="Write component NAME of FILE (declared there, or imported from a component.yaml) as a "
+                    "Kubeflow Pipelines v1 component.yaml.")
+    export.add_argument("file", metavar="FILE", help="a .treadle file")
+    export.add_argument("name", metavar="NAME", help="the component's name in FILE")
+    export.add_argument("-o", "--output", metavar="PATH", help="where to write it ('-' or none: stdout)")
+    export.set_defaults(handler=command_export_component)
     return parser
 
 

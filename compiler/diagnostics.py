@@ -64,6 +64,8 @@ CODES: dict[str, str] = {
     "E109": "unknown output",
     "E110": "unsupported import",
     "E111": "name shadows another",
+    "E113": "invalid Kubeflow component.yaml",
+    "E114": "Kubeflow input or output name that cannot be a treadle name",
     # types and arguments
     "E201": "unknown type",
     "E202": "type mismatch",
@@ -79,6 +81,7 @@ CODES: dict[str, str] = {
     "E212": "invalid declaration",
     "E213": "output used outside the scope where it exists",
     "E214": "call in a place where a value is expected",
+    "E215": "Kubeflow placeholder that cannot be resolved for this call",
     # settings and values
     "E301": "unknown setting",
     "E302": "invalid setting value",
@@ -96,6 +99,7 @@ CODES: dict[str, str] = {
     "W503": "unused import",
     "W504": "component input never reaches the container",
     "W505": "component output never written by the container",
+    "W506": "Kubeflow feature that treadle maps with a loss",
     # backends (`treadle compile --target ...`)
     "B001": "construct the target engine cannot express",
     "B002": "value that the target engine cannot deliver unchanged",

@@ -24,16 +24,20 @@ Value = Union[str, int, float, bool, list, dict]
 # ---------------------------------------------------------------- components
 @dataclass(frozen=True, slots=True)
 class Port:
-    """An input or output of a component. `default` is a literal value (inputs only)."""
+    """An input or output of a component. `default` is a literal value (inputs only).
+    `optional`: a call may leave the input out with no value at all (a Kubeflow
+    `optional: true` input without default); the call's command line then omits it. It is
+    left out of the repr, which backends use for cache keys: it changes no container's run."""
 
     name: str
     type: Type
     has_default: bool = False
     default: Value | None = None
     description: str = ""
+    optional: bool = field(default=False, repr=False)
 
     def __hash__(self) -> int:  # a default may be a list or a dict
-        return hash((self.name, self.type, self.has_default, repr(self.default), self.description))
+        return hash((self.name, self.type, self.has_default, repr(self.default), self.description, self.optional))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Union
 
-from . import ast
+from . import ast, kfp
 from .diagnostics import Diagnostics
 from .parser import parse
-from .source import SourceFile
+from .source import SourceFile, Span
 
 STD_PREFIX = "std/"
 TREADLE_SUFFIX = ".treadle"
@@ -105,12 +105,7 @@ class _Loader:
     def follow(self, importer: LoadedModule, statement: ast.Import) -> LoadedModule | None:
         text = statement.path
         if text.endswith(COMPONENT_SPEC_SUFFIXES):
-            self.diagnostics.error(
-                "E110", statement.path_span,
-                f"'{text}' is a component.yaml; this version of treadle imports .treadle modules only",
-                hint="declare the component in treadle (component name(...) -> (...) { ... })",
-            )
-            return None
+            return self.follow_component_spec(importer, statement)
         if statement.alias is not None:
             self.diagnostics.error(
                 "E110", statement.span, "'as' names an imported component.yaml; a .treadle module's names are used as they are",
@@ -125,20 +120,50 @@ class _Loader:
             return None
         if key in self.by_key:
             return self.by_key[key]
+        source = self.read_import(statement, path)
+        return None if source is None else self.add(source)
+
+    def follow_component_spec(self, importer: LoadedModule, statement: ast.Import) -> LoadedModule | None:
+        """A Kubeflow component.yaml: a module of one component, named by the import's `as`."""
+        alias = statement.alias
+        if alias is None:
+            self.diagnostics.error("E110", statement.path_span,
+                                   f"'{statement.path}' is a component.yaml, which is imported under a name",
+                                   hint=f'write: import "{statement.path}" as name')
+            return None
+        path = _resolve_path(importer, statement.path)
+        key = f"{os.path.realpath(path)} as {alias}"  # one file may be imported under several names
+        if key in self.by_key:
+            return self.by_key[key]
+        source = self.read_import(statement, path)
+        if source is None:
+            return None
+        self.sources[source.path] = source
+        span = statement.span
+        alias_span = Span(span.path, span.end_line, span.end_column - len(alias), span.end_line, span.end_column)
+        component = kfp.load_component(source, alias, alias_span, self.diagnostics)
+        if component is None:
+            return None
+        loaded = LoadedModule(source.path, key, source, ast.Module(source.path, components=[component]))
+        self.by_key[key] = loaded
+        self.order.append(loaded)
+        return loaded
+
+    def read_import(self, statement: ast.Import, path: str) -> SourceFile | None:
+        text = statement.path
         if not os.path.exists(path):
             where = "treadle's standard library" if text.startswith(STD_PREFIX) else f"'{os.path.dirname(path) or '.'}'"
             self.diagnostics.error("E101", statement.path_span, f"cannot find '{text}' (looked for {path} in {where})",
                                    hint="imports are relative to the importing file")
             return None
         try:
-            source = self.read(path)
+            return self.read(path)
         except UnicodeDecodeError as error:
             self.diagnostics.error("E102", statement.path_span, f"cannot read '{path}': it is not UTF-8 text ({error.reason})")
             return None
         except OSError as error:
             self.diagnostics.error("E102", statement.path_span, f"cannot read '{path}': {error.strerror or error}")
             return None
-        return self.add(source)
 
 
 def _scope(loaded: LoadedModule, diagnostics: Diagnostics) -> dict[str, Symbol]:

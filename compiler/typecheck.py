@@ -13,7 +13,7 @@ from difflib import get_close_matches
 
 import networkx as nx
 
-from . import ast, ir
+from . import ast, ir, kfp
 from .diagnostics import Diagnostics
 from .resolve import LoadedModule, Program, Symbol
 from .settings import COMPONENT_KEYS, OVERRIDE_KEYS, SettingsReader
@@ -227,6 +227,8 @@ class Checker:
 
     # ------------------------------------------------------------ components
     def component(self, module: LoadedModule, node: ast.Component) -> ir.ComponentSpec | None:
+        if isinstance(node, kfp.ImportedComponent):
+            return node.generic
         key = (module.key, node.name)
         if key not in self.components:
             self.components[key] = None  # a component never refers to itself, but stay safe
@@ -574,6 +576,8 @@ class PipelineChecker:
             spec = self.checker.component(symbol.module, symbol.declaration)
         step.component = spec
         self.check_arguments(step, spec)
+        if spec is not None and isinstance(symbol.declaration, kfp.ImportedComponent):
+            step.component = kfp.specialize(symbol.declaration, dict(step.arguments), call.span, self.diagnostics) or spec
         for reference in node.after:
             other = self.by_name.get(reference.name)
             if other is None:
@@ -649,7 +653,8 @@ class PipelineChecker:
                 binding = ir.Const(float(binding.value))
             step.arguments.append((port.name, binding))
         if spec is not None:
-            missing = [port.name for port in spec.inputs if port.name not in given and not port.has_default]
+            missing = [port.name for port in spec.inputs
+                       if port.name not in given and not port.has_default and not port.optional]
             if missing:
                 names = ", ".join(f"'{name}'" for name in missing)
                 self.diagnostics.error("E203", call.span, f"{spec.name} needs {names}",

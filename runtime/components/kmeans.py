@@ -112,19 +112,23 @@ def _local_sums(features, sample_weight, centers, centers_new, weights, labels, 
 
 
 def _relocate_empty(comm, features, centers, labels, first_row, sums, counts) -> None:
-    """Move each empty cluster to one of the points farthest from their centre (as scikit-learn)."""
+    """Move each empty cluster to a point far from its centre, the very point scikit-learn's
+    `_relocate_empty_clusters_dense` picks: its `argpartition` leaves ties and the order of
+    the farthest points to the selection algorithm, so the distances of all rows are
+    gathered (one float and one label per row, only in an iteration that empties a
+    cluster) and partitioned exactly as it does."""
     empty = np.flatnonzero(counts == 0)
     if empty.size == 0:
         return
     local = ((features - centers[labels]) ** 2).sum(axis=1) if features.shape[0] else np.empty(0)
-    take = min(empty.size, local.shape[0])
-    far = np.argpartition(local, -take)[-take:] if take else np.empty(0, dtype=int)
-    offers = [(float(local[i]), first_row + int(i), int(labels[i]), features[i].copy()) for i in far]
-    pooled = [offer for offers_of_rank in comm.allgather(offers) for offer in offers_of_rank]
-    if not pooled or max(offer[0] for offer in pooled) == 0:
+    distances = np.concatenate(comm.allgather(local))  # ranks hold consecutive rows, in order
+    all_labels = np.concatenate(comm.allgather(labels))
+    if distances.shape[0] == 0 or np.max(distances) == 0:
         return  # more clusters than distinct points: nothing to relocate
-    pooled.sort(key=lambda offer: (-offer[0], offer[1]))
-    for cluster, (_, _, old_cluster, row) in zip(empty, pooled):
+    far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
+    rows = _rows_by_global_index(comm, features, first_row, far)
+    for cluster, index, row in zip(empty, far, rows):
+        old_cluster = all_labels[index]
         sums[old_cluster] -= row
         sums[cluster] = row
         counts[cluster] = 1.0
@@ -169,7 +173,8 @@ def lloyd(comm, features, centers, first_row, max_iter, tol, threads):
 
 
 def fit_kmeans(comm, table, n_clusters, seed, max_iter=300, tol=1e-4):
-    """A fitted `KMeans` equal to `KMeans(n_clusters, n_init=1, random_state=seed).fit` (labels on rank 0)."""
+    """A fitted `KMeans` equal to `KMeans(n_clusters, n_init=1, random_state=seed).fit` (labels on rank 0),
+    this rank's labels, and the k-means++ start (in the data's coordinates)."""
     if not 0 <= seed < 2**32:
         raise UserError(f"--seed must be in [0, 2**32), got {seed}")
     n = table.total_rows
@@ -186,6 +191,7 @@ def fit_kmeans(comm, table, n_clusters, seed, max_iter=300, tol=1e-4):
     start, _ = kmeans_plusplus(comm, features, squared_norms, n_clusters, random_state, table.first_row, n)
     labels, inertia, centers, n_iter = lloyd(comm, features, start, table.first_row, max_iter, scaled_tol, threads)
     centers += mean
+    start = start + mean
     features += mean
 
     counts = comm.sum(np.bincount(labels, minlength=n_clusters).astype(np.int64))
@@ -211,13 +217,13 @@ def fit_kmeans(comm, table, n_clusters, seed, max_iter=300, tol=1e-4):
     model._n_init = 1
     model._algorithm = "lloyd"
     name_features(model, table.feature_names)
-    return model, labels
+    return model, labels, start
 
 
 def run(args, comm, outputs) -> None:
     outputs.check(args.model, args.inertia, args.labels)
     table = read_table(comm, args.data, target=args.target_column)
-    model, labels = fit_kmeans(comm, table, args.k, args.seed, args.max_iter, args.tol)
+    model, labels, _ = fit_kmeans(comm, table, args.k, args.seed, args.max_iter, args.tol)
     if args.labels:
         def blocks():
             yield format_rows(np.empty((labels.shape[0], 0)), [str(int(v)).encode() for v in labels])

@@ -31,7 +31,7 @@ def _examples():
         case: dict = {"files": [], "folders": [], "expected": [], "compile": None}
         for kind, info, body in FENCE.findall(section):
             options = dict(OPTION.findall(info))
-            if kind == "treadle":
+            if kind in ("treadle", "yaml"):  # yaml: a Kubeflow component.yaml beside the treadle file
                 case["files"].append((options["file"], _expand(body, int(options.get("repeat", 1)))))
             elif kind == "folder":
                 case["folders"].append(options["file"])
@@ -68,7 +68,7 @@ def test_example_reports_its_code_at_the_documented_place(code, case, in_tmp):
         (in_tmp / folder).mkdir()
     for name, body in case["files"]:
         (in_tmp / name).write_text(body, encoding="utf-8")
-    result = compile_files([case["files"][0][0]])
+    result = compile_files([next(name for name, _ in case["files"] if name.endswith(".treadle"))])
     diagnostics = result.diagnostics.sorted()
     if case["compile"] is not None:
         assert not result.diagnostics.has_errors, "an example for a target must pass the front end"

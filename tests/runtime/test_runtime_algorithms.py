@@ -69,12 +69,24 @@ def test_pca_matches_for_any_shape(tmp_path, size, p, extra, seed):
 
 @SETTINGS
 @given(size=ranks, k=st.integers(1, 5), extra=st.integers(0, 60), p=st.integers(1, 4), seed=st.integers(0, 2**31))
+@example(size=2, k=5, extra=6, p=1, seed=35940)  # k-means++ meets an exact tie between two draws
 def test_kmeans_matches_for_any_shape(tmp_path, size, k, extra, p, seed):
     rng = np.random.default_rng(seed)
     n = k + extra
     x = rng.normal(size=(n, p)) + rng.integers(0, 4, size=(n, 1)) * 5.0
-    ours, _ = _distributed(tmp_path, size, x, None, lambda comm, table: kmeans.fit_kmeans(comm, table, k, seed % 2**32))
+    ours, _, start = _distributed(tmp_path, size, x, None, lambda comm, table: kmeans.fit_kmeans(comm, table, k, seed % 2**32))
     expected = KMeans(n_clusters=k, n_init=1, random_state=seed % 2**32).fit(x)
+    sklearn_start, _ = kmeans_plusplus(x - x.mean(axis=0), k, random_state=seed % 2**32)
+    sklearn_start += x.mean(axis=0)
+    if not np.allclose(start, sklearn_start, rtol=1e-9, atol=1e-9):
+        # Two draws that k-means++ scores exactly alike (mirror-image points, say): rounding
+        # in another summation order may pick the other. Both are equally good starts;
+        # then the run must equal scikit-learn's from the same start.
+        def potential(centres):
+            return ((x[:, None, :] - centres[None]) ** 2).sum(axis=2).min(axis=1).sum()
+
+        assert potential(start) == pytest.approx(potential(sklearn_start), rel=1e-9)
+        expected = KMeans(n_clusters=k, n_init=1, init=start, random_state=seed % 2**32).fit(x)
     np.testing.assert_allclose(ours.cluster_centers_, expected.cluster_centers_, rtol=1e-7, atol=1e-9)
     assert ours.inertia_ == pytest.approx(expected.inertia_, rel=1e-6, abs=1e-9)
     np.testing.assert_array_equal(ours.labels_, expected.labels_)
