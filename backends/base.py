@@ -32,6 +32,7 @@ class Options:
     artifacts: str = "repository"  # "repository" (the engine's artifact store) or "volume"
     volume_claim: str | None = None  # an existing claim for the volume mode
     embedded: bool = False  # Tekton: only the run, with the pipeline and its tasks inside it
+    kubectl_image: str | None = None  # Tekton: the image of helper steps that run kubectl (None: the default)
 
 
 @dataclass

@@ -197,6 +197,13 @@ def as_run(document: dict) -> dict:
 
 def submit(cluster: Cluster, documents: list[dict], namespace: str) -> Submitted:
     """Apply the definitions, then create the run (at most one: one pipeline is submitted)."""
+    foreign = sorted({document["kind"] for document in documents if document["kind"] not in PLURALS})
+    if foreign:
+        raise ClusterError(
+            f"the pipeline compiles to {', '.join(foreign)} objects besides the engine's (its schedule), "
+            "which treadle submit does not apply",
+            "apply the compiled YAML with `kubectl apply -f` or from a GitOps repository "
+            "(treadle compile), or submit a copy of the pipeline without its schedule")
     cluster.require_engine(namespace)
     result = Submitted()
     runs = [document for document in documents if document["kind"] in RUN_KINDS]

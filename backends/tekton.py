@@ -19,8 +19,15 @@ Shape of the output:
   manifest (the one the Argo backend builds, see `mpijob`), one creates it with kubectl,
   polls its conditions until it succeeds or fails and deletes it, and one copies the
   int/float/bool outputs the ranks wrote to the shared volume into the Task's results.
-Constructs not mapped yet (loops over outputs, schedules, conditions beyond string and
-boolean equality, reading str/list/dict outputs) are B001 errors, never dropped.
+- values that are files (str, list and dict outputs, and int/float/bool outputs beyond the
+  termination message's budget) -> read from the workspace by the reader: the step's
+  command runs through a fixed launcher that puts each file's content into its argument;
+- loops -> a matrix (literal lists, or an items task's array result for a list known at
+  run time), or copies of the body; a finally step's checked condition -> a step of its
+  own Task;
+- a `schedule` -> a CronJob that creates the PipelineRun (see `tekton_schedule`);
+  `parallelism` -> a warning: Tekton cannot bound it.
+Constructs not mapped yet are B001 errors, never dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from functools import lru_cache
 
 import networkx as nx
 
@@ -39,6 +47,7 @@ from .argo_values import kube_escape
 from .base import (PIPELINE_LABEL, EmitResult, Emitter, Options, Scope, TemplateKeys, build_scopes, conditions_of,
                    documents_over)
 from .naming import LABEL_MAX, NameScope, dns_label
+from .tekton_schedule import schedule_documents
 from .yaml_out import Flow
 
 API_VERSION = "tekton.dev/v1"
@@ -65,12 +74,48 @@ CHECK_IMAGE = "python:3.12-alpine"
 CHECK_USER = 65534  # nobody: the image runs as root otherwise, which runAsNonRoot refuses
 CHECK_RESULT = "holds"
 CHECK_KEY = ("condition-check",)
+CHECK_FILES_KEY = ("condition-check", "files")
+ITEMS_KEY = ("loop-items",)
+ITEMS_RESULT = "items"
+ITEMS_BUDGET = 3800  # bytes of the items' JSON: the array result's share of the termination message
+# argv: the result file, "text" or "file", the list's JSON text or its path in the workspace,
+# and the most items the matrix may take. Items become text as treadle renders values.
+ITEMS_PROGRAM = """import json, sys
+result_path, source, text, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+if source == "file":
+    with open("/treadle/shared/" + text, encoding="utf-8") as handle:
+        text = handle.read()
+items = json.loads(text)
+if not isinstance(items, list):
+    sys.exit("the loop's list is not a JSON list: " + text[:200])
+if len(items) > limit:
+    sys.exit("the loop's list has %%d items; its matrix may take at most %%d (Tekton runs at most 256 combinations)"
+             %% (len(items), limit))
+def render(value):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+data = json.dumps([render(item) for item in items], ensure_ascii=False)
+if len(data.encode("utf-8")) > %d:
+    sys.exit("the loop's items take %%d bytes as JSON; a Tekton result holds at most %d" %% len(data.encode("utf-8")))
+with open(result_path, "w", encoding="utf-8") as out:
+    out.write(data)
+""" % (ITEMS_BUDGET, ITEMS_BUDGET)
 # argv: the result file, the condition's shape (JSON), then the operand values as text.
 # Numbers compare as decimals (exact for every int and float the language writes); a NaN
 # makes every comparison but != false, as in the language.
 CHECK_PROGRAM = """import json, sys
 from decimal import Decimal
 result_path, shape, values = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
+if shape[0] == "files":  # these operands are paths in the workspace: the values are the files' texts
+    for position in shape[1]:
+        with open("/treadle/shared/" + values[position], encoding="utf-8") as handle:
+            values[position] = handle.read()
+    shape = shape[2]
 def number(text):
     value = Decimal(text.strip())
     return None if value.is_nan() else value
@@ -97,6 +142,72 @@ with open(result_path, "w") as out:
     out.write("true" if holds(shape) else "false")
 """
 
+# Values read from the workspace (str, list and dict outputs, and int/float/bool outputs that
+# do not fit in results): a helper step reads them into an emptyDir, and the step's command
+# runs through a fixed shell program that puts each file's content into its argument.
+VALUES_PARAM = "treadle-values"  # array: the helper's argv (name, mode, count, paths...)
+VALUES_VOLUME = "treadle-values"
+VALUES_PATH = "/tmp/treadle/values"
+# argv: the workspace's root, the folder to write, then groups of (input name, mode, layout):
+# the layout is a JSON list of paths in the workspace (nested, one level per loop), and the
+# value the same list with each file's text in place of its path: as a JSON string ("text"),
+# or as it is, a JSON value ("json"). A missing file fails the step with its path.
+VALUES_PROGRAM = """import json, os, sys
+root, target, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+def read(path):
+    try:
+        with open(os.path.join(root, path), "rb") as handle:
+            return handle.read()
+    except OSError as problem:
+        sys.exit("output %s was not written: %s" % (path, problem))
+def build(node, mode):
+    if isinstance(node, list):
+        return b"[" + b", ".join(build(item, mode) for item in node) + b"]"
+    content = read(node)
+    if mode == "text":
+        return json.dumps(content.decode("utf-8"), ensure_ascii=False).encode("utf-8")
+    return content.strip()
+for index in range(0, len(args), 3):
+    name, mode, layout = args[index], args[index + 1], json.loads(args[index + 2])
+    with open(os.path.join(target, name), "wb") as out:
+        out.write(build(layout, mode))
+"""
+# argv: tokens. "?PATH" ends the step at once, successfully, unless the file holds `true` (a
+# finally step's condition, checked by a step before it); "=TEXT" adds text to the argument
+# being built, "<PATH" adds the file's content
+# (all of it: the "." keeps trailing newlines from the command substitution), "." ends the
+# argument, "@NAME" exports the text built as environment variable NAME; then the command
+# runs with the arguments built. No token is ever evaluated as code.
+LAUNCHER_SCRIPT = """set -u
+count=$#
+index=0
+value=
+while [ "$index" -lt "$count" ]; do
+  token=$1
+  shift
+  index=$((index + 1))
+  case "$token" in
+    "?"*) if [ "$(cat -- "${token#?}")" != true ]; then echo "the step's condition does not hold"; exit 0; fi ;;
+    =*) value="$value${token#=}" ;;
+    "<"*) part=$(cat -- "${token#<}" && printf .) || exit 1
+          value="$value${part%.}" ;;
+    .) set -- "$@" "$value"; value= ;;
+    @*) export "${token#@}=$value"; value= ;;
+  esac
+done
+exec "$@"
+"""
+LAUNCHER_COMMAND = ("sh", "-c", kube_escape(LAUNCHER_SCRIPT), "treadle-launch")
+VALUES_COMMAND = ["python3", "-c", kube_escape(VALUES_PROGRAM)]  # one list, shared by every Task that has it
+ITEMS_COMMAND = ["python3", "-c", kube_escape(ITEMS_PROGRAM)]
+CHECK_COMMAND = ["python3", "-c", kube_escape(CHECK_PROGRAM)]
+# A finally step whose condition needs a check evaluates it in a step of its own Task.
+GUARD_PARAM = "treadle-condition"
+GUARD_VALUES_PARAM = "treadle-condition-values"
+GUARD_VOLUME = "treadle-check"
+GUARD_PATH = "/tmp/treadle/check"
+GUARD_FILE = f"{GUARD_PATH}/holds"
+
 # MPI steps. The Task's folder of the workspace and its input folders arrive as params (the
 # Task is shared by calls); ports are identifiers, so these names never meet a port's.
 MPI_SHARED_WORKSPACE = "treadle-shared"  # the whole artifacts workspace: its claim, and the values
@@ -105,6 +216,8 @@ MPI_OUTPUTS_PARAM = "treadle-outputs"
 MPI_JOB_VOLUME = "treadle-mpijob"  # an emptyDir the helper steps hand the manifest through
 MPI_JOB_PATH = "/treadle/mpijob"
 MPI_MANIFEST_FILE = f"{MPI_JOB_PATH}/manifest.json"
+# The image of steps that run kubectl (MPI steps, scheduled runs); --kubectl-image replaces it.
+# It needs `sh` and `kubectl`; the tag is assumed to exist as named (it cannot be pulled at compile time).
 KUBECTL_IMAGE = "bitnami/kubectl:1.31.4"
 MPI_VALUE_LIMIT = 32  # bytes an int/float/bool output of an MPI step may take as a result
 # In the manifest, {MARK: [text or value position, ...]} is text to fill in; {KUBE_MARK: ...}
@@ -113,11 +226,16 @@ MPI_VALUE_LIMIT = 32  # bytes an int/float/bool output of an MPI step may take a
 MPI_MARK = "treadle-join"
 MPI_KUBE_MARK = "treadle-join-kubelet"
 # argv: the manifest file to write, the manifest (JSON), the owning pod's name and uid, then
-# the values the marks refer to. Values become whole JSON strings: never parsed as code.
+# the values the marks refer to ([i]: value i is a file, whose text is the value). Values
+# become whole JSON strings: never parsed as code.
 MPI_MANIFEST_PROGRAM = """import json, re, sys
 out, manifest, pod_name, pod_uid, values = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
+def read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 def join(parts, escape):
-    return "".join(part if isinstance(part, str) else escape(values[part]) for part in parts)
+    return "".join(part if isinstance(part, str) else escape(read(values[part[0]])) if isinstance(part, list)
+                   else escape(values[part]) for part in parts)
 def fill(node):
     if isinstance(node, dict):
         if list(node) == ["treadle-join"]:
@@ -178,34 +296,47 @@ class TektonEmitter(Emitter):
         super().__init__(options)
         self.keys = TemplateKeys()
         self.document_names = document_names if document_names is not None else {}
+        self.results_of: dict[int, frozenset[str]] = {}  # id(component) -> its outputs that are results
+        self.task_keys: dict[str, tuple] = {}  # task id -> its Task's key
+
+    def is_result(self, component: ir.ComponentSpec, port: ir.Port) -> bool:
+        known = self.results_of.get(id(component))
+        if known is None:
+            known = self.results_of[id(component)] = result_names(component)
+        return port.name in known
 
     def task_key(self, task: ir.Task) -> tuple:
         """What makes two calls share a Task: the component and the settings that shape its
         pod. Retries and timeouts live on the pipeline task, node selectors and tolerations
         on the run, so calls that differ only there share one Task."""
-        component_id, settings = self.keys.key(task)
-        return (component_id, replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=()))
+        known = self.task_keys.get(task.id)
+        if known is None:
+            component_id, settings = self.keys.key(task)
+            known = (component_id, replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=()))
+            self.task_keys[task.id] = known
+        return known
 
-    def document_name(self, kind: str, key: object, wanted: str, stable=None) -> str:
+    def document_name(self, kind: str, key: object, wanted: str, stable=None, limit: int = LABEL_MAX) -> str:
         """A name unique among all documents of one kind compiled together (one namespace)."""
-        scope = self.document_names.setdefault(("tekton", kind), NameScope(LABEL_MAX))
+        scope = self.document_names.get(("tekton", kind))
+        if scope is None:
+            scope = self.document_names[("tekton", kind)] = NameScope(limit)
         return scope.name(key, wanted, stable)
+
+    @property
+    def kubectl_image(self) -> str:
+        return self.options.kubectl_image or KUBECTL_IMAGE
 
     # ------------------------------------------------------------ what is not mapped yet
     def check_features(self, graph: nx.DiGraph) -> None:
         pipeline = ir.info(graph)
-        if pipeline.schedule:
-            self.unsupported(pipeline.span, f"a pipeline schedule is {NOT_YET}",
-                             hint="compile without the schedule and start runs from a CronJob")
         if pipeline.parallelism:
-            self.unsupported(pipeline.span, "a pipeline's parallelism limit: Tekton runs every ready task at once "
-                                            "and has no setting that bounds them",
-                             hint="remove `parallelism`, or bound the namespace with a ResourceQuota")
-        for loop in pipeline.loops:
-            if loop.parent is not None:
-                self.unsupported(loop.span, f"a for loop inside another is {NOT_YET}")
-            elif not isinstance(loop.items, ir.Const):
-                self.unsupported(loop.span, f"a for loop over a parameter or a step's output is {NOT_YET}")
+            self.warning("B006", pipeline.span,
+                         f"{self.TARGET}: pipeline '{pipeline.name}' sets parallelism = {pipeline.parallelism}, which "
+                         "Tekton cannot enforce: it starts every task whose dependencies are done, and ordering "
+                         "tasks one after another would skip unrelated tasks whenever one of them is skipped",
+                         hint="run the pipeline in a namespace whose ResourceQuota bounds its pods (Tekton waits "
+                              "for quota before it starts a task's pod)")
         for task in self.ordered:
             for binding in ir.condition_bindings(task.guard):
                 if isinstance(binding, ir.TaskOutput) and binding.gathered:
@@ -243,9 +374,11 @@ class TektonEmitter(Emitter):
         self.pod_specs: list[dict] = []
         self.checks: dict[tuple, str] = {}  # conditions -> the pipeline task that checks them
         self.pending_tasks: list[dict] = []  # condition checks made for the task being built
+        self.inline_check: tuple[str, list[str], bool] | None = None  # a finally step's own check
         self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
         self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
-        self.loop_names: dict[str, list[str]] = {}  # task id in a loop -> every pipeline task it became
+        self.indices: list[int] = []  # the item index of each loop being unrolled, outermost first
+        self.loop_copies: dict[str, list[tuple[tuple[int, ...], str]]] = {}  # loop step -> (indices, name) per copy
         # Loop steps whose outputs are read after the loop: unrolled, so each value is a result.
         self.gathered = {binding.task for task in self.ordered for _, binding in task.arguments
                          if isinstance(binding, ir.TaskOutput) and binding.gathered}
@@ -300,13 +433,20 @@ class TektonEmitter(Emitter):
         if self.pod_specs:
             run_spec["taskRunSpecs"] = self.pod_specs
         run = _document("PipelineRun", self.document_name("PipelineRun", info.name, info.name), labels, run_spec)
+        if info.schedule:
+            # A run that is started on the schedule, not now: only the CronJob and what it needs.
+            runs = schedule_documents(
+                run, info.schedule, info.timezone, labels, kubectl_image=self.kubectl_image,
+                names=lambda kind, wanted, limit: self.document_name(kind, info.name, wanted,
+                                                                     limit=limit or LABEL_MAX))
+        else:
+            runs = [run]
         if embedded:
-            return [run]
+            return runs
         result = [_document("Task", self.task_specs[key][0], labels, self.task_specs[key][1])
                   for key in self.task_order]
         result.append(_document("Pipeline", pipeline_name, labels, spec))
-        result.append(run)
-        return result
+        return result + runs
 
     def _reference(self, entry: dict, embedded: bool) -> dict:
         """A pipeline task with its Task by reference, or with the Task's spec inside it."""
@@ -337,20 +477,66 @@ class TektonEmitter(Emitter):
         being unrolled, or its one pipeline task."""
         return self.iteration_names.get(task_id) or self.names.name(task_id, task_id)
 
-    def waits_for(self, task_id: str) -> set[str]:
-        """Every pipeline task that a step waiting for `task_id` must run after."""
+    def waits_for(self, task_id: str, reader: ir.Task) -> set[str]:
+        """Every pipeline task that `reader` waiting for `task_id` must run after: its copy
+        in this iteration, or all its copies in the loops `reader` is outside of."""
         if task_id in self.iteration_names:
             return {self.iteration_names[task_id]}
-        if task_id in self.loop_names:
-            return set(self.loop_names[task_id])
+        if task_id in self.loop_copies:
+            return {name for _, name in self.copies(task_id, reader)}
         return {self.names.name(task_id, task_id)}
 
-    def task(self, task: ir.Task, scope, matrix_input: str | None = None) -> dict:
-        """A call as a pipeline task; with `matrix_input`, one task for a whole loop whose
-        items that input takes (Tekton's `matrix`)."""
+    def copies(self, task_id: str, reader: ir.Task) -> list[tuple[tuple[int, ...], str]]:
+        """(iteration indices, name) of the copies of loop step `task_id` that `reader` sees:
+        those of the iterations of the loops they share that are running now, in item order."""
+        producer: ir.Task = self.graph.nodes[task_id]["task"]
+        common = 0
+        while (common < min(len(producer.loops), len(reader.loops))
+               and producer.loops[common] == reader.loops[common]):
+            common += 1
+        prefix = tuple(self.indices[:common])
+        return [(indices, name) for indices, name in self.loop_copies.get(task_id, []) if indices[:common] == prefix]
+
+    def gathered_layout(self, binding: ir.TaskOutput, reader: ir.Task, leaf) -> list:
+        """A loop step's output read outside its loops (fan-in) as nested lists, one level per
+        loop the reader is outside of, in item order; `leaf(name)` stands for one copy's value."""
+        copies = self.copies(binding.task, reader)
+        depth = len(binding.gathered)
+
+        def nest(group: list[tuple[tuple[int, ...], str]], level: int) -> list:
+            if level == depth:
+                return leaf(group[0][1])
+            position = len(group[0][0]) - depth + level
+            result, current, key = [], [], None
+            for copy in group:
+                if current and copy[0][position] != key:
+                    result.append(nest(current, level + 1))
+                    current = []
+                key = copy[0][position]
+                current.append(copy)
+            if current:
+                result.append(nest(current, level + 1))
+            return result
+
+        return nest(copies, 0) if copies else []
+
+    def task(self, task: ir.Task, scope, matrix_inputs: set[str] = frozenset()) -> dict:
+        """A call as a pipeline task; with `matrix_inputs`, one task for whole loops whose
+        items those inputs take (Tekton's `matrix`)."""
         name = self.ref_name(task.id)
-        key = self.task_key(task)
-        entry: dict = {"name": name, "taskRef": {"name": self.component(task)}, "_key": key}
+        files = self.file_inputs(task)
+        reads = tuple((port, mode != "one") for port, (mode, _) in files.items())
+        check = None
+        if task.is_finally:  # its condition may shape its Task (a check of its own)
+            self.inline_check = None
+            when = self.condition(conditions_of(task.guard), task)
+            check, self.inline_check = self.inline_check, None
+        guard = "" if check is None else "files" if check[2] else "values"
+        extra = (reads, guard) if reads or guard else ()
+        key = self.task_key(task) + extra
+        entry: dict = {"name": name, "taskRef": {"name": self.component(task, reads, guard)}, "_key": key}
+        if not task.is_finally:  # checks come after the Task in the output, as they always did
+            when = self.condition(conditions_of(task.guard), task)
         params = []
         workspaces = []
         component = task.component
@@ -359,7 +545,7 @@ class TektonEmitter(Emitter):
             if binding is None:
                 binding = ir.Const(port.default)
             where = f"argument '{port.name}' of step '{task.id}'"
-            if port.name == matrix_input:
+            if port.name in matrix_inputs or port.name in files:
                 continue
             if port.type.is_artifact and task.settings.mpi is not None:
                 folder = f"{self.ref_name(binding.task)}/{binding.output}"
@@ -370,20 +556,40 @@ class TektonEmitter(Emitter):
                                        subPath=f"{producer}/{binding.output}"))
             else:
                 params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
+        if files:
+            gathered = [port for port, gathers in reads if gathers]
+            if task.settings.mpi is not None and gathered:
+                self.unsupported(task.span, f"MPI step '{task.id}' reads the outputs of a loop that are files "
+                                            f"({', '.join(gathered)}) as a list: that is {NOT_YET}")
+            values: list[str] = []
+            for port_name, (mode, paths) in files.items():
+                if mode == "one":
+                    params.append(Flow(name=file_param(port_name), value=paths[0]))
+                else:
+                    values += [port_name, mode, json.dumps(paths, separators=(",", ":"))]
+            if values:
+                params.append(Flow(name=VALUES_PARAM, value=values))
+            workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         if task.settings.mpi is not None:
             if component.outputs:
                 params.append(Flow(name=MPI_OUTPUTS_PARAM, value=name))
-            if self.mpi_shares_workspace(task):
+            if self.mpi_shares_workspace(task) and not files:
                 workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         elif self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, workspace=ARTIFACTS_WORKSPACE, subPath=name))
+        if check is not None:
+            if task.settings.mpi is not None:
+                self.unsupported(task.span, f"finally step '{task.id}' runs MPI and has a condition that needs a "
+                                            f"check (numbers, or/not): that is {NOT_YET}")
+            params += [Flow(name=GUARD_PARAM, value=check[0]), Flow(name=GUARD_VALUES_PARAM, value=check[1])]
+            if check[2] and not files:
+                workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         if workspaces:
             self.uses_workspace = True
-        when = self.condition(conditions_of(task.guard), task)
         if when:
             entry["when"] = when
         if not task.is_finally:
-            after = sorted(set().union(*(self.waits_for(other) for other in self.graph.predecessors(task.id))))
+            after = sorted(set().union(*(self.waits_for(other, task) for other in self.graph.predecessors(task.id))))
             if after:
                 entry["runAfter"] = after
         else:
@@ -401,6 +607,30 @@ class TektonEmitter(Emitter):
         if pod_template:
             self.pod_specs.append({"pipelineTaskName": name, "podTemplate": pod_template})
         return entry
+
+    def file_inputs(self, task: ir.Task) -> dict[str, tuple[str, list[str]]]:
+        """Input values that the step reads from the workspace: input -> (mode, paths)."""
+        files = {}
+        for port in task.component.inputs:
+            binding = task.argument(port.name)
+            if not port.type.is_artifact and isinstance(binding, ir.TaskOutput):
+                route = self.file_route(binding, task)
+                if route is not None:
+                    files[port.name] = route
+        return files
+
+    def file_route(self, binding: ir.TaskOutput, reader: ir.Task | None = None) -> tuple[str, list] | None:
+        """How `reader` gets an output that is a file, not a result: (mode, [workspace path])
+        for one file, or for a loop's outputs read after it (fan-in) (mode, layout), the
+        files of the iterations nested by loop in item order; None for a result."""
+        producer: ir.Task = self.graph.nodes[binding.task]["task"]
+        port = producer.component.output(binding.output)
+        if self.is_result(producer.component, port):
+            return None
+        if not binding.gathered:
+            return "one", [f"{self.ref_name(binding.task)}/{binding.output}"]
+        mode = "text" if port.type.name == "str" else "json"
+        return mode, self.gathered_layout(binding, reader, lambda name: f"{name}/{binding.output}")
 
     def value_text(self, binding: ir.Binding, task: ir.Task, where: str) -> str:
         """A parameter value of a pipeline task: literal text, or a Tekton variable."""
@@ -420,18 +650,20 @@ class TektonEmitter(Emitter):
         list written around one variable per iteration, in item order."""
         producer: ir.Task = self.graph.nodes[binding.task]["task"]
         port = producer.component.output(binding.output)
-        if not is_result(port):
-            why = (f"a {port.type.name} that may exceed Tekton's 4,096-byte result limit"
-                   if port.type.name not in RESULT_TYPES else "whose name Tekton does not accept for a result")
-            self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', "
-                                          f"{why}: reading such values from the workspace is {NOT_YET}")
+        if not self.is_result(producer.component, port):
+            # Readers of files take them through the launcher or a check's files; nothing
+            # else should reach here, but a refusal is better than a wrong variable.
+            self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', a "
+                                          "file in the workspace, where only a Tekton result can go")
             return ""
         if not binding.gathered:
             return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
         # The language lets a step read a loop's outputs only under every condition the
         # loop's steps run under, so an iteration is never skipped while its reader runs.
-        refs = [f"$(tasks.{name}.results.{binding.output})" for name in self.loop_names[binding.task]]
-        return "[" + ", ".join(refs) + "]"
+        def text(node) -> str:
+            return "[" + ", ".join(text(item) for item in node) + "]" if isinstance(node, list) else node
+
+        return text(self.gathered_layout(binding, reader, lambda name: f"$(tasks.{name}.results.{binding.output})"))
 
     def literal(self, value: ir.Value, span: Span, where: str) -> str:
         text = ir.render_value(value)
@@ -468,9 +700,9 @@ class TektonEmitter(Emitter):
                 result.append(when)
         if checked:
             if task.is_finally:
-                self.unsupported(task.span, f"the condition of finally step '{task.id}' compares numbers or "
-                                            f"combines comparisons with or/not: a condition-check task for a "
-                                            f"finally step is {NOT_YET}")
+                # A check task in the main DAG might never start when the run fails early, and
+                # a finally task cannot wait for another: the finally step checks by itself.
+                self.inline_check = self.check_shape(tuple(checked), task)
                 return result
             check = self.condition_check(tuple(checked), task)
             result.append(Flow(input=f"$(tasks.{check}.results.{CHECK_RESULT})", operator="in", values=["true"]))
@@ -478,6 +710,8 @@ class TektonEmitter(Emitter):
 
     def text_when(self, condition: ir.Condition, task: ir.Task) -> dict | None:
         """The condition as one text `when`, or None when text comparison would be wrong."""
+        if any(self.from_file(binding) for binding in ir.condition_bindings(condition)):
+            return None  # a `when` takes Tekton variables only: the check task reads the file
         negated = False
         while isinstance(condition, ir.Not) and isinstance(condition.operand, (ir.Compare, ir.Truthy, ir.Not)):
             negated = not negated
@@ -504,28 +738,46 @@ class TektonEmitter(Emitter):
             return known
         name = self.names.name(key, f"check-{self.ref_name(task.id)}")
         self.checks[key] = name
-        operands: list[str] = []
-        tree = [self.condition_tree(condition, operands, task) for condition in conditions]
-        shape = json.dumps(["and", tree] if len(tree) > 1 else tree[0], separators=(",", ":"))
-        entry: dict = {"name": name, "taskRef": {"name": self.check_task()}, "_key": CHECK_KEY}
+        shape, operands, files = self.check_shape(conditions, task)
+        key = CHECK_FILES_KEY if files else CHECK_KEY
+        entry: dict = {"name": name, "taskRef": {"name": self.check_task(bool(files))}, "_key": key}
         after = sorted({self.ref_name(binding.task) for condition in conditions
                         for binding in ir.condition_bindings(condition) if isinstance(binding, ir.TaskOutput)})
         if after:
             entry["runAfter"] = after
         entry["params"] = [Flow(name="condition", value=shape), Flow(name="values", value=operands)]
+        if files:
+            entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
+            self.uses_workspace = True
         self.pending_tasks.append(entry)
         return name
 
-    def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task) -> list:
+    def check_shape(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> tuple[str, list[str], bool]:
+        """(the conditions' shape as JSON, the operand values, whether some are files)."""
+        operands: list[str] = []
+        files: list[int] = []
+        tree = [self.condition_tree(condition, operands, task, files) for condition in conditions]
+        shape = ["and", tree] if len(tree) > 1 else tree[0]
+        if files:
+            shape = ["files", files, shape]
+        return json.dumps(shape, separators=(",", ":")), operands, bool(files)
+
+    def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task, files: list[int]) -> list:
         """A condition as nested lists over operand positions: ["and"|"or", [..]], ["not", c],
-        ["compare", op, kind, i, j], ["true", i]; kind says how the values compare."""
+        ["compare", op, kind, i, j], ["true", i]; kind says how the values compare. Operands
+        read from the workspace are paths, their positions listed in `files`."""
         if isinstance(condition, (ir.And, ir.Or)):
             return ["and" if isinstance(condition, ir.And) else "or",
-                    [self.condition_tree(operand, operands, task) for operand in condition.operands]]
+                    [self.condition_tree(operand, operands, task, files) for operand in condition.operands]]
         if isinstance(condition, ir.Not):
-            return ["not", self.condition_tree(condition.operand, operands, task)]
+            return ["not", self.condition_tree(condition.operand, operands, task, files)]
 
         def position(binding: ir.Binding) -> int:
+            route = self.from_file(binding)
+            if route is not None:
+                files.append(len(operands))
+                operands.append(route)
+                return len(operands) - 1
             text = self.condition_text(binding, task)  # the check step's args: the kubelet expands them
             operands.append(kube_escape(text) if isinstance(self.resolved(binding), ir.Const) else text)
             return len(operands) - 1
@@ -536,22 +788,35 @@ class TektonEmitter(Emitter):
         kind = "text" if kinds & {"str", "bool"} else "number"
         return ["compare", condition.op, kind, position(condition.left), position(condition.right)]
 
-    def check_task(self) -> str:
+    def check_task(self, reads_files: bool = False) -> str:
         """The Task that evaluates a condition: a fixed program on a small Python image, run
-        as an unprivileged user, with the values as arguments (never pasted into code)."""
-        known = self.task_specs.get(CHECK_KEY)
+        as an unprivileged user, with the values as arguments (never pasted into code); with
+        `reads_files`, the variant that mounts the workspace to read some of them."""
+        key = CHECK_FILES_KEY if reads_files else CHECK_KEY
+        known = self.task_specs.get(key)
         if known is not None:
             return known[0]
-        name = self.document_name("Task", (self.info.name, "check"), f"{self.info.name}-condition-check")
-        step = {"name": "check", "image": CHECK_IMAGE, "command": ["python3", "-c", CHECK_PROGRAM],
+        wanted = f"{self.info.name}-condition-check" + ("-files" if reads_files else "")
+        name = self.document_name("Task", (self.info.name,) + key, wanted)
+        step = {"name": "check", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(CHECK_PROGRAM)],
                 "args": [f"$(results.{CHECK_RESULT}.path)", "$(params.condition)", "$(params.values[*])"],
-                "securityContext": pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))}
-        spec = {"params": [{"name": "condition", "type": "string"}, {"name": "values", "type": "array"}],
-                "results": [{"name": CHECK_RESULT, "type": "string"}],
-                "steps": [step]}
-        self.task_specs[CHECK_KEY] = (name, spec)
-        self.task_order.append(CHECK_KEY)
+                "securityContext": helper_security()}
+        spec: dict = {"params": [{"name": "condition", "type": "string"}, {"name": "values", "type": "array"}],
+                      "results": [{"name": CHECK_RESULT, "type": "string"}]}
+        if reads_files:
+            spec["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)]
+        spec["steps"] = [step]
+        self.task_specs[key] = (name, spec)
+        self.task_order.append(key)
         return name
+
+    def from_file(self, binding: ir.Binding) -> str | None:
+        """The workspace path of an output that a condition reads from a file, or None."""
+        if isinstance(binding, ir.TaskOutput) and not binding.gathered:
+            route = self.file_route(binding)
+            if route is not None:
+                return route[1][0]
+        return None
 
     def _when(self, operand: ir.Binding, operator: str, values: list[str], negated: bool, task: ir.Task) -> dict:
         if negated:
@@ -577,47 +842,67 @@ class TektonEmitter(Emitter):
         return ir.declared_type(self.graph, binding).name
 
     def loop(self, scope: Scope, parent) -> list[dict]:
-        """A `for` over a literal list: one task with a `matrix` when the body is one step that
-        takes the item in exactly one input, writes no files (iterations would share its
-        folder) and whose condition does not read the item; otherwise the body unrolled, one
-        copy per item (named STEP-INDEX)."""
+        """A `for`: one task with a `matrix` when the loop (with the loops nested in it) is
+        one step that takes each loop's item in exactly one input, writes no files
+        (iterations would share its folder), is not gathered and whose condition does not
+        read an item; otherwise the body unrolled, one copy per item (named STEP-INDEX,
+        STEP-OUTER-INNER in nested loops), which needs the list at compile time."""
+        chain = self.matrix_chain(scope)
+        if chain is not None:
+            return self.matrix_loop(scope, *chain)
         loop = scope.loop
-        items = list(loop.items.value)
-        task = scope.single_task
-        matrix_input = self.matrix_input(task, loop) if task is not None and items else None
-        if matrix_input is not None:
-            if len(items) > MATRIX_LIMIT:
-                self.unsupported(loop.span, f"the loop over {loop.variable} has {len(items)} items; Tekton runs at "
-                                            f"most {MATRIX_LIMIT} combinations of a matrix by default",
-                                 hint="split the list, or raise the cluster's default-max-matrix-combinations-count "
-                                      "and compile a loop with several steps")
-            entry = self.task(task, scope, matrix_input)
-            values = [kube_escape(self.literal(item, loop.span, f"an item of the loop over {loop.variable}"))
-                      for item in items]
-            entry["matrix"] = {"params": [Flow(name=matrix_input, value=values)]}
-            self.loop_names[task.id] = [entry["name"]]
-            result = self.pending_tasks + [entry]
-            self.pending_tasks = []
-            return result
+        items = self.resolved(loop.items)
+        if not isinstance(items, ir.Const):
+            self.unsupported(loop.span, f"the loop over {loop.variable} gets its list at run time, which Tekton "
+                                        "fans out only as a matrix: one step that takes the item in one input, "
+                                        "writes no files, and whose outputs are not read after the loop; this "
+                                        "body is not such a step",
+                             hint="loop over a literal list, or make the body one step")
+            return []
         result: list[dict] = []
         body = list(scope.all_tasks())
         for task in body:
-            self.loop_names[task.id] = []
-        for index, item in enumerate(items):
+            self.loop_copies.setdefault(task.id, [])
+        saved = dict(self.iteration_names)
+        for index, item in enumerate(items.value):
             self.items[loop.id] = item
-            self.iteration_names = {task.id: self.names.name((task.id, index), f"{task.id}-{index}")
-                                    for task in body}
-            for task in body:
-                entry = self.task(task, scope)
+            self.indices.append(index)
+            for task in scope.tasks:  # nested loops name their own steps' copies
+                self.iteration_names[task.id] = self.copy_name(task)
+            for member in scope.items:
+                if isinstance(member, Scope):
+                    result += self.loop(member, scope)
+                    continue
+                entry = self.task(member, scope)
                 result += self.pending_tasks
                 self.pending_tasks = []
                 result.append(entry)
-                self.loop_names[task.id].append(entry["name"])
+                self.loop_copies[member.id].append((tuple(self.indices), entry["name"]))
+            self.indices.pop()
         self.items.pop(loop.id, None)
-        self.iteration_names = {}
+        self.iteration_names = saved
         return result
 
-    def matrix_input(self, task: ir.Task, loop: ir.Loop) -> str | None:
+    def copy_name(self, task: ir.Task) -> str:
+        """The name of a loop step's copy in the iterations being unrolled: STEP-I(-J...)."""
+        suffix = "-".join(map(str, self.indices))
+        return self.names.name((task.id, tuple(self.indices)), f"{task.id}-{suffix}")
+
+    def matrix_chain(self, scope: Scope) -> tuple[list[ir.Loop], list[str], ir.Task] | None:
+        """(loops, the input each loop's item goes to, the step) when `scope` can be one
+        matrix task: a chain of loops, each holding only the next, around one step. A
+        matrix is the product of its params, which is what nested loops are."""
+        loops = []
+        while True:
+            loops.append(scope.loop)
+            if len(scope.items) != 1:
+                return None
+            member = scope.items[0]
+            if isinstance(member, Scope):
+                scope = member
+                continue
+            task = member
+            break
         if self.writes_files(task.component) or task.id in self.gathered:
             return None
         if task.settings.mpi is not None and task.component.outputs:
@@ -625,9 +910,114 @@ class TektonEmitter(Emitter):
         for condition in conditions_of(task.guard):
             if any(isinstance(b, ir.LoopItem) for b in ir.condition_bindings(condition)):
                 return None
-        reading = [name for name, binding in task.arguments
-                   if isinstance(binding, ir.LoopItem) and binding.loop == loop.id]
-        return reading[0] if len(reading) == 1 else None
+        ids = {loop.id for loop in loops}
+        inputs = []
+        for loop in loops:
+            if isinstance(loop.items, ir.LoopItem) and loop.items.loop in ids:
+                return None  # a list that depends on another item of the product
+            reading = [name for name, binding in task.arguments
+                       if isinstance(binding, ir.LoopItem) and binding.loop == loop.id]
+            if len(reading) != 1:
+                return None
+            inputs.append(reading[0])
+        for port in task.component.inputs:  # an item must go to a value input, as text
+            if port.name in inputs and port.type.is_artifact:
+                return None
+        return loops, inputs, task
+
+    def matrix_loop(self, scope: Scope, loops: list[ir.Loop], inputs: list[str], task: ir.Task) -> list[dict]:
+        """One pipeline task whose matrix has a param per loop: the literal items, or the
+        array result of an items task that reads a list known at run time."""
+        self.loop_copies.setdefault(task.id, [])
+        params: list = []
+        known = 1  # combinations known at compile time
+        for loop, input_name in zip(loops, inputs):
+            items = self.resolved(loop.items)
+            if isinstance(items, ir.Const):
+                values = [kube_escape(self.literal(item, loop.span, f"an item of the loop over {loop.variable}"))
+                          for item in items.value]
+                known *= len(values)
+                params.append(Flow(name=input_name, value=values))
+            else:
+                params.append((loop, input_name))
+        if known == 0:
+            return []  # an empty list: no iteration at all
+        if known > MATRIX_LIMIT:
+            sizes = " x ".join(str(len(self.resolved(loop.items).value)) for loop in loops
+                               if isinstance(self.resolved(loop.items), ir.Const))
+            self.unsupported(loops[0].span, f"the loop over {', '.join(loop.variable for loop in loops)} makes "
+                                            f"{known} combinations ({sizes}); Tekton runs at most {MATRIX_LIMIT} "
+                                            "combinations of a matrix by default",
+                             hint="split the list, or raise the cluster's default-max-matrix-combinations-count "
+                                  "and give the loop a second step so that it is unrolled")
+            return []
+        item_tasks = []
+        for position, param in enumerate(params):
+            if isinstance(param, tuple):
+                loop, input_name = param
+                name = self.items_task(loop, task, MATRIX_LIMIT // known)
+                if not name:
+                    return []
+                item_tasks.append(name)
+                params[position] = Flow(name=input_name, value=f"$(tasks.{name}.results.{ITEMS_RESULT}[*])")
+        if self.indices:  # a matrix in each iteration of an unrolled loop
+            self.iteration_names[task.id] = self.copy_name(task)
+        entry = self.task(task, scope, matrix_inputs=set(inputs))
+        self.iteration_names.pop(task.id, None)
+        if item_tasks:
+            entry["runAfter"] = sorted(set(entry.get("runAfter", [])) | set(item_tasks))
+        entry["matrix"] = {"params": params}
+        self.loop_copies[task.id].append((tuple(self.indices), entry["name"]))
+        result = self.pending_tasks + [entry]
+        self.pending_tasks = []
+        return result
+
+    def items_task(self, loop: ir.Loop, task: ir.Task, limit: int) -> str:
+        """A pipeline task that turns a list known only at run time (a list parameter's JSON
+        text, or a step's list output in the workspace) into the array result a matrix
+        takes, refusing more than `limit` items; it runs under the loop's conditions."""
+        items = self.resolved(loop.items)
+        suffix = "".join(f"-{index}" for index in self.indices)
+        name = self.names.name(("items", loop.id, tuple(self.indices)), f"{loop.variable}-items{suffix}")
+        entry: dict = {"name": name, "taskRef": {"name": self.items_task_spec()}, "_key": ITEMS_KEY}
+        if isinstance(items, ir.ParamRef):
+            source, value = "text", f"$(params.{items.name})"
+        elif isinstance(items, ir.TaskOutput) and not items.gathered:
+            route = self.file_route(items)
+            if route is None:  # list outputs are always files; a result here would be a bug
+                raise AssertionError(f"list output {items.task}.{items.output} is a result")
+            source, value = "file", route[1][0]
+            entry["runAfter"] = [self.ref_name(items.task)]
+            entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
+            self.uses_workspace = True
+        else:
+            self.unsupported(loop.span, f"the loop over {loop.variable} iterates a value that Tekton cannot fan out "
+                                        "(the outputs of another loop, or another loop's item)")
+            return ""
+        when = self.condition(conditions_of(loop.guard), task)
+        if when:
+            entry["when"] = when
+        entry["params"] = [Flow(name="source", value=source), Flow(name="list", value=value),
+                           Flow(name="limit", value=str(limit))]
+        self.pending_tasks.append(entry)
+        return name
+
+    def items_task_spec(self) -> str:
+        known = self.task_specs.get(ITEMS_KEY)
+        if known is not None:
+            return known[0]
+        name = self.document_name("Task", (self.info.name,) + ITEMS_KEY, f"{self.info.name}-loop-items")
+        step = {"name": "items", "image": CHECK_IMAGE, "command": ITEMS_COMMAND,
+                "args": [f"$(results.{ITEMS_RESULT}.path)", "$(params.source)", "$(params.list)", "$(params.limit)"],
+                "securityContext": helper_security()}
+        spec = {"params": [{"name": "source", "type": "string"}, {"name": "list", "type": "string"},
+                           {"name": "limit", "type": "string"}],
+                "results": [{"name": ITEMS_RESULT, "type": "array"}],
+                "workspaces": [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True, optional=True)],
+                "steps": [step]}
+        self.task_specs[ITEMS_KEY] = (name, spec)
+        self.task_order.append(ITEMS_KEY)
+        return name
 
     def finally_block(self, scope: Scope, name: str) -> list[dict]:
         """The Pipeline's `finally` tasks. Loops in `finally` are not unrolled there yet."""
@@ -636,63 +1026,98 @@ class TektonEmitter(Emitter):
         return [self.task(task, scope) for task in scope.tasks]
 
     # ------------------------------------------------------------ Tasks
-    @staticmethod
-    def writes_files(component: ir.ComponentSpec) -> bool:
-        return not all(is_result(port) for port in component.outputs)
+    def writes_files(self, component: ir.ComponentSpec) -> bool:
+        return not all(self.is_result(component, port) for port in component.outputs)
 
-    def component(self, task: ir.Task) -> str:
-        key = self.task_key(task)
+    def component(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> str:
+        """The Task of `task`; `files`: (input, gathered) for each input it reads from the
+        workspace (one file, or a loop's files gathered into a list); `guard`: "values" or
+        "files" when the Task checks its own condition (a finally step), reading files or not."""
+        key = self.task_key(task) + ((files, guard) if files or guard else ())
         known = self.task_specs.get(key)
         if known is not None:
             return known[0]
         wanted = f"{self.info.name}-{task.component.name}"
         name = self.document_name("Task", (self.info.name,) + key, wanted,
-                                  stable=lambda: self.info.name + self.keys.identity(key))
-        spec = self.mpi(task, name) if task.settings.mpi is not None else self.task_spec(task)
+                                  stable=lambda: self.info.name + self.keys.identity(key[:2]) + (repr(key[2:]) if len(key) > 2 else ""))
+        spec = self.mpi(task, name, files) if task.settings.mpi is not None else self.task_spec(task, files, guard)
         self.task_specs[key] = (name, spec)
         self.task_order.append(key)
         return name
 
-    def task_spec(self, task: ir.Task) -> dict:
+    def task_spec(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> dict:
+        """A Task that runs the component; `files`: (input, gathered) for the inputs it reads
+        from the workspace. The command then runs through the launcher, which reads a single
+        file where it is; a helper step first gathers a loop's files into one list."""
         component, settings = task.component, task.settings
+        reads = dict(files)
+        gathers = any(reads.values())
         spec: dict = {}
-        params = [{"name": port.name, "type": "string"} for port in component.inputs if not port.type.is_artifact]
+        params = []
+        for port in component.inputs:
+            if port.type.is_artifact:
+                continue
+            if port.name not in reads:
+                params.append({"name": port.name, "type": "string"})
+            elif not reads[port.name]:
+                params.append({"name": file_param(port.name), "type": "string"})
+        if gathers:
+            params.append({"name": VALUES_PARAM, "type": "array"})
+        if guard:
+            params += [{"name": GUARD_PARAM, "type": "string"}, {"name": GUARD_VALUES_PARAM, "type": "array"}]
         if params:
             spec["params"] = params
         results = [{"name": port.name, "type": "string"} for port in component.outputs
-                   if is_result(port)]
-        budget = sum(len(result["name"]) + RESULT_OVERHEAD for result in results)
-        if budget > RESULT_BUDGET:
-            self.unsupported(task.span, f"component '{component.name}' declares {len(results)} int/float/bool outputs, "
-                                        "more than fit in Tekton's 4,096-byte termination message; moving the "
-                                        f"overflow to the workspace is {NOT_YET}")
+                   if self.is_result(component, port)]
         if results:
             spec["results"] = results
         workspaces = [Flow(name=input_workspace(port.name), mountPath=pod.input_path(port.name), readOnly=True)
                       for port in component.inputs if port.type.is_artifact]
         if self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, mountPath=pod.OUTPUTS_DIR))
+        if files or guard == "files":
+            workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True))
         if workspaces:
             spec["workspaces"] = workspaces
         volumes = [pod.volume_source(volume) for volume in settings.volumes]
+        if gathers:
+            volumes.append({"name": VALUES_VOLUME, "emptyDir": {}})
+        if guard:
+            volumes.append({"name": GUARD_VOLUME, "emptyDir": {}})
         if volumes:
             spec["volumes"] = volumes
-        spec["steps"] = [self.step(task)]
+        steps = []
+        if guard:
+            steps.append({"name": "treadle-check", "image": CHECK_IMAGE, "command": CHECK_COMMAND,
+                          "args": [GUARD_FILE, f"$(params.{GUARD_PARAM})", f"$(params.{GUARD_VALUES_PARAM}[*])"],
+                          "volumeMounts": [Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH)],
+                          "securityContext": helper_security()})
+        if gathers:
+            steps.append({"name": "treadle-values", "image": CHECK_IMAGE, "command": VALUES_COMMAND,
+                          "args": [MPI_SHARED_PATH, VALUES_PATH, f"$(params.{VALUES_PARAM}[*])"],
+                          "volumeMounts": [Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH)],
+                          "securityContext": helper_security()})
+        steps.append(self.step(task, files, guard))
+        spec["steps"] = steps
         self.cache(task, name="", key=())
         return spec
 
-    def step(self, task: ir.Task) -> dict:
+    def step(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> dict:
         component, settings = task.component, task.settings
         where = f"the component '{component.name}'"
         step: dict = {"name": dns_label(component.name),
                       "image": self.literal(component.image, task.span, f"the image of {where}")}
-        command = [self.argument(argument, task, where) for argument in component.command]
-        args = [self.argument(argument, task, where) for argument in component.args]
-        if command:
-            step["command"] = command
-        if args:
-            step["args"] = args
         env = self.env(task)
+        if files or guard:
+            step["command"] = self.launcher(task, files, env, bool(guard))
+            env = [variable for variable in env if variable["name"] not in self.file_env(task, files)]
+        else:
+            command = [self.argument(argument, task, where) for argument in component.command]
+            args = [self.argument(argument, task, where) for argument in component.args]
+            if command:
+                step["command"] = command
+            if args:
+                step["args"] = args
         if env:
             step["env"] = env
         if settings.image_pull_policy:
@@ -706,10 +1131,52 @@ class TektonEmitter(Emitter):
             if volume.read_only:
                 mount["readOnly"] = True
             mounts.append(mount)
+        if any(gathered for _, gathered in files):
+            mounts.append(Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH, readOnly=True))
+        if guard:
+            mounts.append(Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH, readOnly=True))
         if mounts:
             step["volumeMounts"] = mounts
         step["securityContext"] = self.security(settings)
         return step
+
+    @staticmethod
+    def file_env(task: ir.Task, files: tuple[tuple[str, bool], ...]) -> dict[str, str]:
+        """Environment variables whose value is an input read from the workspace: name -> input."""
+        reads = dict(files)
+        return {variable.name: variable.value.name for variable in task.settings.env
+                if isinstance(variable.value, ir.InputValue) and variable.value.name in reads}
+
+    def launcher(self, task: ir.Task, files: tuple[tuple[str, bool], ...], env: list[dict], guarded: bool = False
+                 ) -> list[str]:
+        """The command of a step that reads values from files: `sh` runs the fixed launcher,
+        whose tokens rebuild the component's command and args with each file's content in
+        place, export the environment variables that take such values, and run it."""
+        component = task.component
+        where = f"the component '{component.name}'"
+        reads = dict(files)
+
+        def source(port: str) -> str:
+            """Where the launcher reads input `port`: the producer's file on the mounted
+            workspace (its path a param), or the list the helper step gathered."""
+            return f"<{VALUES_PATH}/{port}" if reads[port] else f"<{MPI_SHARED_PATH}/$(params.{file_param(port)})"
+
+        if not component.command:
+            why = f"reads {', '.join(reads)} from the workspace" if reads else "checks its own condition"
+            self.unsupported(task.span, f"step '{task.id}' {why}, which runs its command through a launcher; {where} "
+                                        "gives no command (the image's entrypoint cannot be wrapped)",
+                             hint="give the component a command")
+        tokens: list[str] = [f"?{GUARD_FILE}"] if guarded else []
+        for argument in component.command + component.args:
+            for piece in argument:
+                if isinstance(piece, ir.InputValue) and piece.name in reads:
+                    tokens.append(source(piece.name))
+                else:
+                    tokens.append("=" + self.argument((piece,), task, where))
+            tokens.append(".")
+        for name, port in self.file_env(task, files).items():
+            tokens += [source(port), f"@{name}"]
+        return [*LAUNCHER_COMMAND, *tokens]
 
     def argument(self, argument: ir.Argument, task: ir.Task, where: str) -> str:
         """One argv entry: literal text kubelet-escaped, values as Tekton variables."""
@@ -723,7 +1190,7 @@ class TektonEmitter(Emitter):
                 parts.append(pod.input_path(piece.name))
             else:
                 port = task.component.output(piece.name)
-                if port is not None and is_result(port):
+                if port is not None and self.is_result(task.component, port):
                     parts.append(f"$(results.{piece.name}.path)")
                 else:
                     parts.append(pod.output_path(piece.name))
@@ -764,11 +1231,12 @@ class TektonEmitter(Emitter):
             template["tolerations"] = tolerations
         return template
 
-    def mpi(self, task: ir.Task, name: str) -> dict:
+    def mpi(self, task: ir.Task, name: str, files: tuple[tuple[str, bool], ...] = ()) -> dict:
         """The spec of Task `name` for an MPI step: fill the values into the MPIJob manifest,
         create the job with kubectl and wait for it, then copy its int/float/bool outputs
-        into results."""
+        into results. `files`: inputs read from the workspace (the manifest step reads them)."""
         component, settings = task.component, task.settings
+        reads = dict(files)
         mpi_settings = settings.mpi
         where = f"the component '{component.name}'"
         values: list[str] = []  # the Tekton variables the manifest's marks refer to, by position
@@ -777,6 +1245,10 @@ class TektonEmitter(Emitter):
             if variable not in values:
                 values.append(variable)
             return values.index(variable)
+
+        def file_value(port: str) -> list[int]:
+            """A mark for the text of the file input `port` reads (the manifest step reads it)."""
+            return [value(f"{MPI_SHARED_PATH}/$(params.{file_param(port)})")]
 
         def joined(parts: list, kubelet: bool = False) -> dict | str:
             if all(isinstance(part, str) for part in parts):
@@ -788,6 +1260,8 @@ class TektonEmitter(Emitter):
             for piece in argument:
                 if isinstance(piece, str):
                     parts.append(kube_escape(self.literal(piece, task.span, f"the command of {where}")))
+                elif isinstance(piece, ir.InputValue) and piece.name in reads:
+                    parts.append(file_value(piece.name))
                 elif isinstance(piece, ir.InputValue):
                     parts.append(value(f"$(params.{piece.name})"))
                 elif isinstance(piece, ir.InputPath):
@@ -802,6 +1276,8 @@ class TektonEmitter(Emitter):
             if isinstance(variable.value, ir.SecretRef):
                 env.append({"name": variable.name, "valueFrom": {"secretKeyRef": {
                     "name": variable.value.secret, "key": variable.value.key}}})
+            elif isinstance(variable.value, ir.InputValue) and variable.value.name in reads:
+                env.append({"name": variable.name, "value": joined([file_value(variable.value.name)], kubelet=True)})
             elif isinstance(variable.value, ir.InputValue):
                 position = value(f"$(params.{variable.value.name})")
                 env.append({"name": variable.name, "value": joined([position], kubelet=True)})
@@ -838,7 +1314,7 @@ class TektonEmitter(Emitter):
                                          PIPELINE_LABEL: dns_label(self.info.name),
                                          "treadle.dev/task-run": joined([value("$(context.taskRun.name)")])})
         # The programs are part of each step's command, which the kubelet expands: escaped.
-        helper = pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
+        helper = helper_security()
         job_mount = Flow(name=MPI_JOB_VOLUME, mountPath=MPI_JOB_PATH)
         steps = [
             {"name": "manifest", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(MPI_MANIFEST_PROGRAM)],
@@ -847,12 +1323,12 @@ class TektonEmitter(Emitter):
              "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                      {"name": "POD_UID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.uid"}}}],
              "volumeMounts": [job_mount], "securityContext": helper},
-            {"name": "mpijob", "image": KUBECTL_IMAGE,
+            {"name": "mpijob", "image": self.kubectl_image,
              "command": ["sh", "-c", kube_escape(MPI_WAIT_SCRIPT), "sh", MPI_MANIFEST_FILE],
              "env": [{"name": "HOME", "value": MPI_JOB_PATH}],
              "volumeMounts": [job_mount], "securityContext": helper},
         ]
-        results = [port for port in component.outputs if is_result(port)]
+        results = [port for port in component.outputs if self.is_result(component, port)]
         if results:
             pairs = []
             for port in results:
@@ -860,7 +1336,8 @@ class TektonEmitter(Emitter):
             steps.append({"name": "values", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(MPI_VALUES_PROGRAM)],
                           "args": pairs, "securityContext": helper})
         spec: dict = {}
-        params = [{"name": port.name, "type": "string"} for port in component.inputs if not port.type.is_artifact]
+        params = [{"name": file_param(port.name) if port.name in reads else port.name, "type": "string"}
+                  for port in component.inputs if not port.type.is_artifact]
         params += [{"name": mpi_input_param(port.name), "type": "string"}
                    for port in component.inputs if port.type.is_artifact]
         if component.outputs:
@@ -869,7 +1346,7 @@ class TektonEmitter(Emitter):
             spec["params"] = params
         if results:
             spec["results"] = [{"name": port.name, "type": "string"} for port in results]
-        if self.mpi_shares_workspace(task):
+        if self.mpi_shares_workspace(task) or reads:
             spec["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)]
         spec["volumes"] = [{"name": MPI_JOB_VOLUME, "emptyDir": {}}]
         spec["steps"] = steps
@@ -883,10 +1360,33 @@ class TektonEmitter(Emitter):
         return {}
 
 
-def is_result(port: ir.Port) -> bool:
-    """Whether an output travels as a Tekton result: a value of a few bytes, with a name
-    Tekton accepts for a result (`x_` is a valid treadle name but not a result name)."""
-    return port.type.name in RESULT_TYPES and bool(_RESULT_NAME.match(port.name))
+def result_names(component: ir.ComponentSpec) -> frozenset[str]:
+    """The outputs that travel as Tekton results: values of a few bytes (int, float, bool)
+    with a name Tekton accepts for a result (`x_` is a valid treadle name but not a result
+    name), in declaration order while they fit in the termination message; the rest are
+    files in the workspace, which readers read from there."""
+    names = []
+    budget = 0
+    for port in component.outputs:
+        if port.type.name in RESULT_TYPES and _RESULT_NAME.match(port.name):
+            cost = len(port.name) + RESULT_OVERHEAD
+            if budget + cost > RESULT_BUDGET:
+                continue
+            budget += cost
+            names.append(port.name)
+    return frozenset(names)
+
+
+def file_param(port: str) -> str:
+    """The param that gives a Task the workspace path of the file it reads for input `port`."""
+    return f"treadle-file-{port}"
+
+
+@lru_cache(maxsize=None)
+def helper_security() -> dict:
+    """The security context of treadle's helper steps: non-root (uid 65534) on images that
+    run as root by default (one shared object)."""
+    return pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
 
 
 def mpi_input_param(port: str) -> str:

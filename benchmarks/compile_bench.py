@@ -1,12 +1,16 @@
-"""Compile speed of `treadle compile --target argo` on linear chains, source text to YAML.
+"""Compile speed of `treadle compile --target argo|tekton` on linear chains, source text to YAML.
 
-    python benchmarks/compile_bench.py [--sizes 200,2000,10000] [--repeat 3] [--no-hera]
+    python benchmarks/compile_bench.py [--target argo|tekton|argo,tekton] [--sizes 200,2000,10000] [--repeat 3]
+                                       [--no-hera]
 
-Two shapes: N distinct components (one template each) and N calls of one component (one
-shared template). For each: the in-process time (front end + Argo backend, and the
+Two shapes: N distinct components (one template or Task each) and N calls of one component
+(one shared template or Task). For each: the in-process time (front end + backend, and the
 backend's own share), the time of a whole `treadle compile` process, and the YAML size;
-medians of --repeat runs. When hera is installed, the same Workflow built and dumped with
-hera is timed beside it (in process and as a whole process).
+medians of --repeat runs. For Argo, when hera is installed, the same Workflow built and
+dumped with hera is timed beside it (in process and as a whole process). For Tekton each
+step reads the previous step's str output from the workspace (the chain's values are
+files, as any str output is there). `--target argo,tekton` times both engines on the same
+chains in one process, one row each, side by side.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ def chain_source(n: int, distinct: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def treadle_in_process(source: str) -> tuple[float, float, int]:
+def treadle_in_process(source: str, target: str = "argo") -> tuple[float, float, int]:
     """(total seconds, backend seconds, YAML bytes)."""
     from treadle.backends.base import Options
     from treadle.backends.targets import compile_pipelines
@@ -49,7 +53,7 @@ def treadle_in_process(source: str) -> tuple[float, float, int]:
     start = time.perf_counter()
     result = compile_sources([SourceFile("chain.treadle", source)])
     middle = time.perf_counter()
-    output = compile_pipelines(list(result.pipelines.values()), "argo", Options())
+    output = compile_pipelines(list(result.pipelines.values()), target, Options())
     end = time.perf_counter()
     assert output.ok, [d.message for d in output.diagnostics]
     return end - start, end - middle, len(output.text.encode("utf-8"))
@@ -60,9 +64,9 @@ def treadle_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "treadle.compiler.cli"]
 
 
-def treadle_whole_process(path: Path, out: Path) -> float:
+def treadle_whole_process(path: Path, out: Path, target: str = "argo") -> float:
     start = time.perf_counter()
-    subprocess.run(treadle_command() + ["compile", str(path), "--target", "argo", "-o", str(out)], check=True,
+    subprocess.run(treadle_command() + ["compile", str(path), "--target", target, "-o", str(out)], check=True,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
@@ -124,12 +128,17 @@ def median(values) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", default="argo",
+                        help="argo, tekton, or both as argo,tekton (side by side; default: argo)")
     parser.add_argument("--sizes", default="200,2000,10000", help="chain lengths (default: 200,2000,10000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; medians are printed (default: 3)")
     parser.add_argument("--no-hera", action="store_true", help="skip the hera comparison")
     parser.add_argument("--hera-max", type=int, default=2000, help="largest N to time with hera (default: 2000)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
+    targets = args.target.split(",")
+    if not set(targets) <= {"argo", "tekton"}:
+        parser.error(f"unknown target in {args.target!r} (argo, tekton)")
     use_hera = not args.no_hera and hera_available()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -141,26 +150,27 @@ def main() -> int:
                 source = chain_source(n, shape == "distinct")
                 path = folder / f"chain_{shape}_{n}.treadle"
                 path.write_text(source)
-                runs = [treadle_in_process(source) for _ in range(args.repeat)]
-                whole = [treadle_whole_process(path, folder / "out.yaml") for _ in range(args.repeat)]
-                row = {"shape": shape, "n": n, "total": median(r[0] for r in runs),
-                       "backend": median(r[1] for r in runs), "whole": median(whole), "bytes": runs[0][2]}
-                if use_hera and n <= args.hera_max:
-                    hera = [hera_runs(program, n, shape) for _ in range(args.repeat)]
-                    row.update(hera_in=median(h[0] for h in hera), hera_whole=median(h[1] for h in hera),
-                               hera_bytes=hera[0][2])
-                rows.append(row)
-                print_row(row, header=len(rows) == 1)
+                for target in targets:
+                    runs = [treadle_in_process(source, target) for _ in range(args.repeat)]
+                    whole = [treadle_whole_process(path, folder / "out.yaml", target) for _ in range(args.repeat)]
+                    row = {"target": target, "shape": shape, "n": n, "total": median(r[0] for r in runs),
+                           "backend": median(r[1] for r in runs), "whole": median(whole), "bytes": runs[0][2]}
+                    if target == "argo" and use_hera and n <= args.hera_max:
+                        hera = [hera_runs(program, n, shape) for _ in range(args.repeat)]
+                        row.update(hera_in=median(h[0] for h in hera), hera_whole=median(h[1] for h in hera),
+                                   hera_bytes=hera[0][2])
+                    rows.append(row)
+                    print_row(row, header=len(rows) == 1)
     return 0
 
 
 def print_row(row: dict, header: bool) -> None:
     if header:
-        print(f"{'shape':<9}{'N':>7} {'in process':>11} {'backend':>9} {'whole':>8} {'YAML':>10}"
+        print(f"{'target':<8}{'shape':<9}{'N':>7} {'in process':>11} {'backend':>9} {'whole':>8} {'YAML':>10}"
               f" {'hera in':>9} {'hera whole':>11} {'hera YAML':>10}")
     hera = (f" {row['hera_in']:>8.2f}s {row['hera_whole']:>10.2f}s {row['hera_bytes'] / 1e6:>8.2f}MB"
             if "hera_in" in row else f" {'-':>9} {'-':>11} {'-':>10}")
-    print(f"{row['shape']:<9}{row['n']:>7} {row['total']:>10.3f}s {row['backend']:>8.3f}s {row['whole']:>7.2f}s"
+    print(f"{row['target']:<8}{row['shape']:<9}{row['n']:>7} {row['total']:>10.3f}s {row['backend']:>8.3f}s {row['whole']:>7.2f}s"
           f" {row['bytes'] / 1e6:>8.3f}MB" + hera, flush=True)
 
 

@@ -151,6 +151,9 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.embedded and args.target != "tekton":
         print("treadle: error: --embedded goes with --target tekton", file=err)
         return EXIT_USAGE
+    if args.kubectl_image and args.target != "tekton":
+        print("treadle: error: --kubectl-image goes with --target tekton", file=err)
+        return EXIT_USAGE
     if args.volume_claim and args.artifacts != "volume" and args.target != "tekton":
         print("treadle: error: --volume-claim goes with --artifacts volume", file=err)
         return EXIT_USAGE
@@ -185,7 +188,7 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                  for graph in graphs]
     graphs = [result.graph for _, result in optimized]
     options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
-                      embedded=args.embedded)
+                      embedded=args.embedded, kubectl_image=args.kubectl_image)
     from ..backends.provenance import Origin
 
     origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
@@ -314,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "through a volume, so there it needs no --artifacts")
     compile_.add_argument("--embedded", action="store_true",
                           help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
+    compile_.add_argument("--kubectl-image", metavar="IMAGE",
+                          help="Tekton: the image (with sh and kubectl) of the steps that create MPIJobs and "
+                               "scheduled runs (default: bitnami/kubectl:1.31.4)")
     compile_.add_argument("-O", dest="optimize", type=int, choices=(0, 1), default=1, metavar="LEVEL",
                           help="optimization: -O0 none, -O1 (default) folding, dead and common step "
                                "elimination, redundant `after` removal (see docs/optimizer.md)")

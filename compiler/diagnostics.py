@@ -106,6 +106,7 @@ CODES: dict[str, str] = {
     "B003": "artifact mode changed for a pipeline",
     "B004": "compiled document near the engine's size limit",
     "B005": "caching setting the engine cannot honour",
+    "B006": "pipeline setting the engine cannot enforce",
 }
 
 

@@ -22,7 +22,7 @@ def _options(args: argparse.Namespace):
 
     return {
         "argo": Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim),
-        "tekton": Options(volume_claim=args.volume_claim, embedded=args.embedded),
+        "tekton": Options(volume_claim=args.volume_claim, embedded=args.embedded, kubectl_image=args.kubectl_image),
     }
 
 
@@ -37,6 +37,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         return "--kind and --artifacts go with --target argo"
     if args.embedded and "tekton" not in args.target:
         return "--embedded goes with --target tekton"
+    if args.kubectl_image and "tekton" not in args.target:
+        return "--kubectl-image goes with --target tekton"
     if args.volume_claim and args.artifacts != "volume" and "tekton" not in args.target:
         return "--volume-claim goes with --artifacts volume"
     return None

@@ -176,3 +176,13 @@ def test_usage(in_tmp, capsys):
     (in_tmp / "two.treadle").write_text(SOURCE + SOURCE.split("}\n", 1)[1].replace("hello", "bye"))
     code, _, err = run(["submit", "two.treadle", "--target", "argo"], capsys)
     assert code == EXIT_USAGE and "has 2 pipelines (hello, bye); choose one with --pipeline NAME" in err
+
+
+def test_tekton_schedule_objects_are_not_applied_by_submit(in_tmp, standin, capsys):
+    (in_tmp / "hello.treadle").write_text(SOURCE.replace('pipeline hello(greeting: str = "hi") {\n',
+                                                          'pipeline hello(greeting: str = "hi") {\n'
+                                                          '  schedule = "0 3 * * *"\n'))
+    code, out, err = submit(standin, in_tmp, capsys, "tekton")
+    assert code == EXIT_PROBLEMS and out == ""
+    assert "CronJob" in err and "which treadle submit does not apply" in err and "kubectl apply -f" in err
+    assert standin.requests == []  # refused before anything reached the cluster

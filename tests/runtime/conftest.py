@@ -24,6 +24,20 @@ from treadle.runtime.mpi import Communicator
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 
 
+def run_mpiexec(argv, **options):
+    """`subprocess.run` of an mpiexec command line, its standard input an open pipe that
+    carries nothing: MPICH's launcher, given /dev/null on a loaded machine, sometimes
+    fails at start with "process reading stdin too slowly" (the local runner does the same)."""
+    import subprocess
+
+    read_end, write_end = os.pipe()
+    try:
+        return subprocess.run(argv, stdin=read_end, **options)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
 def write_csv(path, features, target=None, target_name="target", names=None) -> str:
     """A dataset file as the runtime reads it (shortest round-trip float text)."""
     features = np.asarray(features, dtype=np.float64)

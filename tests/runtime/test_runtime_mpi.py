@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from conftest import MPIEXEC, write_csv
+from conftest import MPIEXEC, run_mpiexec, write_csv
 
 DRIVER = Path(__file__).with_name("mpi_driver.py")
 GRID = {"C": [0.05, 0.5, 5.0]}
@@ -81,7 +80,7 @@ def run(request, data, tmp_path_factory):
     plan = [[str(part) for part in argv] for argv in commands(data, out)]
     plan_file, codes_file = out / "plan.json", out / "codes.json"
     plan_file.write_text(json.dumps(plan))
-    completed = subprocess.run(
+    completed = run_mpiexec(
         [str(MPIEXEC), "-n", str(ranks), sys.executable, str(DRIVER), str(plan_file), str(codes_file)],
         capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
@@ -214,7 +213,7 @@ def test_evaluate_and_predict_equal_scikit_learn(run):
 
 def test_bad_input_under_mpiexec_is_one_line_and_exit_2(tmp_path):
     (tmp_path / "d.csv").write_text("a,b\n1,2\n3,4\n")
-    completed = subprocess.run(
+    completed = run_mpiexec(
         [str(MPIEXEC), "-n", "2", sys.executable, "-m", "treadle.runtime.cli", "linear", "--data",
          str(tmp_path / "d.csv"), "--kind", "ridge", "--model", str(tmp_path / "m.joblib")],
         capture_output=True, text=True, timeout=300,

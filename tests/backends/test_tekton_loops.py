@@ -1,0 +1,254 @@
+"""Tekton loops: nested loops (a matrix of several params, or unrolled copies), loops over a
+list known only at run time (a list parameter or a list output, fanned out by a matrix from
+an items task's array result), fan-in of nested loops, and the 256-combination limit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from backend_helpers import compile_text, kubelet_expand, load_all
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from treadle.backends.base import Options
+from treadle.backends.targets import compile_pipelines
+from treadle.backends.tekton import MPI_SHARED_PATH
+from treadle.compiler.frontend import compile_sources
+from treadle.compiler.source import SourceFile
+
+COMPONENTS = '''
+component count(n: float, m: float = 0.0) -> (out: float) {
+  image = "alpine:3.20"
+  command = ["echo", n, m, "--out", out]
+}
+component label(text: str, other: str = "") -> (name: str) {
+  image = "alpine:3.20"
+  command = ["echo", text, other, "--name", name]
+}
+component listing(n: int = 3) -> (items: list) {
+  image = "alpine:3.20"
+  command = ["list", n, items]
+}
+component probe(text: str) -> (ok: bool) {
+  image = "alpine:3.20"
+  command = ["probe", text, ok]
+}
+component gather(values: list) {
+  image = "alpine:3.20"
+  command = ["echo", values]
+}
+'''
+
+
+def compiled(body: str, params: str = ""):
+    output, _ = compile_text(COMPONENTS + f"pipeline p({params}) {{\n{body}\n}}\n", target="tekton")
+    return output
+
+
+def documents(body: str, params: str = "", schema_errors=None) -> dict[str, dict]:
+    output = compiled(body, params)
+    assert output.ok, [d.message for d in output.diagnostics]
+    docs = load_all(output.text)
+    if schema_errors is not None:
+        for document in docs:
+            assert schema_errors(document, strict=True) == []
+    return {f"{d['kind']}/{d['metadata']['name']}": d for d in docs}
+
+
+def tasks(docs: dict) -> dict[str, dict]:
+    return {task["name"]: task for task in docs["Pipeline/p"]["spec"]["tasks"]}
+
+
+def errors(output) -> list[tuple[str, str]]:
+    return [(d.code, d.message) for d in output.diagnostics if d.is_error]
+
+
+def test_nested_loops_around_one_step_are_one_matrix(schema_errors):
+    docs = documents('for x in [1.5, 2.5] {\n  for y in [0.5, 1.0, 2.0] {\n    c = count(n=x, m=y)\n  }\n}\n'
+                     'last = count(n=1.0) after c', schema_errors=schema_errors)
+    entry = tasks(docs)["c"]
+    assert entry["matrix"] == {"params": [{"name": "n", "value": ["1.5", "2.5"]},
+                                          {"name": "m", "value": ["0.5", "1.0", "2.0"]}]}
+    assert tasks(docs)["last"]["runAfter"] == ["c"]
+
+
+def test_nested_loops_that_need_copies_are_unrolled_with_both_indices(schema_errors):
+    docs = documents('for x in ["a", "b"] {\n  l = label(text=x)\n  for y in ["c", "d"] {\n'
+                     '    k = label(text=l.name, other=y)\n    c = count(n=1.0)\n  }\n}\n'
+                     'last = count(n=1.0) after k', schema_errors=schema_errors)
+    names = list(tasks(docs))
+    assert names == ["l-0", "k-0-0", "c-0-0", "k-0-1", "c-0-1", "l-1", "k-1-0", "c-1-0", "k-1-1", "c-1-1", "last"]
+    assert tasks(docs)["k-1-0"]["params"] == [{"name": "other", "value": "c"},
+                                              {"name": "treadle-file-text", "value": "l-1/name"}]
+    assert tasks(docs)["last"]["runAfter"] == ["k-0-0", "k-0-1", "k-1-0", "k-1-1"]
+
+
+def test_an_inner_one_step_loop_is_a_matrix_in_each_copy_of_the_outer(schema_errors):
+    docs = documents('for x in ["a", "b"] {\n  l = label(text=x)\n  for y in [1.5, 2.5] {\n    c = count(n=y)\n  }\n}',
+                     schema_errors=schema_errors)
+    assert [name for name in tasks(docs)] == ["l-0", "c-0", "l-1", "c-1"]
+    assert tasks(docs)["c-1"]["matrix"] == {"params": [{"name": "n", "value": ["1.5", "2.5"]}]}
+
+
+def test_fan_in_of_nested_loops_is_a_list_of_lists(tmp_path):
+    docs = documents('for x in [1.5, 2.5] {\n  for y in [0.5, 1.0] {\n    c = count(n=x, m=y)\n'
+                     '    l = label(text="t")\n  }\n}\ng = gather(values=c.out)\nh = gather(values=l.name)')
+    assert tasks(docs)["g"]["params"] == [{"name": "values", "value":
+                                           "[[$(tasks.c-0-0.results.out), $(tasks.c-0-1.results.out)], "
+                                           "[$(tasks.c-1-0.results.out), $(tasks.c-1-1.results.out)]]"}]
+    (values,) = tasks(docs)["h"]["params"]
+    name, mode, layout = values["value"]
+    assert (name, mode) == ("values", "text")
+    assert json.loads(layout) == [["l-0-0/name", "l-0-1/name"], ["l-1-0/name", "l-1-1/name"]]
+    spec = docs[f"Task/{tasks(docs)['h']['taskRef']['name']}"]["spec"]
+    helper = spec["steps"][0]
+    for folder in ("l-0-0", "l-0-1", "l-1-0", "l-1-1"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "name").write_text(folder + "\n")
+    out = tmp_path / "values"
+    out.mkdir()
+    subprocess.run([sys.executable, "-c", kubelet_expand(helper["command"][2], {}), str(tmp_path), str(out),
+                    *values["value"]], check=True)
+    assert json.loads((out / "values").read_text()) == [["l-0-0\n", "l-0-1\n"], ["l-1-0\n", "l-1-1\n"]]
+
+
+def test_a_fan_in_inside_an_outer_loop_reads_only_its_iteration():
+    docs = documents('for x in [1.5, 2.5] {\n  for y in [0.5, 1.0] {\n    c = count(n=x, m=y)\n    d = count(n=y)\n  }\n'
+                     '  g = gather(values=c.out)\n}')
+    assert tasks(docs)["g-1"]["params"][0]["value"] == "[$(tasks.c-1-0.results.out), $(tasks.c-1-1.results.out)]"
+    assert tasks(docs)["g-1"]["runAfter"] == ["c-1-0", "c-1-1"]
+
+
+def run_items(docs: dict, entry: dict, tmp_path, param_value: str | None = None) -> subprocess.CompletedProcess:
+    spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
+    step = spec["steps"][0]
+    params = {param["name"]: param["value"] for param in entry["params"]}
+    text = param_value if params["source"] == "text" else params["list"]
+    program = kubelet_expand(step["command"][2], {}).replace(MPI_SHARED_PATH + "/", str(tmp_path) + "/")
+    return subprocess.run([sys.executable, "-c", program, str(tmp_path / "result"), params["source"], text,
+                           params["limit"]], capture_output=True, text=True)
+
+
+def test_a_loop_over_a_list_parameter_is_a_matrix_from_an_items_task(schema_errors, tmp_path):
+    docs = documents("for x in l {\n  c = count(n=x)\n}\nlast = count(n=1.0) after c", params="l: list[float] = [1.5, 2.0]",
+                     schema_errors=schema_errors)
+    entries = tasks(docs)
+    assert list(entries) == ["x-items", "c", "last"]
+    items = entries["x-items"]
+    assert items["params"] == [{"name": "source", "value": "text"}, {"name": "list", "value": "$(params.l)"},
+                               {"name": "limit", "value": "256"}]
+    assert entries["c"]["matrix"] == {"params": [{"name": "n", "value": "$(tasks.x-items.results.items[*])"}]}
+    assert entries["c"]["runAfter"] == ["x-items"]
+    spec = docs[f"Task/{items['taskRef']['name']}"]["spec"]
+    assert spec["results"] == [{"name": "items", "type": "array"}]
+    run = run_items(docs, items, tmp_path, '[1.5, 2, true, "t x", [1], {"a": "b"}]')
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "result").read_text()) == ["1.5", "2", "true", "t x", "[1]", '{"a": "b"}']
+    run = run_items(docs, items, tmp_path, json.dumps(list(range(257))))
+    assert run.returncode != 0 and "257 items" in run.stderr
+    run = run_items(docs, items, tmp_path, json.dumps(["x" * 100] * 50))
+    assert run.returncode != 0 and "bytes" in run.stderr
+
+
+def test_a_loop_over_a_list_output_reads_it_from_the_workspace(schema_errors, tmp_path):
+    docs = documents("s = listing()\nif go {\n  for x in s.items {\n    c = probe(text=x)\n  }\n}",
+                     params="go: bool = true", schema_errors=schema_errors)
+    entries = tasks(docs)
+    items = entries["x-items"]
+    assert items["params"][:2] == [{"name": "source", "value": "file"}, {"name": "list", "value": "s/items"}]
+    assert items["runAfter"] == ["s"] and items["workspaces"] == [{"name": "treadle-shared",
+                                                                   "workspace": "treadle-artifacts"}]
+    assert items["when"] == entries["c"]["when"]  # the loop's condition holds for its items task too
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "items").write_text('["a", "b"]\n')
+    assert run_items(docs, items, tmp_path).returncode == 0
+    assert json.loads((tmp_path / "result").read_text()) == ["a", "b"]
+
+
+def test_a_run_time_list_in_a_literal_loop_has_an_items_task_per_copy():
+    docs = documents("for x in [1.5, 2.5] {\n  for y in l {\n    c = count(n=x, m=y)\n  }\n  d = count(n=x)\n}",
+                     params="l: list[float] = [1.0]")
+    assert list(tasks(docs)) == ["y-items-0", "c-0", "d-0", "y-items-1", "c-1", "d-1"]
+    assert tasks(docs)["c-1"]["params"] == [{"name": "n", "value": "2.5"}]
+
+
+def test_a_run_time_list_times_a_literal_list_shares_the_limit():
+    docs = documents("for x in l {\n  for y in [1.0, 2.0, 3.0, 4.0] {\n    c = count(n=x, m=y)\n  }\n}",
+                     params="l: list[float] = [1.0]")
+    assert tasks(docs)["x-items"]["params"][2] == {"name": "limit", "value": "64"}
+
+
+@pytest.mark.parametrize("body,params,words", [
+    ("for x in [" + ", ".join(f"{i}.5" for i in range(20)) + "] {\n  for y in [" +
+     ", ".join(f"{i}.5" for i in range(20)) + "] {\n    count(n=x, m=y)\n  }\n}", "", "400 combinations"),
+    ("for x in l {\n  a = count(n=x)\n  b = count(n=x)\n}", "l: list[float] = [1.0]", "run time"),
+    ("for x in l {\n  a = count(n=x)\n}\ng = gather(values=a.out)", "l: list[float] = [1.0]", "run time"),
+])
+def test_loops_tekton_cannot_fan_out_are_refused(body, params, words):
+    output = compiled(body, params)
+    assert output.text == "" and [code for code, _ in errors(output)] == ["B001"]
+    assert words in errors(output)[0][1]
+
+
+# ---------------------------------------------------------------- generated loops
+LOOP_SOURCES = {"literal": '["a", "b"]', "param": "names", "output": "src.items"}
+
+
+@st.composite
+def loop_pipelines(draw):
+    """Loops over every kind of list, nested or not, with bodies of one or two steps that
+    read items, str outputs and results, and readers after the loop."""
+    lines = ["src = listing()"]
+    nested = draw(st.booleans())
+    lines.append(f"for x in {LOOP_SOURCES[draw(st.sampled_from(sorted(LOOP_SOURCES)))]} {{")
+    indent = "  "
+    if nested:
+        lines.append(f"  for y in {LOOP_SOURCES[draw(st.sampled_from(sorted(LOOP_SOURCES)))]} {{")
+        indent = "    "
+    item = "y" if nested and draw(st.booleans()) else "x"
+    writes_text = draw(st.booleans())  # label writes a str output (a file); probe only a result
+    lines.append(indent + (f"a = label(text={item})" if writes_text else f"a = probe(text={item})"))
+    if draw(st.booleans()):
+        lines.append(indent + "b = probe(text=x)")
+    if nested:
+        lines.append("  }")
+    lines.append("}")
+    if draw(st.booleans()):
+        lines.append("after_loop = count(n=1.0) after a")
+    if draw(st.booleans()):
+        lines.append("g = gather(values=a." + ("name" if writes_text else "ok") + ")")
+    if draw(st.booleans()):
+        lines.append("finally {\n  if k > 1 {\n    count(n=k)\n  }\n}")
+    return "\n".join(lines)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(loop_pipelines())
+def test_generated_loops_compile_to_valid_yaml_or_a_backend_error(schema_errors, body):
+    params = 'names: list[str] = ["p", "q"], k: float = 2'
+    source = COMPONENTS + f"pipeline p({params}) {{\n{body}\n}}\n"
+    result = compile_sources([SourceFile("test.treadle", source)])
+    if any(d.is_error for d in result.diagnostics):
+        return  # the front end refuses it (reading a loop step outside its loop where not allowed, ...)
+    graphs = list(result.pipelines.values())
+    output = compile_pipelines(graphs, "tekton", Options())
+    if not output.ok:
+        assert output.text == ""
+        assert {d.code for d in output.diagnostics if d.is_error} <= {"B001", "B002"}
+        return
+    for document in load_all(output.text):
+        assert schema_errors(document, strict=True) == []
+        if document["kind"] == "Pipeline":
+            tasks_ = document["spec"]["tasks"]
+            names = [task["name"] for task in tasks_]
+            assert len(names) == len(set(names))
+            for task in tasks_:
+                assert set(task.get("runAfter", [])) <= set(names)
+                combinations = 1
+                for param in task.get("matrix", {}).get("params", []):
+                    combinations *= len(param["value"]) if isinstance(param["value"], list) else 1
+                assert combinations <= 256
+    assert compile_pipelines(graphs, "tekton", Options()).text == output.text
