@@ -361,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     lsp.add_argument("--stdio", action="store_true", help="accepted for clients that pass it; stdio is the only transport")
     lsp.set_defaults(handler=command_lsp)
     local_commands.add_commands(commands)  # run, runs, graph: the local runner
+
+    from .fmt_command import add_parser as add_fmt_parser
+
+    add_fmt_parser(commands)
     return parser
 
 

@@ -4,6 +4,7 @@ type, with conditions, loops (with fan-in), `after`, `with` overrides and finall
 from __future__ import annotations
 
 import json
+import re
 
 from hypothesis import strategies as st
 
@@ -126,3 +127,44 @@ def programs(draw):
     text = "".join(render_component(c) + "\n" for c in comps)
     text += f"pipeline generated({signature}) {{\n" + "\n".join(lines) + "\n}\n"
     return text, step_count
+
+
+_UNTIDY_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|->|[A-Za-z_0-9.\-]+|[=!<>]=|\S')
+_COMMENT_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
+                        max_size=10).map(lambda text: "#" + text)
+
+
+@st.composite
+def untidy(draw, text: str) -> str:
+    """The same program written carelessly: odd spacing between tokens, new lines after
+    commas, blank lines, comments at the ends of lines and on lines of their own."""
+    lines = []
+    for line in text.split("\n"):
+        pieces = []
+        position = 0
+        for match in _UNTIDY_TOKEN.finditer(line):
+            gap = line[position:match.start()]
+            if pieces and draw(st.integers(0, 5)) == 0:
+                blanks = ["", " ", "   ", "\t"] if _may_touch(pieces[-1], match.group()) else [" ", "   ", "\t"]
+                gap = draw(st.sampled_from(blanks))
+            pieces.append(gap)
+            pieces.append(match.group())
+            if match.group() == "," and draw(st.integers(0, 6)) == 0:
+                pieces.append("\n" + " " * draw(st.integers(0, 6)))
+            position = match.end()
+        rebuilt = "".join(pieces)
+        if rebuilt.strip() and draw(st.integers(0, 4)) == 0:
+            rebuilt += draw(st.sampled_from([" ", "  ", "\t"])) + draw(_COMMENT_TEXT)
+        lines.append(rebuilt)
+        choice = draw(st.integers(0, 9))
+        if choice == 0:
+            lines.append("")
+        elif choice == 1:
+            lines.append(" " * draw(st.integers(0, 4)) + draw(_COMMENT_TEXT))
+    return "\n".join(lines)
+
+
+def _may_touch(left: str, right: str) -> bool:
+    """Whether two tokens may be written with no blank between them."""
+    word = re.compile(r"[A-Za-z_0-9.\-]")
+    return not (word.match(left[-1]) and word.match(right[0]))

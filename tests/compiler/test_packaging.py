@@ -19,8 +19,9 @@ def test_wheel_contents_and_use_from_any_folder(tmp_path):
         names = set(archive.namelist())
         archive.extractall(tmp_path / "site")
     for required in ("treadle/grammar/treadle.lark", "treadle/runtime/std/sklearn.treadle",
-                     "treadle/compiler/cli.py", "treadle/compiler/parser.py", "treadle/runtime/cli.py",
-                     "treadle/compiler/lsp/server.py", "treadle/compiler/lsp/analysis.py"):
+                     "treadle/grammar/treadle.tmLanguage.json", "treadle/grammar/language-configuration.json",
+                     "treadle/compiler/formatter.py", "treadle/compiler/cli.py", "treadle/compiler/parser.py",
+                     "treadle/runtime/cli.py", "treadle/compiler/lsp/server.py", "treadle/compiler/lsp/analysis.py"):
         assert required in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     with zipfile.ZipFile(wheel) as archive:
