@@ -25,7 +25,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
 from .analysis import Analysis, Completion, RenameRefused
-from .positions import UTF16, from_position, span_range
+from .positions import UTF16, from_position, span_range, to_units
 
 _REQUEST_FAILED = -32803  # the LSP's RequestFailed: a request that is valid but cannot be done
 
@@ -341,6 +341,29 @@ def rename(ls: TreadleServer, params: types.RenameParams) -> types.WorkspaceEdit
         return types.WorkspaceEdit(changes=changes)
 
     return ls.ask(params.text_document.uri, params.position, answer)
+
+
+@server.feature(types.TEXT_DOCUMENT_FORMATTING)
+@server.thread()
+@_guarded("formatting")
+def formatting(ls: TreadleServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+    """`treadle fmt`'s layout as one edit of the whole document; none while it has syntax
+    errors (the diagnostics already show them) or when it is formatted already."""
+    from ..formatter import format_source
+
+    uri = params.text_document.uri
+    snapshot = ls.documents.get(uri)
+    if snapshot is None:
+        return None
+    text = snapshot[1]
+    with ls.frontend_lock:  # the parser is not reentrant
+        formatted = format_source(text, path_of(uri)).text
+    if formatted is None or formatted == text:
+        return []
+    lines = text.split("\n")
+    end = types.Position(line=len(lines) - 1, character=to_units(lines[-1], len(lines[-1]) + 1, ls.encoding))
+    return [types.TextEdit(range=types.Range(start=types.Position(line=0, character=0), end=end),
+                           new_text=formatted)]
 
 
 def serve() -> int:
