@@ -153,26 +153,43 @@ class _Driver:
 
     Lark's own driver keeps its state on objects and looks it up on every token; at ten
     thousand steps that bookkeeping costs more than the lexing. The tables, the reductions
-    (Lark's callbacks, which call ToAst) and therefore the language are Lark's."""
+    (Lark's callbacks, which call ToAst) and therefore the language are Lark's.
+
+    For the loop, a state is its row of actions itself (a dict), so a shift or a goto is one
+    lookup: an action is the next state's row (shift, goto) or an int, the index of a
+    reduction (size, function of the children or None when the value stays, rule name)."""
 
     def __init__(self, lark: Lark, builder: ToAst) -> None:
         lalr = lark.parser.parser
         table = lalr._parse_table
-        callbacks: dict = {}
         self.lexer = TreadleLexer(lark.lexer_conf.terminals, lark.lexer_conf.ignore)
         self.start_state = table.start_states["start"]
         self.end_state = table.end_states["start"]
-        self.rows: dict = {}
+        self.rows: dict = {}  # state -> symbol -> next state (int) or (size, function, rule name)
+        reductions: dict = {}  # rule -> index
+        self.reductions: list = []
         for state, actions in table.states.items():
             row = {}
             for symbol, (action, argument) in actions.items():
                 if action.name == "Shift":
                     row[symbol] = argument  # shift: the next state, an int
                 else:
-                    if argument not in callbacks:
-                        callbacks[argument] = _reduction(argument, builder)
-                    row[symbol] = (len(argument.expansion), callbacks[argument], argument.origin.name)  # reduce
+                    if argument not in reductions:
+                        reductions[argument] = len(self.reductions)
+                        self.reductions.append((len(argument.expansion), _reduction(argument, builder),
+                                                argument.origin.name))
+                    row[symbol] = self.reductions[reductions[argument]]
             self.rows[state] = row
+        # The loop's tables: the same automaton with rows for states and ints for reductions.
+        fast = {state: {} for state in self.rows}
+        for state, row in self.rows.items():
+            for symbol, action in row.items():
+                fast[state][symbol] = fast[action] if type(action) is int else self._index(action)
+        self.fast_rows = fast
+        self.state_of = {id(row): state for state, row in fast.items()}
+
+    def _index(self, action: tuple) -> int:
+        return next(index for index, known in enumerate(self.reductions) if known is action)
 
     def expected(self, states: list) -> set[str]:
         """The terminals that would really be shifted here: LALR merges lookaheads, so a
@@ -201,35 +218,38 @@ class _Driver:
         return result
 
     def run(self, text: str, comments: list):
-        rows = self.rows
-        end_state = self.end_state
-        states = [self.start_state]
+        reductions = self.reductions
+        end_row = self.fast_rows[self.end_state]
+        row = self.fast_rows[self.start_state]
+        states = [row]
         values: list = []
-        row = rows[self.start_state]
+        append_state = states.append
+        append_value = values.append
         for token in self.lexer.lex(text, comments):
             kind = token[0]
-            while True:
-                action = row.get(kind)
-                if type(action) is int:  # shift
-                    states.append(action)
-                    values.append(token)
-                    row = rows[action]
-                    break
-                if action is None:
-                    raise ParseFailure(token, self.expected(states))
-                size, callback, origin = action
-                if size:
+            action = row.get(kind)
+            while action.__class__ is int:  # reduce
+                size, function, origin = reductions[action]
+                if function is None:  # a rule that passes its one child on: only the state changes
+                    del states[-1]
+                elif size:
                     children = values[-size:]
                     del states[-size:]
                     del values[-size:]
+                    append_value(function(children))
                 else:
-                    children = []
-                values.append(callback(children))
-                state = rows[states[-1]][origin]
-                if state == end_state:  # only ever reached on the end of the input
+                    append_value(function([]))
+                row = states[-1][origin]
+                if row is end_row:  # only ever reached on the end of the input
                     return values[-1]
-                states.append(state)
-                row = rows[state]
+                append_state(row)
+                action = row.get(kind)
+            if action is None:
+                state_of = self.state_of
+                raise ParseFailure(token, self.expected([state_of[id(state)] for state in states]))
+            append_state(action)  # shift
+            append_value(token)
+            row = action
         raise AssertionError("the end of the input always ends the parse")
 
 
@@ -253,13 +273,18 @@ def _reduction(rule, builder: ToAst):
     """The function that turns a rule's matched children into its value, shaped the way
     Lark shapes trees: anonymous punctuation dropped (except in `!` rules), `_rules`
     spliced into their parent, `?rules` with one child replaced by that child, and the
-    builder's method named after the rule (or its alias) applied."""
+    builder's method named after the rule (or its alias) applied. None for a rule whose
+    value is its one child as it is (the driver then only changes state).
+
+    Which children a rule keeps is fixed by the rule, so each function is written out for
+    its rule (no loop over the children at parse time)."""
     keep_all = rule.options.keep_all_tokens
     kept = [(index, not symbol.is_term and symbol.name.startswith("_"))
             for index, symbol in enumerate(rule.expansion)
             if keep_all or not (symbol.is_term and symbol.filter_out)]
-    identity = len(kept) == len(rule.expansion) and not any(splice for _, splice in kept)
+    splices = any(splice for _, splice in kept)
     name = rule.alias or rule.origin.name
+    one_child = len(kept) == 1 and not splices
     if name.startswith("_"):
         method = _spliced
     elif not hasattr(builder, name) and rule.options.expand1 and not rule.alias:
@@ -267,29 +292,38 @@ def _reduction(rule, builder: ToAst):
     else:
         method = getattr(builder, name)
         if rule.options.expand1 and not rule.alias:
-            inner = method
+            if one_child:
+                method = _only_child  # a `?rule` given one child: the child itself
+            elif splices:  # how many children there are is known only when parsing
+                inner = method
 
-            def method(children, inner=inner):
-                return children[0] if len(children) == 1 else inner(children)
-
-    if identity:
-        return method
-
-    def reduce(children):
-        filtered = None
-        for index, splice in kept:
-            if splice:
-                if filtered is None:  # left recursion: grow the inner list in place, never copy it
-                    filtered = children[index]
-                else:
-                    filtered += children[index]
-            elif filtered is None:
-                filtered = [children[index]]
-            else:
-                filtered.append(children[index])
-        return method(filtered if filtered is not None else [])
-
-    return reduce
+                def method(children, inner=inner):
+                    return children[0] if len(children) == 1 else inner(children)
+    if method is _only_child:
+        if len(rule.expansion) == 1:
+            return None
+        return eval(f"lambda c: c[{kept[0][0]}]")
+    # the children list, built as written: punctuation dropped, `_rules` spliced in (left
+    # recursion grows the inner list in place, never copies it)
+    lines = []
+    for position, (index, splice) in enumerate(kept):
+        if position == 0:
+            lines.append(f"f = c[{index}]" if splice else f"f = [c[{index}]]")
+        else:
+            lines.append(f"f += c[{index}]" if splice else f"f.append(c[{index}])")
+    if len(kept) == len(rule.expansion) and not splices:
+        lines = ["f = c"]  # every child kept: the driver's fresh list serves as it is
+    elif not kept:
+        lines = ["f = []"]
+    if method is _spliced:
+        # the value of a `_rule` is a _Spliced list; one that starts with one grows in place
+        result = "f" if kept and kept[0][1] else "_Spliced(f)"
+    else:
+        result = "method(f)"
+    source = "def reduce(c):\n" + "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
+    namespace = {"method": method, "_Spliced": _Spliced}
+    exec(source, namespace)
+    return namespace["reduce"]
 
 
 @lru_cache(maxsize=1)
