@@ -176,14 +176,19 @@ class _Writer:
         self.json_size += 1 + 2 * len(mapping)  # braces, colons, commas
         prefix = first_prefix if first_prefix is not None else indent
         inner = indent + "  "
+        flow_cache = self.flow_cache
+        block_cache = self.block_cache
         for key, value in self._ordered(mapping):
-            if type(key) is str and (known := self.flow_cache.get(key)) is not None:
+            if type(key) is str and (known := flow_cache.get(key)) is not None:
                 self.json_size += known[1]
                 head = prefix + known[0] + ":"
             else:
                 head = prefix + self.key(key) + ":"
             prefix = indent
-            if isinstance(value, Flow):
+            if type(value) is str and (known := block_cache.get(value)) is not None:  # text seen before
+                self.json_size += known[1]
+                out.append(head + " " + known[0] + "\n")
+            elif isinstance(value, Flow):
                 out.append(head + " " + self.flow(value) + "\n")
             elif isinstance(value, dict):
                 if value:
@@ -208,8 +213,12 @@ class _Writer:
         self.json_size += 1 + len(items)  # brackets, commas
         dash = indent + "- "
         inner = indent + "  "
+        block_cache = self.block_cache
         for item in items:
-            if isinstance(item, Flow):
+            if type(item) is str and (known := block_cache.get(item)) is not None:  # text seen before
+                self.json_size += known[1]
+                out.append(dash + known[0] + "\n")
+            elif isinstance(item, Flow):
                 out.append(dash + self.flow(item) + "\n")
             elif isinstance(item, dict):
                 if item:
@@ -241,7 +250,20 @@ class _Writer:
             return "{}"
         self.json_size += 1 + 2 * len(mapping)
         flow_value = self.flow_value
-        text = "{" + ", ".join(self.key(key) + ": " + flow_value(value) for key, value in self._ordered(mapping)) + "}"
+        flow_cache = self.flow_cache
+        parts = []
+        for key, value in self._ordered(mapping):
+            if type(key) is str and (known := flow_cache.get(key)) is not None:
+                self.json_size += known[1]
+                key_text = known[0]
+            else:
+                key_text = self.key(key)
+            if type(value) is str and (known := flow_cache.get(value)) is not None:
+                self.json_size += known[1]
+                parts.append(key_text + ": " + known[0])
+            else:
+                parts.append(key_text + ": " + flow_value(value))
+        text = "{" + ", ".join(parts) + "}"
         self.flow_objects[id(mapping)] = (text, self.json_size - before)
         return text
 

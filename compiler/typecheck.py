@@ -504,7 +504,7 @@ class PipelineChecker:
         if node.name in self.param_spans:
             self.diagnostics.error("E111", node.name_span, f"step '{node.name}' shadows the parameter '{node.name}'",
                                    hint="rename the step")
-        else:
+        elif node.name in self.checker.program.scopes[self.module.key]:  # the span only when it is reported
             self.shadow_check(node.name, node.name_span, "step")
         self.by_name[node.name] = step
 
@@ -637,6 +637,9 @@ class PipelineChecker:
                                        hint=hint or "inputs: " + ", ".join(p.name for p in spec.inputs))
                 continue
             if binding is None or value_type is None:
+                continue
+            if value_type is port.type:  # types of plain names are shared objects: the usual case
+                step.arguments.append((port.name, binding))
                 continue
             if port.type.is_artifact != value_type.is_artifact:
                 if port.type.is_artifact:
