@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import tempfile
 from functools import lru_cache
 from importlib import resources
-
-from lark import Lark
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import ast
 from .diagnostics import Diagnostics
@@ -14,20 +17,107 @@ from .source import SourceFile, Span
 from .tokens import LexFailure, TreadleLexer
 from .transformer import ToAst, build_module
 
+if TYPE_CHECKING:
+    from lark import Lark
+
 _TRANSFORMER = ToAst()
+_TABLES_FORMAT = 1  # changes whenever the shape of `_tables()` does
+
+
+def _grammar() -> str:
+    return resources.files("treadle.grammar").joinpath("treadle.lark").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    grammar = resources.files("treadle.grammar").joinpath("treadle.lark").read_text(encoding="utf-8")
+    from lark import Lark
+
     return Lark(
-        grammar,
+        _grammar(),
         parser="lalr",
         lexer="basic",  # only for strict's collision checks; tokens come from TreadleLexer
         strict=True,
         maybe_placeholders=False,
         cache=True,  # the LALR tables, computed once per grammar version (the strict checks are slow)
     )
+
+
+class _Pattern(NamedTuple):
+    type: str  # "str" (a literal text) or "re"
+    value: str
+    regexp: str
+
+    def to_regexp(self) -> str:
+        return self.regexp
+
+
+class _Terminal(NamedTuple):
+    name: str
+    pattern: _Pattern
+
+
+@lru_cache(maxsize=1)
+def _tables() -> dict:
+    """The grammar's LALR automaton, rules and terminals as plain data.
+
+    Lark computes them from `grammar/treadle.lark` (with its strict checks); importing Lark
+    and loading its cache cost every start of `treadle` more than parsing a small file, so
+    the result is kept as JSON in the temporary folder, keyed by the grammar's text, and a
+    start reads that one file. Any problem with the file means Lark computes them again."""
+    grammar = _grammar()
+    digest = hashlib.sha256(f"{_TABLES_FORMAT}\0{grammar}".encode("utf-8")).hexdigest()[:24]
+    path = os.path.join(tempfile.gettempdir(), f".treadle-lalr-{digest}.json")
+    try:
+        with open(path, encoding="utf-8") as stream:
+            tables = json.load(stream)
+        if tables.get("format") == _TABLES_FORMAT and tables.get("grammar") == grammar:
+            return tables
+    except (OSError, ValueError, AttributeError):
+        pass
+    tables = _tables_from_lark(_parser())
+    tables.update(format=_TABLES_FORMAT, grammar=grammar)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".treadle-lalr-", suffix=".tmp", dir=os.path.dirname(path))
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(tables, stream)
+        os.replace(temporary, path)  # readers see the whole file or none
+    except OSError:
+        pass  # a read-only temporary folder: Lark computes the tables at each start
+    return tables
+
+
+def _tables_from_lark(lark: Lark) -> dict:
+    """Lark's parse table, rules and terminals as JSON data: states map each symbol to the
+    next state (shift, goto) or to -1 - the index of a rule (reduce)."""
+    table = lark.parser.parser._parse_table
+    rules: list[dict] = []
+    index: dict = {}
+    states: dict[str, dict[str, int]] = {}
+    for state, actions in table.states.items():
+        row = {}
+        for symbol, (action, argument) in actions.items():
+            if action.name == "Shift":
+                row[symbol] = argument
+                continue
+            if argument not in index:
+                index[argument] = len(rules)
+                keep_all = argument.options.keep_all_tokens
+                rules.append({
+                    "origin": argument.origin.name,
+                    "alias": argument.alias,
+                    "size": len(argument.expansion),
+                    "expand1": bool(argument.options.expand1),
+                    # (position, whether it is an inlined `_rule`) of the children the value keeps
+                    "kept": [[position, not symbol.is_term and symbol.name.startswith("_")]
+                             for position, symbol in enumerate(argument.expansion)
+                             if keep_all or not (symbol.is_term and symbol.filter_out)],
+                })
+            row[symbol] = -1 - index[argument]
+        states[str(state)] = row
+    terminals = [{"name": t.name, "type": t.pattern.type, "value": t.pattern.value, "regexp": t.pattern.to_regexp()}
+                 for t in lark.lexer_conf.terminals]
+    return {"start": table.start_states["start"], "end": table.end_states["start"], "states": states,
+            "rules": rules, "terminals": terminals, "ignore": list(lark.lexer_conf.ignore)}
 
 
 @lru_cache(maxsize=1)
@@ -40,9 +130,9 @@ def _terminal_words() -> dict[str, str]:
         "_NL": "a new line",
         "$END": "the end of the file",
     }
-    for terminal in _parser().terminals:
-        if terminal.name not in words and terminal.pattern.type == "str":
-            words[terminal.name] = f"'{terminal.pattern.value}'"
+    for terminal in _tables()["terminals"]:
+        if terminal["name"] not in words and terminal["type"] == "str":
+            words[terminal["name"]] = f"'{terminal['value']}'"
     return words
 
 
@@ -159,37 +249,24 @@ class _Driver:
     lookup: an action is the next state's row (shift, goto) or an int, the index of a
     reduction (size, function of the children or None when the value stays, rule name)."""
 
-    def __init__(self, lark: Lark, builder: ToAst) -> None:
-        lalr = lark.parser.parser
-        table = lalr._parse_table
-        self.lexer = TreadleLexer(lark.lexer_conf.terminals, lark.lexer_conf.ignore)
-        self.start_state = table.start_states["start"]
-        self.end_state = table.end_states["start"]
-        self.rows: dict = {}  # state -> symbol -> next state (int) or (size, function, rule name)
-        reductions: dict = {}  # rule -> index
-        self.reductions: list = []
-        for state, actions in table.states.items():
-            row = {}
-            for symbol, (action, argument) in actions.items():
-                if action.name == "Shift":
-                    row[symbol] = argument  # shift: the next state, an int
-                else:
-                    if argument not in reductions:
-                        reductions[argument] = len(self.reductions)
-                        self.reductions.append((len(argument.expansion), _reduction(argument, builder),
-                                                argument.origin.name))
-                    row[symbol] = self.reductions[reductions[argument]]
-            self.rows[state] = row
+    def __init__(self, tables: dict, builder: ToAst) -> None:
+        terminals = [_Terminal(t["name"], _Pattern(t["type"], t["value"], t["regexp"])) for t in tables["terminals"]]
+        self.lexer = TreadleLexer(terminals, tables["ignore"])
+        self.start_state = tables["start"]
+        self.end_state = tables["end"]
+        self.reductions: list = [(rule["size"], _reduction(rule, builder), rule["origin"]) for rule in tables["rules"]]
+        # state -> symbol -> next state (int) or the reduction (size, function, rule name)
+        self.rows: dict = {int(state): {symbol: action if action >= 0 else self.reductions[-1 - action]
+                                        for symbol, action in row.items()}
+                           for state, row in tables["states"].items()}
         # The loop's tables: the same automaton with rows for states and ints for reductions.
-        fast = {state: {} for state in self.rows}
-        for state, row in self.rows.items():
+        fast = {int(state): {} for state in tables["states"]}
+        for state, row in tables["states"].items():
+            fast_row = fast[int(state)]
             for symbol, action in row.items():
-                fast[state][symbol] = fast[action] if type(action) is int else self._index(action)
+                fast_row[symbol] = fast[action] if action >= 0 else -1 - action
         self.fast_rows = fast
         self.state_of = {id(row): state for state, row in fast.items()}
-
-    def _index(self, action: tuple) -> int:
-        return next(index for index, known in enumerate(self.reductions) if known is action)
 
     def expected(self, states: list) -> set[str]:
         """The terminals that would really be shifted here: LALR merges lookaheads, so a
@@ -269,7 +346,7 @@ def _spliced(children: list) -> _Spliced:
     return children if type(children) is _Spliced else _Spliced(children)
 
 
-def _reduction(rule, builder: ToAst):
+def _reduction(rule: dict, builder: ToAst):
     """The function that turns a rule's matched children into its value, shaped the way
     Lark shapes trees: anonymous punctuation dropped (except in `!` rules), `_rules`
     spliced into their parent, `?rules` with one child replaced by that child, and the
@@ -278,20 +355,19 @@ def _reduction(rule, builder: ToAst):
 
     Which children a rule keeps is fixed by the rule, so each function is written out for
     its rule (no loop over the children at parse time)."""
-    keep_all = rule.options.keep_all_tokens
-    kept = [(index, not symbol.is_term and symbol.name.startswith("_"))
-            for index, symbol in enumerate(rule.expansion)
-            if keep_all or not (symbol.is_term and symbol.filter_out)]
+    kept = [(int(index), bool(splice)) for index, splice in rule["kept"]]  # numbers only go into the code
+    size = rule["size"]
+    expand1 = rule["expand1"] and not rule["alias"]
     splices = any(splice for _, splice in kept)
-    name = rule.alias or rule.origin.name
+    name = rule["alias"] or rule["origin"]
     one_child = len(kept) == 1 and not splices
     if name.startswith("_"):
         method = _spliced
-    elif not hasattr(builder, name) and rule.options.expand1 and not rule.alias:
+    elif not hasattr(builder, name) and expand1:
         method = _only_child  # a `?rule` whose alternatives all reduce to one child
     else:
         method = getattr(builder, name)
-        if rule.options.expand1 and not rule.alias:
+        if expand1:
             if one_child:
                 method = _only_child  # a `?rule` given one child: the child itself
             elif splices:  # how many children there are is known only when parsing
@@ -300,7 +376,7 @@ def _reduction(rule, builder: ToAst):
                 def method(children, inner=inner):
                     return children[0] if len(children) == 1 else inner(children)
     if method is _only_child:
-        if len(rule.expansion) == 1:
+        if size == 1:
             return None
         return eval(f"lambda c: c[{kept[0][0]}]")
     # the children list, built as written: punctuation dropped, `_rules` spliced in (left
@@ -311,7 +387,7 @@ def _reduction(rule, builder: ToAst):
             lines.append(f"f = c[{index}]" if splice else f"f = [c[{index}]]")
         else:
             lines.append(f"f += c[{index}]" if splice else f"f.append(c[{index}])")
-    if len(kept) == len(rule.expansion) and not splices:
+    if len(kept) == size and not splices:
         lines = ["f = c"]  # every child kept: the driver's fresh list serves as it is
     elif not kept:
         lines = ["f = []"]
@@ -328,7 +404,7 @@ def _reduction(rule, builder: ToAst):
 
 @lru_cache(maxsize=1)
 def _driver() -> _Driver:
-    return _Driver(_parser(), _TRANSFORMER)
+    return _Driver(_tables(), _TRANSFORMER)
 
 
 def _parse_text(text: str, path: str, diagnostics: Diagnostics):
