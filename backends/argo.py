@@ -78,6 +78,7 @@ class ArgoEmitter(Emitter):
         self.template_names = NameScope()
         self.component_templates: list[dict] = []
         self.template_for_key: dict[tuple, str] = {}
+        self.shared_parts: dict[tuple, tuple] = {}  # equal parts of container templates, made once
         self.template_for_objects: dict[tuple[int, int], str] = {}  # ids of (component, settings): the graph keeps them alive
         self.loop_templates: list[dict] = []
         self._children: dict[tuple[bool, str], Dag] = {}
@@ -455,7 +456,7 @@ class ArgoEmitter(Emitter):
             if task.settings.mpi is not None:
                 template = self.mpi(task, name)
             else:
-                template = templates.container_template(name, task, self.volume_mode)
+                template = templates.container_template(name, task, self.volume_mode, self.shared_parts)
         except templates.TemplateProblems as found:
             for problem in found.problems:
                 self.error("B002", task.span, str(problem), problem.hint)

@@ -35,6 +35,14 @@ class Flow(dict):
     __slots__ = ()
 
 
+class Shared(dict):
+    """A block mapping that a backend puts in several places (equal parts of templates): the
+    writer makes its lines once per indentation and reuses them. Nothing may change it once
+    it is given out."""
+
+    __slots__ = ()
+
+
 # ---------------------------------------------------------------- scalars
 # Plain (unquoted) only for text made of these characters, which no YAML reader mistakes.
 _PLAIN_BLOCK = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@%+=-]*(?:[: ][A-Za-z0-9_./@%+=-]+)*|--?[A-Za-z][A-Za-z0-9_./@%+=-]*")
@@ -113,6 +121,7 @@ class _Writer:
         self.block_cache: dict[str, tuple[str, int]] = {}
         self.flow_cache: dict[str, tuple[str, int]] = {}
         self.flow_objects: dict[int, tuple[str, int]] = {}  # id of a Flow -> (text, JSON length)
+        self.shared_blocks: dict[tuple[int, str], tuple[str, int]] = {}  # (id, indentation) of a Shared -> lines
 
     def block_scalar(self, value, indent: str) -> str:
         if type(value) is str:
@@ -190,6 +199,9 @@ class _Writer:
                 out.append(head + " " + known[0] + "\n")
             elif isinstance(value, Flow):
                 out.append(head + " " + self.flow(value) + "\n")
+            elif type(value) is Shared and value:
+                out.append(head + "\n")
+                self.shared(value, inner)
             elif isinstance(value, dict):
                 if value:
                     out.append(head + "\n")
@@ -206,6 +218,21 @@ class _Writer:
                     out.append(head + " []\n")
             else:
                 out.append(head + " " + self.block_scalar(value, indent) + "\n")
+
+    def shared(self, mapping: Shared, indent: str) -> None:
+        """The lines of a non-empty Shared mapping, made on its first use at this indentation.
+        Objects live until the dump ends, so their ids stay theirs."""
+        known = self.shared_blocks.get((id(mapping), indent))
+        if known is not None:
+            self.json_size += known[1]
+            self.out.append(known[0])
+            return
+        start, before = len(self.out), self.json_size
+        self.mapping(mapping, indent)
+        text = "".join(self.out[start:])
+        del self.out[start:]
+        self.out.append(text)
+        self.shared_blocks[(id(mapping), indent)] = (text, self.json_size - before)
 
     def sequence(self, items: list, indent: str) -> None:
         """Lines of a non-empty block sequence."""
