@@ -78,6 +78,8 @@ class ArgoEmitter(Emitter):
         self.template_names = NameScope()
         self.component_templates: list[dict] = []
         self.template_for_key: dict[tuple, str] = {}
+        self.shared_parts: dict[tuple, tuple] = {}  # equal parts of container templates, made once
+        self.template_for_objects: dict[tuple[int, int], str] = {}  # ids of (component, settings): the graph keeps them alive
         self.loop_templates: list[dict] = []
         self._children: dict[tuple[bool, str], Dag] = {}
         self.dependencies = scope_dependencies(graph)
@@ -349,6 +351,8 @@ class ArgoEmitter(Emitter):
         """A parameter value in a DAG task: literal text or a tag Argo fills in."""
         if isinstance(binding, ir.Const):
             return self.literal_value(binding.value, span, where)
+        if isinstance(binding, ir.TaskOutput):  # the tag as looked up (value_ref would split and rejoin it)
+            return self.lookup(("param", binding.task, binding.output), dag, span)
         return self.value_ref(binding, dag, span, item_loop).tag()
 
     def value_ref(self, binding: ir.Binding, dag: Dag, span: Span, item_loop: str | None) -> values.Ref:
@@ -434,19 +438,25 @@ class ArgoEmitter(Emitter):
 
     # ------------------------------------------------------------ templates
     def component(self, task: ir.Task) -> str:
+        known = (id(task.component), id(task.settings))  # tasks of one step pattern share both objects
+        name = self.template_for_objects.get(known)
+        if name is not None:
+            return name
         key = self.keys.key(task)
         name = self.template_for_key.get(key)
         if name is not None:
+            self.template_for_objects[known] = name
             return name
         name = self.template_names.name(("component",) + key, task.component.name,
                                         stable=lambda: self.keys.identity(key))
         self.template_for_key[key] = name
+        self.template_for_objects[known] = name
         position = len(self.component_templates)  # an MPI step adds its helper templates after this one
         try:
             if task.settings.mpi is not None:
                 template = self.mpi(task, name)
             else:
-                template = templates.container_template(name, task, self.volume_mode)
+                template = templates.container_template(name, task, self.volume_mode, self.shared_parts)
         except templates.TemplateProblems as found:
             for problem in found.problems:
                 self.error("B002", task.span, str(problem), problem.hint)

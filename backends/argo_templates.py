@@ -18,7 +18,7 @@ from functools import lru_cache
 from ..compiler import ir
 from . import argo_values as values
 from . import mpijob
-from .yaml_out import DoubleQuoted, Flow, dump_documents
+from .yaml_out import DoubleQuoted, Flow, Shared, dump_documents
 
 INPUTS_DIR = "/tmp/treadle/inputs"
 OUTPUTS_DIR = "/tmp/treadle/outputs"
@@ -301,19 +301,24 @@ def memoize(template_name: str, identity: str, component: ir.ComponentSpec) -> d
     return {"key": key, "maxAge": MEMO_MAX_AGE, "cache": {"configMap": {"name": MEMO_CONFIG_MAP}}}
 
 
-def container_template(name: str, task: ir.Task, volume_mode: bool) -> dict:
-    component, settings = task.component, task.settings
-    parts = ContainerParts(component, volume_mode)
-    inputs, outputs = template_io(component, volume_mode, mpi=False)
-    template: dict = {"name": name}
-    if inputs:
-        template["inputs"] = inputs
-    if outputs:
-        template["outputs"] = outputs
-    _common(template, settings)
-    volumes = parts.volumes(settings)
-    if volumes:
-        template["volumes"] = volumes
+def _shared_parts(component: ir.ComponentSpec, settings: ir.Settings, volume_mode: bool, shared: dict) -> tuple:
+    """(inputs, outputs, container) of a container template: one object for equal content
+    within one compile (`shared`, keyed by everything they are made from), so that the YAML
+    writer makes their lines once (`Shared`). The container is None when a value in it is
+    refused: it is then made for each component, so that the problems name it."""
+    key = (component.image, component.command, component.args, component.inputs, component.outputs, settings,
+           volume_mode)
+    known = shared.get(key)
+    if known is None:
+        inputs, outputs = template_io(component, volume_mode, mpi=False)
+        parts = ContainerParts(component, volume_mode)
+        container = _container(parts, component, settings)
+        known = (Shared(inputs), Shared(outputs), None if parts.problems else Shared(container))
+        shared[key] = known
+    return known
+
+
+def _container(parts: ContainerParts, component: ir.ComponentSpec, settings: ir.Settings) -> dict:
     command, args = parts.argv()
     container: dict = {"image": parts.checked(component.image, f"image of '{component.name}'")}
     if command:
@@ -332,6 +337,25 @@ def container_template(name: str, task: ir.Task, volume_mode: bool) -> dict:
     if mounts:
         container["volumeMounts"] = mounts
     container["securityContext"] = security_context(settings)
+    return container
+
+
+def container_template(name: str, task: ir.Task, volume_mode: bool, shared: dict | None = None) -> dict:
+    """`shared`: the parts already made in this compile (see `_shared_parts`), or None."""
+    component, settings = task.component, task.settings
+    parts = ContainerParts(component, volume_mode)
+    inputs, outputs, container = _shared_parts(component, settings, volume_mode, {} if shared is None else shared)
+    template: dict = {"name": name}
+    if inputs:
+        template["inputs"] = inputs
+    if outputs:
+        template["outputs"] = outputs
+    _common(template, settings)
+    volumes = parts.volumes(settings)
+    if volumes:
+        template["volumes"] = volumes
+    if container is None:  # a refused value: made for this component, so that the problems name it
+        container = _container(parts, component, settings)
     template["container"] = container
     if parts.problems:
         raise TemplateProblems(parts.problems)

@@ -35,6 +35,14 @@ class Flow(dict):
     __slots__ = ()
 
 
+class Shared(dict):
+    """A block mapping that a backend puts in several places (equal parts of templates): the
+    writer makes its lines once per indentation and reuses them. Nothing may change it once
+    it is given out."""
+
+    __slots__ = ()
+
+
 # ---------------------------------------------------------------- scalars
 # Plain (unquoted) only for text made of these characters, which no YAML reader mistakes.
 _PLAIN_BLOCK = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@%+=-]*(?:[: ][A-Za-z0-9_./@%+=-]+)*|--?[A-Za-z][A-Za-z0-9_./@%+=-]*")
@@ -113,6 +121,7 @@ class _Writer:
         self.block_cache: dict[str, tuple[str, int]] = {}
         self.flow_cache: dict[str, tuple[str, int]] = {}
         self.flow_objects: dict[int, tuple[str, int]] = {}  # id of a Flow -> (text, JSON length)
+        self.shared_blocks: dict[tuple[int, str], tuple[str, int]] = {}  # (id, indentation) of a Shared -> lines
 
     def block_scalar(self, value, indent: str) -> str:
         if type(value) is str:
@@ -176,15 +185,23 @@ class _Writer:
         self.json_size += 1 + 2 * len(mapping)  # braces, colons, commas
         prefix = first_prefix if first_prefix is not None else indent
         inner = indent + "  "
+        flow_cache = self.flow_cache
+        block_cache = self.block_cache
         for key, value in self._ordered(mapping):
-            if type(key) is str and (known := self.flow_cache.get(key)) is not None:
+            if type(key) is str and (known := flow_cache.get(key)) is not None:
                 self.json_size += known[1]
                 head = prefix + known[0] + ":"
             else:
                 head = prefix + self.key(key) + ":"
             prefix = indent
-            if isinstance(value, Flow):
+            if type(value) is str and (known := block_cache.get(value)) is not None:  # text seen before
+                self.json_size += known[1]
+                out.append(head + " " + known[0] + "\n")
+            elif isinstance(value, Flow):
                 out.append(head + " " + self.flow(value) + "\n")
+            elif type(value) is Shared and value:
+                out.append(head + "\n")
+                self.shared(value, inner)
             elif isinstance(value, dict):
                 if value:
                     out.append(head + "\n")
@@ -202,14 +219,33 @@ class _Writer:
             else:
                 out.append(head + " " + self.block_scalar(value, indent) + "\n")
 
+    def shared(self, mapping: Shared, indent: str) -> None:
+        """The lines of a non-empty Shared mapping, made on its first use at this indentation.
+        Objects live until the dump ends, so their ids stay theirs."""
+        known = self.shared_blocks.get((id(mapping), indent))
+        if known is not None:
+            self.json_size += known[1]
+            self.out.append(known[0])
+            return
+        start, before = len(self.out), self.json_size
+        self.mapping(mapping, indent)
+        text = "".join(self.out[start:])
+        del self.out[start:]
+        self.out.append(text)
+        self.shared_blocks[(id(mapping), indent)] = (text, self.json_size - before)
+
     def sequence(self, items: list, indent: str) -> None:
         """Lines of a non-empty block sequence."""
         out = self.out
         self.json_size += 1 + len(items)  # brackets, commas
         dash = indent + "- "
         inner = indent + "  "
+        block_cache = self.block_cache
         for item in items:
-            if isinstance(item, Flow):
+            if type(item) is str and (known := block_cache.get(item)) is not None:  # text seen before
+                self.json_size += known[1]
+                out.append(dash + known[0] + "\n")
+            elif isinstance(item, Flow):
                 out.append(dash + self.flow(item) + "\n")
             elif isinstance(item, dict):
                 if item:
@@ -241,7 +277,20 @@ class _Writer:
             return "{}"
         self.json_size += 1 + 2 * len(mapping)
         flow_value = self.flow_value
-        text = "{" + ", ".join(self.key(key) + ": " + flow_value(value) for key, value in self._ordered(mapping)) + "}"
+        flow_cache = self.flow_cache
+        parts = []
+        for key, value in self._ordered(mapping):
+            if type(key) is str and (known := flow_cache.get(key)) is not None:
+                self.json_size += known[1]
+                key_text = known[0]
+            else:
+                key_text = self.key(key)
+            if type(value) is str and (known := flow_cache.get(value)) is not None:
+                self.json_size += known[1]
+                parts.append(key_text + ": " + known[0])
+            else:
+                parts.append(key_text + ": " + flow_value(value))
+        text = "{" + ", ".join(parts) + "}"
         self.flow_objects[id(mapping)] = (text, self.json_size - before)
         return text
 

@@ -279,9 +279,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"treadle: error: {message}\n")
 
 
+class _VersionAction(argparse.Action):
+    """--version: the installed version is looked up only when asked for (reading the
+    package metadata costs every other command part of its start-up)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stdout.write(f"treadle {_version()}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="treadle", description="Compile ML pipelines written in treadle to Argo Workflows and Tekton.")
-    parser.add_argument("--version", action="version", version=f"treadle {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     check = commands.add_parser("check", help="check .treadle files and report every problem",

@@ -41,18 +41,12 @@ def lower_pipeline(checked: CheckedPipeline) -> nx.DiGraph:
         source=checked.module.path,
         span=checked.node.span,
     )
-    task_list = [
-        ir.Task(
-            id=step.id,
-            component=step.component,
-            arguments=tuple(step.arguments),
-            settings=step.settings,
-            guard=step.guard,
-            loops=step.loops,
-            is_finally=step.is_finally,
-            after=tuple(dict.fromkeys(step.after)),
-            span=step.step.span,
-        )
-        for step in checked.steps
-    ]
+    task_list = []
+    for step in checked.steps:
+        if step.blocks:
+            guard, loop_ids, is_finally = step.guard, step.loops, step.is_finally
+        else:  # a step at the top level: no guard, no loops, not in finally
+            guard, loop_ids, is_finally = None, (), False
+        task_list.append(ir.Task(step.id, step.component, tuple(step.arguments), step.settings, guard, loop_ids,
+                                 is_finally, tuple(dict.fromkeys(step.after)) if step.after else (), step.step.span))
     return ir.build_graph(pipeline, task_list)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import tempfile
 from functools import lru_cache
 from importlib import resources
-
-from lark import Lark
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import ast
 from .diagnostics import Diagnostics
@@ -14,20 +17,107 @@ from .source import SourceFile, Span
 from .tokens import LexFailure, TreadleLexer
 from .transformer import ToAst, build_module
 
+if TYPE_CHECKING:
+    from lark import Lark
+
 _TRANSFORMER = ToAst()
+_TABLES_FORMAT = 1  # changes whenever the shape of `_tables()` does
+
+
+def _grammar() -> str:
+    return resources.files("treadle.grammar").joinpath("treadle.lark").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    grammar = resources.files("treadle.grammar").joinpath("treadle.lark").read_text(encoding="utf-8")
+    from lark import Lark
+
     return Lark(
-        grammar,
+        _grammar(),
         parser="lalr",
         lexer="basic",  # only for strict's collision checks; tokens come from TreadleLexer
         strict=True,
         maybe_placeholders=False,
         cache=True,  # the LALR tables, computed once per grammar version (the strict checks are slow)
     )
+
+
+class _Pattern(NamedTuple):
+    type: str  # "str" (a literal text) or "re"
+    value: str
+    regexp: str
+
+    def to_regexp(self) -> str:
+        return self.regexp
+
+
+class _Terminal(NamedTuple):
+    name: str
+    pattern: _Pattern
+
+
+@lru_cache(maxsize=1)
+def _tables() -> dict:
+    """The grammar's LALR automaton, rules and terminals as plain data.
+
+    Lark computes them from `grammar/treadle.lark` (with its strict checks); importing Lark
+    and loading its cache cost every start of `treadle` more than parsing a small file, so
+    the result is kept as JSON in the temporary folder, keyed by the grammar's text, and a
+    start reads that one file. Any problem with the file means Lark computes them again."""
+    grammar = _grammar()
+    digest = hashlib.sha256(f"{_TABLES_FORMAT}\0{grammar}".encode("utf-8")).hexdigest()[:24]
+    path = os.path.join(tempfile.gettempdir(), f".treadle-lalr-{digest}.json")
+    try:
+        with open(path, encoding="utf-8") as stream:
+            tables = json.load(stream)
+        if tables.get("format") == _TABLES_FORMAT and tables.get("grammar") == grammar:
+            return tables
+    except (OSError, ValueError, AttributeError):
+        pass
+    tables = _tables_from_lark(_parser())
+    tables.update(format=_TABLES_FORMAT, grammar=grammar)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".treadle-lalr-", suffix=".tmp", dir=os.path.dirname(path))
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(tables, stream)
+        os.replace(temporary, path)  # readers see the whole file or none
+    except OSError:
+        pass  # a read-only temporary folder: Lark computes the tables at each start
+    return tables
+
+
+def _tables_from_lark(lark: Lark) -> dict:
+    """Lark's parse table, rules and terminals as JSON data: states map each symbol to the
+    next state (shift, goto) or to -1 - the index of a rule (reduce)."""
+    table = lark.parser.parser._parse_table
+    rules: list[dict] = []
+    index: dict = {}
+    states: dict[str, dict[str, int]] = {}
+    for state, actions in table.states.items():
+        row = {}
+        for symbol, (action, argument) in actions.items():
+            if action.name == "Shift":
+                row[symbol] = argument
+                continue
+            if argument not in index:
+                index[argument] = len(rules)
+                keep_all = argument.options.keep_all_tokens
+                rules.append({
+                    "origin": argument.origin.name,
+                    "alias": argument.alias,
+                    "size": len(argument.expansion),
+                    "expand1": bool(argument.options.expand1),
+                    # (position, whether it is an inlined `_rule`) of the children the value keeps
+                    "kept": [[position, not symbol.is_term and symbol.name.startswith("_")]
+                             for position, symbol in enumerate(argument.expansion)
+                             if keep_all or not (symbol.is_term and symbol.filter_out)],
+                })
+            row[symbol] = -1 - index[argument]
+        states[str(state)] = row
+    terminals = [{"name": t.name, "type": t.pattern.type, "value": t.pattern.value, "regexp": t.pattern.to_regexp()}
+                 for t in lark.lexer_conf.terminals]
+    return {"start": table.start_states["start"], "end": table.end_states["start"], "states": states,
+            "rules": rules, "terminals": terminals, "ignore": list(lark.lexer_conf.ignore)}
 
 
 @lru_cache(maxsize=1)
@@ -40,9 +130,9 @@ def _terminal_words() -> dict[str, str]:
         "_NL": "a new line",
         "$END": "the end of the file",
     }
-    for terminal in _parser().terminals:
-        if terminal.name not in words and terminal.pattern.type == "str":
-            words[terminal.name] = f"'{terminal.pattern.value}'"
+    for terminal in _tables()["terminals"]:
+        if terminal["name"] not in words and terminal["type"] == "str":
+            words[terminal["name"]] = f"'{terminal['value']}'"
     return words
 
 
@@ -153,26 +243,30 @@ class _Driver:
 
     Lark's own driver keeps its state on objects and looks it up on every token; at ten
     thousand steps that bookkeeping costs more than the lexing. The tables, the reductions
-    (Lark's callbacks, which call ToAst) and therefore the language are Lark's."""
+    (Lark's callbacks, which call ToAst) and therefore the language are Lark's.
 
-    def __init__(self, lark: Lark, builder: ToAst) -> None:
-        lalr = lark.parser.parser
-        table = lalr._parse_table
-        callbacks: dict = {}
-        self.lexer = TreadleLexer(lark.lexer_conf.terminals, lark.lexer_conf.ignore)
-        self.start_state = table.start_states["start"]
-        self.end_state = table.end_states["start"]
-        self.rows: dict = {}
-        for state, actions in table.states.items():
-            row = {}
-            for symbol, (action, argument) in actions.items():
-                if action.name == "Shift":
-                    row[symbol] = argument  # shift: the next state, an int
-                else:
-                    if argument not in callbacks:
-                        callbacks[argument] = _reduction(argument, builder)
-                    row[symbol] = (len(argument.expansion), callbacks[argument], argument.origin.name)  # reduce
-            self.rows[state] = row
+    For the loop, a state is its row of actions itself (a dict), so a shift or a goto is one
+    lookup: an action is the next state's row (shift, goto) or an int, the index of a
+    reduction (size, function of the children or None when the value stays, rule name)."""
+
+    def __init__(self, tables: dict, builder: ToAst) -> None:
+        terminals = [_Terminal(t["name"], _Pattern(t["type"], t["value"], t["regexp"])) for t in tables["terminals"]]
+        self.lexer = TreadleLexer(terminals, tables["ignore"])
+        self.start_state = tables["start"]
+        self.end_state = tables["end"]
+        self.reductions: list = [(rule["size"], _reduction(rule, builder), rule["origin"]) for rule in tables["rules"]]
+        # state -> symbol -> next state (int) or the reduction (size, function, rule name)
+        self.rows: dict = {int(state): {symbol: action if action >= 0 else self.reductions[-1 - action]
+                                        for symbol, action in row.items()}
+                           for state, row in tables["states"].items()}
+        # The loop's tables: the same automaton with rows for states and ints for reductions.
+        fast = {int(state): {} for state in tables["states"]}
+        for state, row in tables["states"].items():
+            fast_row = fast[int(state)]
+            for symbol, action in row.items():
+                fast_row[symbol] = fast[action] if action >= 0 else -1 - action
+        self.fast_rows = fast
+        self.state_of = {id(row): state for state, row in fast.items()}
 
     def expected(self, states: list) -> set[str]:
         """The terminals that would really be shifted here: LALR merges lookaheads, so a
@@ -201,35 +295,38 @@ class _Driver:
         return result
 
     def run(self, text: str, comments: list):
-        rows = self.rows
-        end_state = self.end_state
-        states = [self.start_state]
+        reductions = self.reductions
+        end_row = self.fast_rows[self.end_state]
+        row = self.fast_rows[self.start_state]
+        states = [row]
         values: list = []
-        row = rows[self.start_state]
+        append_state = states.append
+        append_value = values.append
         for token in self.lexer.lex(text, comments):
             kind = token[0]
-            while True:
-                action = row.get(kind)
-                if type(action) is int:  # shift
-                    states.append(action)
-                    values.append(token)
-                    row = rows[action]
-                    break
-                if action is None:
-                    raise ParseFailure(token, self.expected(states))
-                size, callback, origin = action
-                if size:
+            action = row.get(kind)
+            while action.__class__ is int:  # reduce
+                size, function, origin = reductions[action]
+                if function is None:  # a rule that passes its one child on: only the state changes
+                    del states[-1]
+                elif size:
                     children = values[-size:]
                     del states[-size:]
                     del values[-size:]
+                    append_value(function(children))
                 else:
-                    children = []
-                values.append(callback(children))
-                state = rows[states[-1]][origin]
-                if state == end_state:  # only ever reached on the end of the input
+                    append_value(function([]))
+                row = states[-1][origin]
+                if row is end_row:  # only ever reached on the end of the input
                     return values[-1]
-                states.append(state)
-                row = rows[state]
+                append_state(row)
+                action = row.get(kind)
+            if action is None:
+                state_of = self.state_of
+                raise ParseFailure(token, self.expected([state_of[id(state)] for state in states]))
+            append_state(action)  # shift
+            append_value(token)
+            row = action
         raise AssertionError("the end of the input always ends the parse")
 
 
@@ -249,52 +346,65 @@ def _spliced(children: list) -> _Spliced:
     return children if type(children) is _Spliced else _Spliced(children)
 
 
-def _reduction(rule, builder: ToAst):
+def _reduction(rule: dict, builder: ToAst):
     """The function that turns a rule's matched children into its value, shaped the way
     Lark shapes trees: anonymous punctuation dropped (except in `!` rules), `_rules`
     spliced into their parent, `?rules` with one child replaced by that child, and the
-    builder's method named after the rule (or its alias) applied."""
-    keep_all = rule.options.keep_all_tokens
-    kept = [(index, not symbol.is_term and symbol.name.startswith("_"))
-            for index, symbol in enumerate(rule.expansion)
-            if keep_all or not (symbol.is_term and symbol.filter_out)]
-    identity = len(kept) == len(rule.expansion) and not any(splice for _, splice in kept)
-    name = rule.alias or rule.origin.name
+    builder's method named after the rule (or its alias) applied. None for a rule whose
+    value is its one child as it is (the driver then only changes state).
+
+    Which children a rule keeps is fixed by the rule, so each function is written out for
+    its rule (no loop over the children at parse time)."""
+    kept = [(int(index), bool(splice)) for index, splice in rule["kept"]]  # numbers only go into the code
+    size = rule["size"]
+    expand1 = rule["expand1"] and not rule["alias"]
+    splices = any(splice for _, splice in kept)
+    name = rule["alias"] or rule["origin"]
+    one_child = len(kept) == 1 and not splices
     if name.startswith("_"):
         method = _spliced
-    elif not hasattr(builder, name) and rule.options.expand1 and not rule.alias:
+    elif not hasattr(builder, name) and expand1:
         method = _only_child  # a `?rule` whose alternatives all reduce to one child
     else:
         method = getattr(builder, name)
-        if rule.options.expand1 and not rule.alias:
-            inner = method
+        if expand1:
+            if one_child:
+                method = _only_child  # a `?rule` given one child: the child itself
+            elif splices:  # how many children there are is known only when parsing
+                inner = method
 
-            def method(children, inner=inner):
-                return children[0] if len(children) == 1 else inner(children)
-
-    if identity:
-        return method
-
-    def reduce(children):
-        filtered = None
-        for index, splice in kept:
-            if splice:
-                if filtered is None:  # left recursion: grow the inner list in place, never copy it
-                    filtered = children[index]
-                else:
-                    filtered += children[index]
-            elif filtered is None:
-                filtered = [children[index]]
-            else:
-                filtered.append(children[index])
-        return method(filtered if filtered is not None else [])
-
-    return reduce
+                def method(children, inner=inner):
+                    return children[0] if len(children) == 1 else inner(children)
+    if method is _only_child:
+        if size == 1:
+            return None
+        return eval(f"lambda c: c[{kept[0][0]}]")
+    # the children list, built as written: punctuation dropped, `_rules` spliced in (left
+    # recursion grows the inner list in place, never copies it)
+    lines = []
+    for position, (index, splice) in enumerate(kept):
+        if position == 0:
+            lines.append(f"f = c[{index}]" if splice else f"f = [c[{index}]]")
+        else:
+            lines.append(f"f += c[{index}]" if splice else f"f.append(c[{index}])")
+    if len(kept) == size and not splices:
+        lines = ["f = c"]  # every child kept: the driver's fresh list serves as it is
+    elif not kept:
+        lines = ["f = []"]
+    if method is _spliced:
+        # the value of a `_rule` is a _Spliced list; one that starts with one grows in place
+        result = "f" if kept and kept[0][1] else "_Spliced(f)"
+    else:
+        result = "method(f)"
+    source = "def reduce(c):\n" + "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
+    namespace = {"method": method, "_Spliced": _Spliced}
+    exec(source, namespace)
+    return namespace["reduce"]
 
 
 @lru_cache(maxsize=1)
 def _driver() -> _Driver:
-    return _Driver(_parser(), _TRANSFORMER)
+    return _Driver(_tables(), _TRANSFORMER)
 
 
 def _parse_text(text: str, path: str, diagnostics: Diagnostics):

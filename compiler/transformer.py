@@ -199,6 +199,11 @@ class ToAst:
         return clause.closing if isinstance(clause, _Block) else clause[-1]
 
     def assign(self, children):
+        if len(children) == 2 and type(children[1]) is ast.Call:  # the common step: name = call(...)
+            name, value = children
+            span = value.span
+            return ast.Step(name[1], value, [], [],
+                            _new(Span, (self.path, name[2], name[3], span.end_line, span.end_column)))
         name, value, *clauses = children
         after, overrides = self._clauses(clauses)
         span = self._between(name, self._clauses_end(value, clauses))
@@ -288,21 +293,28 @@ class ToAst:
         key, value = children
         return [ast.Literal(self._decode(key), self._tok(key)), value]  # a list: tuples are tokens here
 
+    # The rules below run once per name, reference, call and argument of a pipeline: they
+    # build their spans directly from what they know a child is (a token or a node).
     def name(self, children):
-        token = children[0]
-        return ast.NameRef(token[1], self._tok(token))
+        _, text, line, column, _ = children[0]  # a name never spans lines
+        return ast.NameRef(text, _new(Span, (self.path, line, column, line, column + len(text))))
 
     def output_ref(self, children):
         step, output = children
-        return ast.OutputRef(step[1], output[1], self._between(step, output))
+        line = output[2]
+        return ast.OutputRef(step[1], output[1],
+                             _new(Span, (self.path, step[2], step[3], line, output[3] + len(output[1]))))
 
     def call(self, children):
         callee = children[0]
-        return ast.Call(callee[1], _values(children[1:]), self._between(callee, children[-1]))
+        closing = children[-1]  # ")"
+        return ast.Call(callee[1], [c for c in children[2:-1] if type(c) is not tuple],
+                        _new(Span, (self.path, callee[2], callee[3], closing[2], closing[3] + 1)))
 
     def keyword_arg(self, children):
         name, value = children
-        return ast.Argument(name[1], value, self._between(name, value))
+        span = value.span
+        return ast.Argument(name[1], value, _new(Span, (self.path, name[2], name[3], span.end_line, span.end_column)))
 
     def positional_arg(self, children):
         value = children[0]

@@ -394,6 +394,7 @@ class PipelineChecker:
         self.has_finally = False
         self.block_counter = 0
         self.loop_ids: set[str] = set()
+        self.param_refs: dict[str, ir.ParamRef] = {}
 
     def run(self) -> CheckedPipeline:
         for param in self.node.params:
@@ -503,7 +504,7 @@ class PipelineChecker:
         if node.name in self.param_spans:
             self.diagnostics.error("E111", node.name_span, f"step '{node.name}' shadows the parameter '{node.name}'",
                                    hint="rename the step")
-        else:
+        elif node.name in self.checker.program.scopes[self.module.key]:  # the span only when it is reported
             self.shadow_check(node.name, node.name_span, "step")
         self.by_name[node.name] = step
 
@@ -611,6 +612,7 @@ class PipelineChecker:
     def check_arguments(self, step: CheckedStep, spec: ir.ComponentSpec | None) -> None:
         call = step.step.call
         given: dict[str, ast.Argument] = {}
+        inputs_by_name = self.checker.ports(spec)[0] if spec is not None else {}
         for argument in call.arguments:
             if argument.name is None:
                 inputs = ", ".join(port.name for port in spec.inputs) if spec else ""
@@ -625,7 +627,7 @@ class PipelineChecker:
             binding, value_type = self.expr(argument.value, step.blocks, step.id)
             if spec is None:
                 continue
-            port = self.checker.ports(spec)[0].get(argument.name)
+            port = inputs_by_name.get(argument.name)
             if port is None:
                 outputs = [p.name for p in spec.outputs]
                 hint = _did_you_mean(argument.name, [p.name for p in spec.inputs])
@@ -635,6 +637,9 @@ class PipelineChecker:
                                        hint=hint or "inputs: " + ", ".join(p.name for p in spec.inputs))
                 continue
             if binding is None or value_type is None:
+                continue
+            if value_type is port.type:  # types of plain names are shared objects: the usual case
+                step.arguments.append((port.name, binding))
                 continue
             if port.type.is_artifact != value_type.is_artifact:
                 if port.type.is_artifact:
@@ -676,7 +681,10 @@ class PipelineChecker:
                 param = self.params.get(expr.name)
                 if param is None:
                     return None, None
-                return ir.ParamRef(expr.name), param.type
+                reference = self.param_refs.get(expr.name)
+                if reference is None:  # immutable, so one object serves every read of the parameter
+                    reference = self.param_refs[expr.name] = ir.ParamRef(expr.name)
+                return reference, param.type
             if expr.name in self.by_name:
                 step = self.by_name[expr.name]
                 outputs = [p.name for p in step.component.outputs] if step.component else []
@@ -732,6 +740,9 @@ class PipelineChecker:
                                    hint=_did_you_mean(expr.output, outputs) or
                                    ("outputs: " + ", ".join(outputs) if outputs else f"{spec.name} has no outputs"))
             return None, None
+        if not blocks and not producer.blocks:  # both at the top level: the common case
+            self.reads.setdefault(consumer, []).append((producer.id, expr.span))
+            return ir.TaskOutput(producer.id, expr.output), port.type
         common = 0
         while common < min(len(blocks), len(producer.blocks)) and blocks[common] is producer.blocks[common]:
             common += 1

@@ -1,3 +1,4 @@
+import copy
 import json
 import os
 from pathlib import Path
@@ -6,7 +7,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from treadle.backends.yaml_out import DoubleQuoted, Flow, dump_documents, dump_measured, write_atomic
+from treadle.backends.yaml_out import DoubleQuoted, Flow, Shared, dump_documents, dump_measured, write_atomic
 
 SPECIALS = ["yes", "no", "null", "~", "1e3", "0x10", "'", '"', "{{", "}}", "$(", "- a", ": b", "#", "&x", "*y",
             "!tag", "|", ">", "%", "@", "`", "\n", "\t", "\r", " ", "\u00e9", "\u2028", "\ufeff", "\x85"]
@@ -88,3 +89,19 @@ def test_json_sizes_of_the_golden_files():
     for path in golden:
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
         assert dump_measured(documents)[1] == [_json_bytes(document) for document in documents], path.name
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(texts, values, min_size=1, max_size=4), st.lists(st.integers(0, 2), min_size=1, max_size=4))
+def test_a_shared_mapping_writes_as_its_copies_do(part, depths):
+    """One Shared object placed at several depths (its lines are made once per depth) gives
+    the bytes and JSON sizes of the same documents built from separate copies."""
+
+    def place(value, depth):
+        return value if depth == 0 else {"level": [{"name": "x", "inner": place(value, depth - 1)}]}
+
+    shared = Shared(part)
+    with_shared = [{"name": f"d{i}", "a": place(shared, depth), "b": shared} for i, depth in enumerate(depths)]
+    with_copies = [{"name": f"d{i}", "a": place(copy.deepcopy(part), depth), "b": copy.deepcopy(part)}
+                   for i, depth in enumerate(depths)]
+    assert dump_measured(with_shared) == dump_measured(with_copies)
