@@ -13,6 +13,7 @@ import asyncio
 import os
 import sys
 import threading
+import time
 import traceback
 from functools import wraps
 from importlib.metadata import PackageNotFoundError, version as package_version
@@ -56,6 +57,9 @@ def path_of(uri: str) -> str:
     return to_fs_path(uri) or uri
 
 
+QUIET_BEFORE_CHECK = 0.03  # seconds without a change before a check starts: keystrokes come faster
+
+
 class TreadleServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("treadle", _version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
@@ -66,6 +70,7 @@ class TreadleServer(LanguageServer):
         self.pending: dict[str, None] = {}  # uris waiting for diagnostics, in order
         self.wake = threading.Condition()
         self.worker: threading.Thread | None = None
+        self.last_change = 0.0
         self.event_loop: asyncio.AbstractEventLoop | None = None
 
     # ------------------------------------------------------------ documents
@@ -134,6 +139,7 @@ class TreadleServer(LanguageServer):
         with self.wake:
             for uri in uris:
                 self.pending[uri] = None
+            self.last_change = time.monotonic()
             self.wake.notify()
         if self.worker is None:
             self.worker = threading.Thread(target=self._work, name="treadle-diagnostics", daemon=True)
@@ -142,8 +148,16 @@ class TreadleServer(LanguageServer):
     def _work(self) -> None:
         while True:
             with self.wake:
-                while not self.pending:
-                    self.wake.wait()
+                while True:
+                    if not self.pending:
+                        self.wake.wait()
+                        continue
+                    # A check cannot be stopped once started: while changes keep coming
+                    # (typing), wait for a short pause so that only the newest text is checked.
+                    quiet_for = self.last_change + QUIET_BEFORE_CHECK - time.monotonic()
+                    if quiet_for <= 0:
+                        break
+                    self.wake.wait(quiet_for)
                 uri = next(iter(self.pending))
                 del self.pending[uri]
             try:
