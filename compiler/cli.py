@@ -113,6 +113,43 @@ def _frontend(paths: list[str]):
     return compile_sources(sources), None
 
 
+def report(result, diagnostics, err: TextIO) -> None:
+    """Write diagnostics to `err`, each with its source line."""
+    color = _wants_color(err)
+    for diagnostic in diagnostics:
+        err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
+
+
+def front_end(paths: list[str], err: TextIO):
+    """The checked program of files, its diagnostics written to `err`: (result, EXIT_OK),
+    or (None, the exit code) when a file cannot be read or has errors."""
+    result, problem = _frontend(paths)
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
+        return None, EXIT_USAGE
+    diagnostics = result.diagnostics.sorted()
+    report(result, diagnostics, err)
+    if result.diagnostics.has_errors:
+        err.write(_summary(diagnostics, len(paths)) + "\n")
+        return None, EXIT_PROBLEMS
+    return result, EXIT_OK
+
+
+def write_output(text: str, path: str | None, out: TextIO, err: TextIO) -> int:
+    """Standard output for no path or '-', else the file, written atomically."""
+    if path in (None, "-"):
+        out.write(text)
+        return EXIT_OK
+    from ..backends.yaml_out import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as error:
+        print(f"treadle: error: cannot write {path}: {error.strerror or error}", file=err)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result, problem = _frontend(args.files)
     if problem:
@@ -157,17 +194,10 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.volume_claim and args.artifacts != "volume" and args.target != "tekton":
         print("treadle: error: --volume-claim goes with --artifacts volume", file=err)
         return EXIT_USAGE
-    result, problem = _frontend([args.file])
-    if problem:
-        print(f"treadle: error: {problem}", file=err)
-        return EXIT_USAGE
-    color = _wants_color(err)
+    result, code = front_end([args.file], err)
+    if result is None:
+        return code
     diagnostics = result.diagnostics.sorted()
-    for diagnostic in diagnostics:
-        err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
-    if result.diagnostics.has_errors:
-        err.write(_summary(diagnostics, 1) + "\n")
-        return EXIT_PROBLEMS
     graphs = list(result.pipelines.values())
     if args.pipeline is not None:
         graphs = [graph for name, graph in result.pipelines.items() if name == args.pipeline]
@@ -194,8 +224,7 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
     output = compile_pipelines(graphs, args.target, options, origins)
     backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
-    for diagnostic in backend:
-        err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
+    report(result, backend, err)
     if args.explain:
         from .passes.explain import explain
 
@@ -203,32 +232,14 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not output.ok:
         err.write(_summary(diagnostics + backend, 1) + "\n")
         return EXIT_PROBLEMS
-    if args.output in (None, "-"):
-        out.write(output.text)
-        return EXIT_OK
-    from ..backends.yaml_out import write_atomic
-
-    try:
-        write_atomic(args.output, output.text)
-    except OSError as error:
-        print(f"treadle: error: cannot write {args.output}: {error.strerror or error}", file=err)
-        return EXIT_USAGE
-    return EXIT_OK
+    return write_output(output.text, args.output, out, err)
 
 
 def command_export_component(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """A component of a file as a Kubeflow Pipelines component.yaml."""
-    result, problem = _frontend([args.file])
-    if problem:
-        print(f"treadle: error: {problem}", file=err)
-        return EXIT_USAGE
-    diagnostics = result.diagnostics.sorted()
-    if result.diagnostics.has_errors:
-        color = _wants_color(err)
-        for diagnostic in diagnostics:
-            err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
-        err.write(_summary(diagnostics, 1) + "\n")
-        return EXIT_PROBLEMS
+    result, code = front_end([args.file], err)
+    if result is None:
+        return code
     from .kfp.export import export_from_program
 
     exported = export_from_program(result.program, result.checked, args.name)
@@ -241,17 +252,7 @@ def command_export_component(args: argparse.Namespace, out: TextIO, err: TextIO)
         print(f"treadle: error: {args.name}: {problem}", file=err)
     if exported.problems:
         return EXIT_PROBLEMS
-    if args.output in (None, "-"):
-        out.write(exported.text)
-        return EXIT_OK
-    from ..backends.yaml_out import write_atomic
-
-    try:
-        write_atomic(args.output, exported.text)
-    except OSError as error:
-        print(f"treadle: error: cannot write {args.output}: {error.strerror or error}", file=err)
-        return EXIT_USAGE
-    return EXIT_OK
+    return write_output(exported.text, args.output, out, err)
 
 
 def command_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

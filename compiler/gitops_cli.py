@@ -56,17 +56,10 @@ def command_compile_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
         for problem in problems:
             print(f"treadle: error: {problem}", file=err)
         return cli.EXIT_USAGE
-    result, problem = cli._frontend(files)
-    if problem:
-        print(f"treadle: error: {problem}", file=err)
-        return cli.EXIT_USAGE
-    color = cli._wants_color(err)
+    result, code = cli.front_end(files, err)
+    if result is None:
+        return code
     diagnostics = result.diagnostics.sorted()
-    for diagnostic in diagnostics:
-        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
-    if result.diagnostics.has_errors:
-        err.write(cli._summary(diagnostics, len(files)) + "\n")
-        return cli.EXIT_PROBLEMS
 
     graphs = [graph for checked in result.checked.pipelines
               for graph in [_lowered(result, checked)] if graph is not None]
@@ -77,8 +70,7 @@ def command_compile_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
     sources = {path: source.text for path, source in result.program.sources.items()}
     tree = gitops.compile_tree(graphs, sources, args.target, _options(args))
     backend = sorted(tree.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
-    for diagnostic in backend:
-        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
+    cli.report(result, backend, err)
     for problem in tree.problems:
         print(f"treadle: error: {problem}", file=err)
     if not tree.ok:
@@ -130,17 +122,10 @@ def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..backends.provenance import Origin
     from ..backends.targets import compile_pipelines
 
-    result, problem = cli._frontend([args.file])
-    if problem:
-        print(f"treadle: error: {problem}", file=err)
-        return cli.EXIT_USAGE
-    color = cli._wants_color(err)
+    result, code = cli.front_end([args.file], err)
+    if result is None:
+        return code
     diagnostics = result.diagnostics.sorted()
-    for diagnostic in diagnostics:
-        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
-    if result.diagnostics.has_errors:
-        err.write(cli._summary(diagnostics, 1) + "\n")
-        return cli.EXIT_PROBLEMS
     names = list(result.pipelines)
     if args.pipeline is None and len(names) != 1:
         print(f"treadle: error: {args.file} has {len(names)} pipelines ({', '.join(names) or 'none'}); "
@@ -156,8 +141,7 @@ def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     graph = optimize(result.pipelines[name]).graph  # the default level, as `treadle compile`
     output = compile_pipelines([graph], args.target, Options(), origins)
     backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
-    for diagnostic in backend:
-        err.write(cli.render_diagnostic(diagnostic, cli._line_of(result, diagnostic), color) + "\n\n")
+    cli.report(result, backend, err)
     if not output.ok:
         err.write(cli._summary(diagnostics + backend, 1) + "\n")
         return cli.EXIT_PROBLEMS
