@@ -11,11 +11,23 @@ from .. import ir
 from ..diagnostics import Diagnostics
 from ..source import SourceFile, Span
 from .argv import specialize
-from .export import export_component
 from .model import ImportedComponent, Spec
-from .reader import read_spec
 
 __all__ = ["ImportedComponent", "Spec", "export_component", "load_component", "read_spec", "specialize"]
+
+
+def __getattr__(name: str):
+    """`read_spec` and `export_component` load PyYAML: only when a program uses a
+    component.yaml, not on every compile."""
+    if name == "read_spec":
+        from .reader import read_spec
+
+        return read_spec
+    if name == "export_component":
+        from .export import export_component
+
+        return export_component
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def component_of_spec(spec: Spec, name: str, source: str) -> ir.ComponentSpec:
@@ -28,6 +40,8 @@ def component_of_spec(spec: Spec, name: str, source: str) -> ir.ComponentSpec:
 
 def load_component(source: SourceFile, name: str, name_span: Span, diagnostics: Diagnostics) -> ImportedComponent | None:
     """The component a component.yaml declares, under `name`; None after reporting problems."""
+    from .reader import read_spec
+
     spec = read_spec(source, diagnostics)
     if spec is None:
         return None

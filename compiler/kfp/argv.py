@@ -14,7 +14,7 @@ from .. import ir
 from ..diagnostics import Diagnostics
 from ..source import Span
 from .model import Concat, If, ImportedComponent, Node, Ref
-from .reader import FALSE_TEXTS, TRUE_TEXTS
+from .names import FALSE_TEXTS, TRUE_TEXTS
 
 
 class Unresolvable(Exception):

@@ -12,6 +12,9 @@ import re
 from .. import types
 from ..types import Type
 
+TRUE_TEXTS = ("y", "yes", "t", "true", "on", "1")  # Python's strtobool, which Kubeflow uses for `if`
+FALSE_TEXTS = ("n", "no", "f", "false", "off", "0")
+
 _NOT_WORD = re.compile(r"[\W_]+")
 TREADLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The language's keywords cannot name an argument (`train(if=...)` does not parse).

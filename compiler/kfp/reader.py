@@ -19,8 +19,6 @@ TOP_KEYS = ("name", "description", "metadata", "inputs", "outputs", "implementat
 PORT_KEYS = {"inputs": ("name", "type", "default", "optional", "description", "annotations"),
              "outputs": ("name", "type", "description", "annotations")}
 CONTAINER_KEYS = ("image", "command", "args", "env", "fileOutputs")
-TRUE_TEXTS = ("y", "yes", "t", "true", "on", "1")  # Python's strtobool, which Kubeflow uses for `if`
-FALSE_TEXTS = ("n", "no", "f", "false", "off", "0")
 # libyaml's safe loader when PyYAML has it (several times faster); both keep node marks.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = re.compile(r"\{\{.*?\}\}", re.S)
