@@ -397,6 +397,19 @@ def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
     return graph
 
 
+def condition_text(condition: Condition, binding_text) -> str:
+    """A condition as treadle writes it, each binding written by `binding_text` (pictures,
+    `--explain` and the optimizer's fixtures each name bindings their own way)."""
+    if isinstance(condition, Compare):
+        return f"{binding_text(condition.left)} {condition.op} {binding_text(condition.right)}"
+    if isinstance(condition, Truthy):
+        return binding_text(condition.operand)
+    if isinstance(condition, Not):
+        return f"not ({condition_text(condition.operand, binding_text)})"
+    joiner = " and " if isinstance(condition, And) else " or "
+    return "(" + joiner.join(condition_text(operand, binding_text) for operand in condition.operands) + ")"
+
+
 def task_bindings(task: Task):
     """Every binding a task reads: its arguments and its guard."""
     for _, binding in task.arguments:

@@ -39,14 +39,7 @@ def describe_binding(binding: ir.Binding, graph: nx.DiGraph) -> str:
 
 
 def describe_condition(condition: ir.Condition, graph: nx.DiGraph) -> str:
-    if isinstance(condition, ir.Compare):
-        return f"{describe_binding(condition.left, graph)} {condition.op} {describe_binding(condition.right, graph)}"
-    if isinstance(condition, ir.Truthy):
-        return describe_binding(condition.operand, graph)
-    if isinstance(condition, ir.Not):
-        return f"not ({describe_condition(condition.operand, graph)})"
-    joiner = " and " if isinstance(condition, ir.And) else " or "
-    return "(" + joiner.join(describe_condition(operand, graph) for operand in condition.operands) + ")"
+    return ir.condition_text(condition, lambda binding: describe_binding(binding, graph))
 
 
 def step_state(statuses: list[str]) -> tuple[str, str]:
@@ -93,6 +86,16 @@ class _Picture:
         for task in self.tasks:
             yield (("finally",) if task.is_finally else ()) + task.loops, task
 
+    def group_tree(self) -> dict:
+        """Nested groups: ("group", id) -> the group's own tree; ("tasks",) -> its steps."""
+        tree: dict = {}
+        for path, task in self.groups():
+            node = tree
+            for group in path:
+                node = node.setdefault(("group", group), {})
+            node.setdefault(("tasks",), []).append(task)
+        return tree
+
     def group_label(self, group: str) -> str:
         if group == "finally":
             return "finally"
@@ -119,12 +122,7 @@ def to_dot(graph: nx.DiGraph, states: dict[str, list[str]] | None = None) -> str
     lines = [f'digraph "{_dot_text(picture.info.name)}" {{', "  rankdir=TB;",
              '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
              '  edge [fontname="Helvetica", fontsize=10];']
-    tree: dict = {}
-    for path, task in picture.groups():
-        node = tree
-        for group in path:
-            node = node.setdefault(("group", group), {})
-        node.setdefault(("tasks",), []).append(task)
+    tree = picture.group_tree()
     counter = iter(range(1_000_000))
 
     def emit(node: dict, indent: str) -> None:
@@ -159,12 +157,7 @@ def _mermaid_text(text: str) -> str:
 def to_mermaid(graph: nx.DiGraph, states: dict[str, list[str]] | None = None) -> str:
     picture = _Picture(graph, states)
     lines = ["flowchart TD"]
-    tree: dict = {}
-    for path, task in picture.groups():
-        node = tree
-        for group in path:
-            node = node.setdefault(("group", group), {})
-        node.setdefault(("tasks",), []).append(task)
+    tree = picture.group_tree()
     counter = iter(range(1_000_000))
 
     def emit(node: dict, indent: str) -> None:

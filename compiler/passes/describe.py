@@ -59,14 +59,7 @@ def binding_text(binding: ir.Binding, pipeline: ir.PipelineInfo | None = None) -
 
 
 def condition_text(condition: ir.Condition, pipeline: ir.PipelineInfo | None = None) -> str:
-    if isinstance(condition, ir.Compare):
-        return f"{binding_text(condition.left, pipeline)} {condition.op} {binding_text(condition.right, pipeline)}"
-    if isinstance(condition, ir.Truthy):
-        return binding_text(condition.operand, pipeline)
-    if isinstance(condition, ir.Not):
-        return f"not ({condition_text(condition.operand, pipeline)})"
-    joiner = " and " if isinstance(condition, ir.And) else " or "
-    return "(" + joiner.join(condition_text(operand, pipeline) for operand in condition.operands) + ")"
+    return ir.condition_text(condition, lambda binding: binding_text(binding, pipeline))
 
 
 def task_text(task: ir.Task, pipeline: ir.PipelineInfo | None = None) -> str:
