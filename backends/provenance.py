@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from ..compiler.version import treadle_version
 from .base import PIPELINE_LABEL
 
 VERSION_LABEL = "treadle.dev/version"  # label: selectable (`kubectl get -l treadle.dev/version=0.1.0`)
@@ -28,15 +29,6 @@ SOURCE_HASH_ANNOTATION = "treadle.dev/source-sha256"
 VERSION_ANNOTATION = "treadle.dev/version"  # the exact version, where the label had to be sanitised
 
 _LABEL_VALUE_INVALID = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def treadle_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("treadle")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def label_value(text: str) -> str:

@@ -20,15 +20,6 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("treadle")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 # ---------------------------------------------------------------- rendering
 class _Style:
     def __init__(self, enabled: bool) -> None:
@@ -289,7 +280,9 @@ class _VersionAction(argparse.Action):
                          help=help or "show program's version number and exit")
 
     def __call__(self, parser, namespace, values, option_string=None):
-        sys.stdout.write(f"treadle {_version()}\n")
+        from .version import treadle_version
+
+        sys.stdout.write(f"treadle {treadle_version()}\n")
         parser.exit()
 
 

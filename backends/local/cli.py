@@ -12,6 +12,8 @@ import os
 import time
 from typing import TextIO
 
+from ...compiler.version import treadle_version
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS_DIR = os.path.join(".treadle", "runs")
 
@@ -90,15 +92,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("treadle")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 # ---------------------------------------------------------------- front end
@@ -210,7 +203,7 @@ def command_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         view = View(out)
         view.begin(run_id, ir.info(graph).name, store.run_folder(run_id), resumed=bool(args.resume))
         runner = Runner(graph, store, run_id, params,
-                        Options(parallelism=parallelism, use_cache=use_cache, cwd=cwd, version=_version(),
+                        Options(parallelism=parallelism, use_cache=use_cache, cwd=cwd, version=treadle_version(),
                                 cores=_cores()),
                         view, previous)
         status = runner.run()

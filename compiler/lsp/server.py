@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 from functools import wraps
-from importlib.metadata import PackageNotFoundError, version as package_version
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -25,6 +24,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
+from ..version import treadle_version
 from .analysis import Analysis, Completion, RenameRefused
 from .positions import UTF16, from_position, span_range, to_units
 
@@ -45,13 +45,6 @@ _KINDS = {
 }
 
 
-def _version() -> str:
-    try:
-        return package_version("treadle")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def path_of(uri: str) -> str:
     """The file a document is, or its URI for one that is not a file (an untitled buffer)."""
     return to_fs_path(uri) or uri
@@ -62,7 +55,7 @@ QUIET_BEFORE_CHECK = 0.03  # seconds without a change before a check starts: key
 
 class TreadleServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("treadle", _version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("treadle", treadle_version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.documents: dict[str, tuple[int | None, str]] = {}  # uri -> (version, text), as the client last sent
         self.open_paths: dict[str, str] = {}  # real path -> uri of open documents
         self.analyses: dict[str, Analysis] = {}  # uri -> the newest analysis made

@@ -28,30 +28,28 @@ def _literal(value) -> tuple:
     return ("literal", json.dumps(value, sort_keys=True))
 
 
-def _and(parts) -> object:
+def _junction(kind: str, parts) -> object:
+    """`and` or `or` of parts, flattened; the value that decides it (False for `and`, True
+    for `or`) wins, the other one drops out."""
+    deciding = kind == "or"
     flat = set()
     for part in parts:
-        if part is False:
-            return False
-        if part is True:
+        if part is deciding:
+            return deciding
+        if part is (not deciding):
             continue
-        flat.update(part[1] if part[0] == "and" else (part,))
+        flat.update(part[1] if part[0] == kind else (part,))
     if not flat:
-        return True
-    return next(iter(flat)) if len(flat) == 1 else ("and", frozenset(flat))
+        return not deciding
+    return next(iter(flat)) if len(flat) == 1 else (kind, frozenset(flat))
+
+
+def _and(parts) -> object:
+    return _junction("and", parts)
 
 
 def _or(parts) -> object:
-    flat = set()
-    for part in parts:
-        if part is True:
-            return True
-        if part is False:
-            continue
-        flat.update(part[1] if part[0] == "or" else (part,))
-    if not flat:
-        return False
-    return next(iter(flat)) if len(flat) == 1 else ("or", frozenset(flat))
+    return _junction("or", parts)
 
 
 class Meaning:
