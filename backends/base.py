@@ -24,6 +24,14 @@ from ..compiler.source import Span
 BACKEND_CODES: dict[str, str] = {code: summary for code, summary in CODES.items() if code.startswith("B")}
 
 
+# The image of the steps that run kubectl (Tekton's MPI steps and scheduled runs) unless
+# --kubectl-image names another. It needs `sh` and `kubectl`: the Kubernetes project's own
+# kubectl image has no shell, and the versioned bitnami/kubectl tags left Docker Hub's
+# bitnami catalog in September 2025 (bitnami/containers#83267). alpine/kubectl publishes
+# versioned tags with a busybox shell; kubectl 1.34 speaks to API servers 1.33 to 1.35.
+DEFAULT_KUBECTL_IMAGE = "alpine/kubectl:1.34.1"
+
+
 @dataclass(frozen=True)
 class Options:
     """Choices the user makes on the command line, the same for every engine."""

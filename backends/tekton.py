@@ -44,8 +44,8 @@ from ..compiler.source import Span
 from . import argo_templates as pod
 from . import mpijob
 from .argo_values import kube_escape
-from .base import (PIPELINE_LABEL, EmitResult, Emitter, Options, Scope, TemplateKeys, build_scopes, conditions_of,
-                   documents_over)
+from .base import (DEFAULT_KUBECTL_IMAGE, PIPELINE_LABEL, EmitResult, Emitter, Options, Scope, TemplateKeys,
+                   build_scopes, conditions_of, documents_over)
 from .naming import LABEL_MAX, NameScope, dns_label
 from .tekton_schedule import schedule_documents
 from .yaml_out import Flow
@@ -216,9 +216,6 @@ MPI_OUTPUTS_PARAM = "treadle-outputs"
 MPI_JOB_VOLUME = "treadle-mpijob"  # an emptyDir the helper steps hand the manifest through
 MPI_JOB_PATH = "/treadle/mpijob"
 MPI_MANIFEST_FILE = f"{MPI_JOB_PATH}/manifest.json"
-# The image of steps that run kubectl (MPI steps, scheduled runs); --kubectl-image replaces it.
-# It needs `sh` and `kubectl`; the tag is assumed to exist as named (it cannot be pulled at compile time).
-KUBECTL_IMAGE = "bitnami/kubectl:1.31.4"
 MPI_VALUE_LIMIT = 32  # bytes an int/float/bool output of an MPI step may take as a result
 # In the manifest, {MARK: [text or value position, ...]} is text to fill in; {KUBE_MARK: ...}
 # the same in a container's args or env, where the MPI pod's kubelet expands `$$` and `$(`
@@ -325,7 +322,7 @@ class TektonEmitter(Emitter):
 
     @property
     def kubectl_image(self) -> str:
-        return self.options.kubectl_image or KUBECTL_IMAGE
+        return self.options.kubectl_image or DEFAULT_KUBECTL_IMAGE
 
     # ------------------------------------------------------------ what is not mapped yet
     def check_features(self, graph: nx.DiGraph) -> None:

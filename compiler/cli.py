@@ -287,6 +287,8 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..backends.base import DEFAULT_KUBECTL_IMAGE
+
     parser = _Parser(prog="treadle", description="Compile ML pipelines written in treadle to Argo Workflows and Tekton.")
     parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -326,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="Tekton: emit only the PipelineRun, with the Pipeline and Tasks inside it")
     compile_.add_argument("--kubectl-image", metavar="IMAGE",
                           help="Tekton: the image (with sh and kubectl) of the steps that create MPIJobs and "
-                               "scheduled runs (default: bitnami/kubectl:1.31.4)")
+                               f"scheduled runs (default: {DEFAULT_KUBECTL_IMAGE})")
     compile_.add_argument("-O", dest="optimize", type=int, choices=(0, 1), default=1, metavar="LEVEL",
                           help="optimization: -O0 none, -O1 (default) folding, dead and common step "
                                "elimination, redundant `after` removal (see docs/optimizer.md)")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from kube_models import model_errors
 from test_argo_properties import pipelines
 
-from treadle.backends.base import Options
+from treadle.backends.base import DEFAULT_KUBECTL_IMAGE, Options
 from treadle.backends.tekton import duration
 from treadle.compiler.cli import main
 
@@ -407,7 +407,7 @@ def test_an_mpi_step_creates_the_mpijob_waits_for_it_and_reads_its_values(schema
     assert [step["name"] for step in task["steps"]] == ["manifest", "mpijob", "values"]
     assert [result["name"] for result in task["results"]] == ["score"]
     wait = task["steps"][1]
-    assert wait["image"].startswith("bitnami/kubectl:") and wait["command"][:2] == ["sh", "-c"]
+    assert wait["image"] == DEFAULT_KUBECTL_IMAGE and wait["command"][:2] == ["sh", "-c"]
     assert "Failed" in wait["command"][2] and "kubectl delete mpijob" in wait["command"][2]
     assert wait["command"][3:] == ["sh", "/treadle/mpijob/manifest.json"]  # no value in the script
     entry = pipeline_tasks(docs)["b"]
