@@ -329,9 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--kubectl-image", metavar="IMAGE",
                           help="Tekton: the image (with sh and kubectl) of the steps that create MPIJobs and "
                                f"scheduled runs (default: {DEFAULT_KUBECTL_IMAGE})")
-    compile_.add_argument("-O", dest="optimize", type=int, choices=(0, 1), default=1, metavar="LEVEL",
+    compile_.add_argument("-O", dest="optimize", type=int, choices=(0, 1, 2), default=1, metavar="LEVEL",
                           help="optimization: -O0 none, -O1 (default) folding, dead and common step "
-                               "elimination, redundant `after` removal (see docs/optimizer.md)")
+                               "elimination, redundant `after` removal; -O2 also runs chains of steps that "
+                               "hand files to each other in one pod (see docs/optimizer.md)")
     compile_.add_argument("--fold-defaults", action="store_true",
                           help="treat pipeline parameters as their defaults in conditions (runs keep them)")
     compile_.add_argument("--explain", action="store_true",

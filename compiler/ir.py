@@ -286,10 +286,35 @@ class Loop:
     guard: Condition | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FusedStep:
+    """One step inside a fused task (`-O2`), in run order: the step as lowering made it, and
+    where each of its inputs comes from. `inputs`: its input -> the fused task's input that
+    stands for it; `reads`: its input -> (an earlier step's position, that step's output),
+    a file the earlier step wrote in the same pod. Its outputs are the fused task's outputs
+    named by `fused_port`. Backends run the fused component's command and never look here;
+    `--explain`, the optimizer's descriptions and its dataflow check do."""
+
+    id: str
+    component: ComponentSpec
+    settings: Settings
+    span: Span
+    inputs: tuple[tuple[str, str], ...]
+    reads: tuple[tuple[str, int, str], ...] = ()
+
+
+def fused_port(position: int, name: str) -> str:
+    """The fused task's name for input or output `name` of its step at `position` (0-based):
+    `s1-x`. Names by position, so two chains of the same components share one template; `-`
+    never occurs in an identifier, so the names never collide."""
+    return f"s{position + 1}-{name}"
+
+
 @dataclass(slots=True)
 class Task:
     """One node of the graph. Not frozen (tens of thousands are built per large pipeline,
-    and frozen construction is slow), but nothing changes a Task once lowering made it."""
+    and frozen construction is slow), but nothing changes a Task once lowering made it.
+    `fused`: the steps a fused task runs in order (empty for every other task)."""
 
     id: str
     component: ComponentSpec
@@ -300,6 +325,7 @@ class Task:
     is_finally: bool
     after: tuple[str, ...]  # order-only dependencies, as written
     span: Span
+    fused: tuple[FusedStep, ...] = ()
 
     def argument(self, name: str) -> Binding | None:
         for input_name, binding in self.arguments:

@@ -33,6 +33,9 @@ def add_commands(commands) -> None:
     run.add_argument("--parallelism", type=_positive, metavar="N",
                      help="at most N steps at once; an MPI step counts its ranks (default: the number of cores)")
     run.add_argument("--no-cache", action="store_true", help="run every step, reusing no earlier result")
+    run.add_argument("-O", dest="optimize", type=int, choices=(0, 1, 2), metavar="LEVEL",
+                     help="optimize the pipeline as `treadle compile -O LEVEL` does before running it "
+                          "(default: 0, the steps as written; a resumed run keeps its own)")
     run.add_argument("--resume", metavar="RUN_ID",
                      help="finish a run that was interrupted, killed or failed, without running again "
                           "the steps that succeeded")
@@ -140,8 +143,8 @@ def command_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .store import Store
     from .view import View
 
-    if args.resume and (args.file or args.param or args.pipeline):
-        return _usage(err, "--resume RUN_ID takes no FILE, --pipeline or -p: the run keeps its own")
+    if args.resume and (args.file or args.param or args.pipeline or args.optimize is not None):
+        return _usage(err, "--resume RUN_ID takes no FILE, --pipeline, -p or -O: the run keeps its own")
     if not args.resume and not args.file:
         return _usage(err, "give a .treadle file to run (or --resume RUN_ID)")
     store_dir = runs_folder(args)
@@ -166,6 +169,7 @@ def command_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                "a resumed run must run the same pipeline: start a new run instead")
         params = record["params"]
         options = record["options"]
+        level = options.get("optimize", 0)
         run_id = args.resume
         previous = store.tasks(run_id)
         store.next_sequence(run_id)
@@ -189,12 +193,18 @@ def command_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
         parallelism = args.parallelism or _cores()
         use_cache = not args.no_cache
+        level = args.optimize or 0
         try:
             store = Store(store_dir)
         except (OSError, sqlite3.Error) as error:
             return _usage(err, f"cannot keep runs in {store_dir}: {error}")
         run_id = store.new_run(ir.info(graph).name, args.file, cwd, source_hash, params,
-                               {"parallelism": args.parallelism, "cache": use_cache})
+                               {"parallelism": args.parallelism, "cache": use_cache}
+                               | ({"optimize": level} if level else {}))
+    if level:
+        from ...compiler.passes import optimize
+
+        graph = optimize(graph, level).graph
     lock = store.lock(run_id)
     if lock is None:
         return _usage(err, f"run {run_id} is being run by another treadle process")

@@ -20,6 +20,7 @@ from .common import Change, Options
 from .common_tasks import eliminate_common_tasks
 from .dead_tasks import eliminate_dead_tasks
 from .fold_constants import fold_constants
+from .fuse_tasks import fuse_tasks
 from .reduce_edges import reduce_edges
 
 PassFunction = Callable[..., nx.DiGraph]
@@ -42,8 +43,10 @@ PASSES: tuple[Pass, ...] = (
          "a dead task must not stand for a live duplicate"),
     Pass("reduce-edges", reduce_edges, 1, ("dead-tasks", "common-tasks"),
          "removing and merging tasks adds `after`s (waits passed on) that may be redundant"),
+    Pass("fuse-tasks", fuse_tasks, 2, ("dead-tasks", "common-tasks", "reduce-edges"),
+         "a chain stops at a redundant `after` or a step still to be removed; no pass looks inside a fused step"),
 )
-LEVELS = (0, 1)
+LEVELS = (0, 1, 2)
 DEFAULT_LEVEL = 1
 
 
@@ -106,4 +109,5 @@ def _optimize(graph: nx.DiGraph, level: int, options: Options) -> Optimized:
 
 
 __all__ = ["PASSES", "LEVELS", "DEFAULT_LEVEL", "Options", "Change", "Pass", "PassReport", "Optimized", "optimize",
-           "check_pass_order", "fold_constants", "eliminate_dead_tasks", "eliminate_common_tasks", "reduce_edges"]
+           "check_pass_order", "fold_constants", "eliminate_dead_tasks", "eliminate_common_tasks", "reduce_edges",
+           "fuse_tasks"]

@@ -20,10 +20,12 @@ class Options:
 
 @dataclass(frozen=True)
 class Change:
-    """One thing a pass did, at the source of the task it concerns (for `--explain`)."""
+    """One thing a pass did (or would have done and did not, saying why), at the source of
+    the task it concerns (for `--explain`)."""
 
     span: Span
     message: str
+    refused: bool = False  # a change the pass considered and did not make, and why
 
 
 FALSE = ir.Truthy(ir.Const(False))

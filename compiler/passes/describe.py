@@ -31,13 +31,30 @@ component draw(x: int = 0) -> (y: int) {
 }
 '''
 
+# ... and after the pipeline (so the lines above keep their numbers): `pack` writes a file
+# that `unpack` reads, both like `inc`.
+FILE_COMPONENTS = '''
+component pack(x: int) -> (d: Dataset) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write(sys.argv[1])", x, d]
+  deterministic = true
+  side_effects = false
+}
+component unpack(d: Dataset) -> (y: int) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])", d, y]
+  deterministic = true
+  side_effects = false
+}
+'''
+
 
 def pipeline_of(body: str, params: str = "", path: str = "example.treadle") -> nx.DiGraph:
     """The IR of `pipeline example(params) { body }` over the example components."""
     from ..frontend import compile_sources
     from ..source import SourceFile
 
-    text = EXAMPLE_COMPONENTS + f"pipeline example({params}) {{\n{body}\n}}\n"
+    text = EXAMPLE_COMPONENTS + f"pipeline example({params}) {{\n{body}\n}}\n" + FILE_COMPONENTS
     result = compile_sources([SourceFile(path, text)])
     errors = [f"{d.span}: {d.message}" for d in result.diagnostics if d.is_error]
     if errors:
@@ -65,6 +82,8 @@ def condition_text(condition: ir.Condition, pipeline: ir.PipelineInfo | None = N
 def task_text(task: ir.Task, pipeline: ir.PipelineInfo | None = None) -> str:
     arguments = ", ".join(f"{name}={binding_text(binding, pipeline)}" for name, binding in task.arguments)
     text = f"{task.id} = {task.component.name}({arguments})"
+    if task.fused:
+        text = f"{task.id} = fused({'; '.join(fused_text(task, pipeline))})"
     if task.after:
         text += " after " + ", ".join(task.after)
     if task.guard is not None:
@@ -75,6 +94,22 @@ def task_text(task: ir.Task, pipeline: ir.PipelineInfo | None = None) -> str:
     if task.is_finally:
         text += " finally"
     return text
+
+
+def fused_text(task: ir.Task, pipeline: ir.PipelineInfo | None = None) -> list[str]:
+    """Each step of a fused task as it was written, its inputs as the fused task gets them."""
+    texts = []
+    for step in task.fused:
+        given = dict(step.inputs)
+        read = {name: f"{task.fused[position].id}.{output}" for name, position, output in step.reads}
+        arguments = []
+        for port in step.component.inputs:
+            if port.name in read:
+                arguments.append(f"{port.name}={read[port.name]}")
+            elif task.argument(given[port.name]) is not None:
+                arguments.append(f"{port.name}={binding_text(task.argument(given[port.name]), pipeline)}")
+        texts.append(f"{step.id} = {step.component.name}({', '.join(arguments)})")
+    return texts
 
 
 def describe(graph: nx.DiGraph) -> str:

@@ -14,6 +14,20 @@ def template_count(graph: nx.DiGraph) -> int:
     return len({(id(task.component), task.settings) for task in ir.tasks(graph)})
 
 
+def pod_count(graph: nx.DiGraph) -> int:
+    """The steps' own pods in one run where each loop over a literal list runs once per item
+    (a loop over a parameter or an output counts once: its length is known at run time)."""
+    pipeline = ir.info(graph)
+    total = 0
+    for task in ir.tasks(graph):
+        count = 1
+        for loop_id in task.loops:
+            items = pipeline.loop(loop_id).items
+            count *= len(items.value) if isinstance(items, ir.Const) and isinstance(items.value, list) else 1
+        total += count
+    return total
+
+
 def explain(results: list[tuple[nx.DiGraph, Optimized]], level: int, yaml_bytes: int | None) -> str:
     """The report for each pipeline (`results`: its graph before and the optimizer's result)."""
     lines = []
@@ -23,14 +37,18 @@ def explain(results: list[tuple[nx.DiGraph, Optimized]], level: int, yaml_bytes:
         if not optimized.reports:
             lines.append("  no passes run")
         for report in optimized.reports:
-            lines.append(f"  {report.name}: {len(report.changes)} change{'s' if len(report.changes) != 1 else ''}, "
-                         f"{report.tasks_before} -> {report.tasks_after} steps, {report.seconds * 1000:.1f} ms")
+            made = sum(not change.refused for change in report.changes)
+            refused = len(report.changes) - made
+            lines.append(f"  {report.name}: {made} change{'s' if made != 1 else ''}"
+                         + (f", {refused} refused" if refused else "")
+                         + f", {report.tasks_before} -> {report.tasks_after} steps, {report.seconds * 1000:.1f} ms")
             for change in sorted(report.changes, key=lambda change: change.span.sort_key):
                 lines.append(f"    {change.span}: {change.message}")
         after = optimized.graph
         lines.append(f"  result: {before.number_of_nodes()} -> {after.number_of_nodes()} steps, "
                      f"{template_count(before)} -> {template_count(after)} templates, "
-                     f"{before.number_of_edges()} -> {after.number_of_edges()} dependencies")
+                     f"{before.number_of_edges()} -> {after.number_of_edges()} dependencies"
+                     + (f", {pod_count(before)} -> {pod_count(after)} pods per run" if level >= 2 else ""))
     if yaml_bytes is not None:
         lines.append(f"YAML: {yaml_bytes} bytes")
     return "\n".join(lines) + "\n"
