@@ -131,22 +131,97 @@ class Meaning:
         if guard is False:
             self.outputs[(task.id, iteration)] = None
             return
-        inputs = tuple((port.name, self.term(task.argument(port.name) or ir.Const(port.default), env))
-                       for port in task.component.inputs)
-        what = (task.component.name, task.component.image, task.component.command, task.component.args,
-                repr(task.settings), task.is_finally)
-        origin = ("computed", what, inputs) if task.settings.deterministic else ("drawn", task.id, iteration, inputs)
-        self.outputs[(task.id, iteration)] = {port.name: ("output", port.name, origin) for port in task.component.outputs}
+        if not task.fused:
+            inputs = tuple((port.name, self.term(task.argument(port.name) or ir.Const(port.default), env))
+                           for port in task.component.inputs)
+            self.outputs[(task.id, iteration)] = self.step(task.id, task.component, task.settings, task.is_finally,
+                                                           inputs, guard, iteration)
+            return
+        # A fused task: its steps in turn, each as the step it was, reading the task's inputs
+        # and the outputs of the steps before it; the task's outputs are theirs, renamed.
+        made: list[dict[str, tuple]] = []
+        outputs = {}
+        for position, step in enumerate(task.fused):
+            given = dict(step.inputs)
+            read = {name: made[earlier][output] for name, earlier, output in step.reads}
+            inputs = tuple((port.name, read[port.name] if port.name in read else
+                            self.term(task.argument(given[port.name]) or ir.Const(port.default), env))
+                           for port in step.component.inputs)
+            made.append(self.step(step.id, step.component, step.settings, task.is_finally, inputs, guard, iteration))
+            outputs.update((ir.fused_port(position, name), term) for name, term in made[-1].items())
+        self.outputs[(task.id, iteration)] = outputs
+
+    def step(self, step_id: str, component: ir.ComponentSpec, settings: ir.Settings, is_finally: bool,
+             inputs: tuple, guard, iteration: tuple) -> dict[str, tuple]:
+        """One step's run: its work and effects recorded, its outputs' terms returned."""
+        what = (component.name, component.image, component.command, component.args, repr(settings), is_finally)
+        origin = ("computed", what, inputs) if settings.deterministic else ("drawn", step_id, iteration, inputs)
         event = (what, inputs, guard)
         self.work[event] += 1
-        if task.settings.side_effects:
+        if settings.side_effects:
             self.effects.add((event, origin))
+        return {port.name: ("output", port.name, origin) for port in component.outputs}
 
 
 def meaning(graph: nx.DiGraph, params: dict) -> Meaning:
     return Meaning(graph, params)
 
 
+def steps(graph: nx.DiGraph, node: str | None = None) -> list[str]:
+    """The steps as written that the graph (or one of its nodes) runs: a fused task's own."""
+    if node is None:
+        return [step for each in graph for step in steps(graph, each)]
+    task = graph.nodes[node]["task"]
+    return [step.id for step in task.fused] if task.fused else [node]
+
+
 def order(graph: nx.DiGraph) -> set[tuple[str, str]]:
-    """Pairs (a, b): b starts only after a finished."""
-    return {(a, b) for a in graph for b in nx.descendants(graph, a)}
+    """Pairs (a, b) of steps as written: b starts only after a finished (in a fused task,
+    each step after the ones before it)."""
+    pairs = set()
+    for node in graph:
+        inside = steps(graph, node)
+        pairs.update((a, b) for position, a in enumerate(inside) for b in inside[position + 1:])
+        for later in nx.descendants(graph, node):
+            pairs.update((a, b) for a in inside for b in steps(graph, later))
+    return pairs
+
+
+def launched(task: ir.Task) -> list[tuple[ir.Argument, ...]]:
+    """What a fused task's launcher runs, each step's command line in the step's own names
+    (its inputs, its outputs, and the files it reads from earlier steps as its input
+    paths): equal to each step's command and args when fusion wired them right."""
+    from treadle.compiler.passes.fuse_tasks import ARGUMENT, LAUNCHER, STEP_END
+
+    assert task.component.command == LAUNCHER
+    lines: list[list[ir.Argument]] = [[]]
+    for argument in task.component.args:
+        if argument == (STEP_END,):
+            lines.append([])
+            continue
+        assert isinstance(argument[0], str) and argument[0].startswith(ARGUMENT), argument
+        lines[-1].append(argument)
+    assert lines.pop() == [] and len(lines) == len(task.fused)
+    result = []
+    for position, (step, line) in enumerate(zip(task.fused, lines)):
+        own = {fused: ir.InputValue(name) for name, fused in step.inputs}
+        paths = {fused: ir.InputPath(name) for name, fused in step.inputs}
+        written = {ir.fused_port(position, port.name): ir.OutputPath(port.name) for port in step.component.outputs}
+        read = {ir.fused_port(earlier, output): ir.InputPath(name) for name, earlier, output in step.reads}
+
+        def back(piece):
+            if isinstance(piece, str):
+                return piece
+            if isinstance(piece, ir.InputValue):
+                return own[piece.name]
+            if isinstance(piece, ir.InputPath):
+                return paths[piece.name]
+            return written.get(piece.name) or read[piece.name]
+
+        unfused = []
+        for argument in line:
+            pieces = [back(piece) for piece in argument]
+            pieces[0] = pieces[0][len(ARGUMENT):]
+            unfused.append(tuple(piece for piece in pieces if piece != ""))
+        result.append(tuple(unfused))
+    return result

@@ -12,6 +12,7 @@ import pytest
 from treadle.compiler import ir
 from treadle.compiler.passes import PASSES, Options, check_pass_order, optimize
 from treadle.compiler.passes.describe import describe, pipeline_of
+from treadle.compiler.passes.fuse_tasks import fuse_tasks
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PASS_MODULES = ["fold_constants", "dead_tasks", "common_tasks", "reduce_edges"]
@@ -63,7 +64,40 @@ def test_pass_fixture(name, params, options, body, expected):
         assert change.span.path == "example.treadle" and change.span.line > 0
 
 
-@pytest.mark.parametrize("name", PASS_MODULES)
+def _fusion_cases():
+    """Fusion's fixtures: the expected side is a description (and the refusals explained),
+    since a fused step cannot be written in the language."""
+    cases = []
+    for params, options, body, expected in (case.values for case in _cases("fuse_tasks")):
+        lines = [line.strip() for line in expected.splitlines() if line.strip()]
+        refused = [line[len("# refused: "):] for line in lines if line.startswith("# refused: ")]
+        described = "\n".join(line for line in lines if not line.startswith("#"))
+        cases.append((params, body, described, refused))
+    return [pytest.param(*case, id=case_id.id) for case, case_id in zip(cases, _cases("fuse_tasks"))]
+
+
+def test_fusion_fixture_file_has_cases():
+    assert len(_fusion_cases()) >= 4
+
+
+@pytest.mark.parametrize("params,body,expected,refused", _fusion_cases())
+def test_fusion_fixture(params, body, expected, refused):
+    graph = pipeline_of(body, params)
+    before = describe(graph)
+    changes = []
+    result = fuse_tasks(graph, Options(), changes)
+    assert ir.validate(result) == []
+    assert describe(result) == expected
+    assert describe(graph) == before, "a pass changed the graph it was given"
+    made = [change for change in changes if not change.refused]
+    assert bool(made) == (describe(result) != before)
+    said = [change.message for change in changes if change.refused]
+    assert len(said) == len(refused) and all(any(text in message for message in said) for text in refused), said
+    for change in changes:
+        assert change.span.path == "example.treadle" and change.span.line > 0
+
+
+@pytest.mark.parametrize("name", PASS_MODULES + ["fuse_tasks"])
 def test_docstring_example(name):
     module = importlib.import_module(f"treadle.compiler.passes.{name}")
     failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
@@ -81,5 +115,6 @@ def test_levels():
     result = optimize(graph, 1)
     assert [report.name for report in result.reports] == [p.name for p in PASSES if p.level <= 1]
     assert describe(result.graph) == "a = inc(x=1)\nshow_2 = show(x=a.y)"
+    assert [report.name for report in optimize(graph, 2).reports] == [p.name for p in PASSES]
     with pytest.raises(ValueError):
         optimize(graph, 7)

@@ -4,8 +4,9 @@ loops, fan-in and `after`; before and after optimizing, the same steps with side
 run with the same inputs under the same conditions (dataflow.py), no new work appears,
 and every order between the steps that stay is kept.
 
-The local runner is not there yet; when it is, the same programs can be run before and
-after, and their outputs compared."""
+At -O2 a fused step counts as the steps it holds, run in turn, and its launcher's argv
+must give back each step's own command line. The local runner's tests run a fused
+pipeline and compare its outputs with the unfused run's (tests/local/test_local_fusion.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from treadle.compiler import ir
 from treadle.compiler.passes import Options, optimize
 
 from ...helpers import compile_text
-from .dataflow import meaning, order
+from .dataflow import launched, meaning, order, steps
 
 IMAGE = '"python:3.12-slim"'
 COMPONENTS = f'''
@@ -38,6 +39,12 @@ component add(a: int, b: int = 1) -> (s: int) {{
 component pack(x: int) -> (d: Dataset) {{
   image = {IMAGE}
   command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write(sys.argv[1])", x, d]
+  deterministic = true
+  side_effects = false
+}}
+component repack(d: Dataset) -> (e: Dataset) {{
+  image = {IMAGE}
+  command = ["python3", "-c", "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])", d, e]
   deterministic = true
   side_effects = false
 }}
@@ -99,15 +106,20 @@ def pipelines(draw):
                                              f"{draw(st.sampled_from(['true', 'false', 'flag']))}"
 
     def call(name, pool, indent):
-        component = draw(st.sampled_from(sorted(INT_STEPS) + ["pack", "show", "total"]))
+        component = draw(st.sampled_from(sorted(INT_STEPS) + ["pack", "pack", "show", "total"]))
         if component == "total" and not lists:
             component = "inc"
         if component == "show":
             return f"{indent}{name} = show(x={value(pool)})", None
         if component == "total":
             return f"{indent}{name} = total(xs={draw(st.sampled_from(lists))})", f"{name}.n"
-        if component == "pack":
-            return f"{indent}{name}_p = pack(x={value(pool)})\n{indent}{name} = unpack(d={name}_p.d)", f"{name}.y"
+        if component == "pack":  # a chain of files (fusion's matter), one to three steps long
+            text = f"{indent}{name}_p = pack(x={value(pool)})"
+            file = f"{name}_p.d"
+            if draw(st.booleans()):
+                text += f"\n{indent}{name}_r = repack(d={file})"
+                file = f"{name}_r.e"
+            return text + f"\n{indent}{name} = unpack(d={file})", f"{name}.y"
         argument, output = INT_STEPS[component]
         text = f"{indent}{name} = {component}({argument}={value(pool)})"
         if component == "inc" and draw(st.booleans()):
@@ -175,11 +187,35 @@ def test_optimizing_keeps_the_dataflow(program, params, fold_defaults):
     errors = [f"{d.span}: {d.message}" for d in result.diagnostics if d.is_error]
     assert not errors, (text, errors)
     graph = result.pipelines["generated"]
-    optimized = optimize(graph, 1, Options(fold_defaults=fold_defaults)).graph
+    for level in (1, 2):  # -O2: fused steps run as the steps they hold
+        _keeps_the_dataflow(text, graph, optimize(graph, level, Options(fold_defaults=fold_defaults)).graph,
+                            defaults, params, fold_defaults)
+
+
+def _keeps_the_dataflow(text, graph, optimized, defaults, params, fold_defaults):
     assert ir.validate(optimized) == []
     runs = [defaults] if fold_defaults else [defaults, params]  # --fold-defaults: runs keep the defaults
     for values in runs:
         before, after = meaning(graph, values), meaning(optimized, values)
         assert after.effects == before.effects, text
         assert not (after.work - before.work), text  # nothing runs that did not run before
-    assert order(graph) & {(a, b) for a in optimized for b in optimized} <= order(optimized), text
+    for node in optimized:
+        task = optimized.nodes[node]["task"]
+        if task.fused:
+            assert launched(task) == [_merged(step.component.command + step.component.args) for step in task.fused]
+    kept = steps(optimized)
+    assert order(graph) & {(a, b) for a in kept for b in kept} <= order(optimized), text
+
+
+def _merged(arguments) -> tuple:
+    """Arguments with adjacent texts joined (as the launcher's arguments hold them)."""
+    result = []
+    for argument in arguments:
+        pieces = []
+        for piece in argument:
+            if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
+                pieces[-1] += piece
+            elif piece != "":
+                pieces.append(piece)
+        result.append(tuple(pieces))
+    return tuple(result)
