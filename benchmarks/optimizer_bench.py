@@ -1,13 +1,15 @@
-"""The optimizer on four shapes: what each pass costs, what it removes, and the YAML it leaves.
+"""The optimizer on five shapes: what each pass costs, what it removes, and the YAML it leaves.
 
     python benchmarks/optimizer_bench.py [--repeat 5] [--no-hera]
 
-Shapes: a linear chain, a wide fan-out/fan-in, a grid search over 500 candidates (one
-`for`), and 2,000 steps of which 10% repeat earlier work (deterministic component). For
-each: the front end's time, each -O1 pass's time, steps and templates before and after,
-Argo and Tekton YAML bytes at -O0 and -O1, whether the Argo Workflow fits under 1 MiB, and
-hera building the same Workflow (as written, from its Python API, in its own process)
-beside treadle from source to YAML. Medians of --repeat runs.
+Shapes: a linear chain (of values), a wide fan-out/fan-in, a grid search over 500
+candidates (one `for`), 2,000 steps of which 10% repeat earlier work (deterministic
+component), and 100 chains of five steps that hand a file on. For each: the front end's
+time, each -O1 pass's time, steps and templates before and after, Argo and Tekton YAML
+bytes at -O0 and -O1, whether the Argo Workflow fits under 1 MiB; what fusion (-O2) does
+to steps, pods per run and templates, its time and the YAML it leaves; and hera building
+the same Workflow (as written, from its Python API, in its own process) beside treadle
+from source to YAML (not for the file chains). Medians of --repeat runs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compile_bench import IMAGE, SCRIPT, hera_available, median  # noqa: E402
 
 MIB = 1 << 20
-SIZES = {"chain": 500, "fan": 500, "grid": 500, "duplicates": 2000}
+SIZES = {"chain": 500, "fan": 500, "grid": 500, "duplicates": 2000, "files": 500}
 
 
 def _component(deterministic: bool) -> str:
@@ -73,8 +75,25 @@ def duplicates_source(steps: int) -> str:
     return "\n".join(lines + ["}"]) + "\n"
 
 
+def files_source(steps: int) -> str:
+    """Chains of five steps that hand a file on (what -O2 fuses), each chain from a parameter."""
+    lines = [f'component start(text: int, k: int = 0) -> (out: Dataset) {{\n  image = "{IMAGE}"\n'
+             f'  command = ["python", "-c", "{SCRIPT}", text, out, k]\n}}',
+             f'component refine(data: Dataset, k: int = 0) -> (out: Dataset) {{\n  image = "{IMAGE}"\n'
+             f'  command = ["python", "-c", "{COPY}", data, out, k]\n}}',
+             "pipeline files(seed: int = 1) {"]
+    for i in range(steps):
+        if i % 5 == 0:
+            lines.append(f"  s{i} = start(text=seed, k={i})")
+        else:
+            lines.append(f"  s{i} = refine(data=s{i - 1}.out, k={i})")
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+COPY = "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])"
 SOURCES = {"chain": chain_source, "fan": fan_source, "grid": grid_source,
-           "duplicates": duplicates_source}
+           "duplicates": duplicates_source, "files": files_source}
+HERA_SHAPES = ("chain", "fan", "grid", "duplicates")  # the shapes the hera program builds
 
 HERA_PROGRAM = '''
 import sys, time
@@ -140,7 +159,7 @@ def treadle_run(source: str) -> dict:
     from treadle.backends.targets import compile_pipelines
     from treadle.compiler.frontend import compile_sources
     from treadle.compiler.passes import optimize
-    from treadle.compiler.passes.explain import template_count
+    from treadle.compiler.passes.explain import pod_count, template_count
     from treadle.compiler.source import SourceFile
 
     start = time.perf_counter()
@@ -165,6 +184,15 @@ def treadle_run(source: str) -> dict:
                 row[f"argo_{level}_json"] = max(len(json.dumps(d, separators=(",", ":")).encode("utf-8"))
                                                 for d in output.documents)
     row["source_to_yaml"] = frontend + sum(row["passes"].values()) + row["argo_O1_seconds"]
+    fused = optimize(graph, 2)
+    fusion = next(r for r in fused.reports if r.name == "fuse-tasks")
+    row["fusion"] = {"seconds": fusion.seconds, "tasks": (optimized.graph.number_of_nodes(), fused.graph.number_of_nodes()),
+                     "pods": (pod_count(optimized.graph), pod_count(fused.graph)),
+                     "templates": (template_count(optimized.graph), template_count(fused.graph)),
+                     "refused": sum(change.refused for change in fusion.changes)}
+    for target in ("argo", "tekton"):
+        output = compile_pipelines([fused.graph], target, BackendOptions())
+        row["fusion"][target] = len(output.text.encode("utf-8")) if output.ok else None
     return row
 
 
@@ -191,7 +219,8 @@ def main() -> int:
             for key in ("frontend", "source_to_yaml", "argo_O1_seconds"):
                 row[key] = median(r[key] for r in runs)
             row["passes"] = {name: median(r["passes"][name] for r in runs) for name in runs[0]["passes"]}
-            if use_hera:
+            row["fusion"]["seconds"] = median(r["fusion"]["seconds"] for r in runs)
+            if use_hera and shape in HERA_SHAPES:
                 hera = [hera_run(program, shape, n) for _ in range(args.repeat)]
                 row["hera_seconds"], row["hera_bytes"] = median(h[0] for h in hera), hera[0][1]
             rows[f"{shape} ({n})"] = row
@@ -216,10 +245,21 @@ def print_tables(rows: dict) -> None:
         print(f"{label:<18}{'%d -> %d' % row['tasks']:>12}{'%d -> %d' % row['templates']:>11}"
               f"{'%d -> %d' % (row['argo_O0'], row['argo_O1']):>20}{_pair(row['tekton_O0'], row['tekton_O1']):>24}"
               f"{fits:>19}")
-    if "hera_seconds" in next(iter(rows.values())):
+    print("\nFusion (-O1 -> -O2; pods: the steps' own pods in one run, a loop over a literal list once per item):")
+    print(f"{'shape':<18}{'steps':>14}{'pods':>14}{'templates':>11}{'refused':>9}{'fuse-tasks ms':>15}"
+          f"{'Argo bytes -O2':>16}{'Tekton bytes -O2':>18}")
+    for label, row in rows.items():
+        fusion = row["fusion"]
+        tekton = "refused" if fusion["tekton"] is None else fusion["tekton"]
+        print(f"{label:<18}{'%d -> %d' % fusion['tasks']:>14}{'%d -> %d' % fusion['pods']:>14}"
+              f"{'%d -> %d' % fusion['templates']:>11}{fusion['refused']:>9}{fusion['seconds'] * 1000:>15.2f}"
+              f"{fusion['argo']:>16}{tekton:>18}")
+    if any("hera_seconds" in row for row in rows.values()):
         print("\nSource to Argo YAML, treadle -O1 (front end + passes + backend) beside hera (build + dump):")
         print(f"{'shape':<18}{'treadle':>10}{'hera':>10}{'speed-up':>10}{'treadle bytes':>15}{'hera bytes':>12}{'targets met':>13}")
         for label, row in rows.items():
+            if "hera_seconds" not in row:
+                continue
             ratio = row["hera_seconds"] / row["source_to_yaml"]
             met = ratio >= 10 and row["argo_O1"] <= row["hera_bytes"]
             print(f"{label:<18}{row['source_to_yaml'] * 1000:>8.0f}ms{row['hera_seconds'] * 1000:>8.0f}ms"

@@ -80,6 +80,7 @@ def fuse_tasks(graph: nx.DiGraph, options: Options = Options(), changes: list[Ch
     ordered = ir.tasks(graph)
     by_id = {task.id: task for task in ordered}
     placed: set[str] = set()
+    waiting: dict[str, list[str]] = {}
     chains: list[list[ir.Task]] = []
     for task in ordered:  # producers first: a chain is found from its first step
         if task.id in placed:
@@ -92,7 +93,7 @@ def fuse_tasks(graph: nx.DiGraph, options: Options = Options(), changes: list[Ch
             if len(successors) != 1:
                 break
             following = by_id[successors[0]]
-            why = _refusal(graph, chain, following)
+            why = _refusal(graph, chain, following, waiting)
             if why is not None:
                 if changes is not None:
                     changes.append(Change(following.span, f"step '{following.id}' not fused with '{last.id}': {why}",
@@ -138,8 +139,10 @@ def fuse_tasks(graph: nx.DiGraph, options: Options = Options(), changes: list[Ch
     return rebuild(graph, task_list, loops)
 
 
-def _refusal(graph: nx.DiGraph, chain: list[ir.Task], following: ir.Task) -> str | None:
-    """Why `following` cannot join `chain` (whose last step only it waits for), or None."""
+def _refusal(graph: nx.DiGraph, chain: list[ir.Task], following: ir.Task, waiting: dict[str, list[str]]
+             ) -> str | None:
+    """Why `following` cannot join `chain` (whose last step only it waits for), or None.
+    `waiting`: the steps each step waits for, in name order, as far as known."""
     first, last = chain[0], chain[-1]
     for task in (first, following) if len(chain) == 1 else (following,):
         why = _cannot_fuse(task)
@@ -157,10 +160,12 @@ def _refusal(graph: nx.DiGraph, chain: list[ir.Task], following: ir.Task) -> str
         differ = [field.name for field in fields(ir.Settings)
                   if field.compare and getattr(following.settings, field.name) != getattr(first.settings, field.name)]
         return f"their settings differ ({', '.join(differ)})"
-    waits = set(graph.predecessors(first.id))
-    other = sorted(set(graph.predecessors(following.id)) - waits - {last.id})
-    if other:
-        return f"it also waits for '{other[0]}', which '{first.id}' does not wait for"
+    if following.id not in waiting:  # sorted once per step: a fan-in of n steps is refused n times
+        waiting[following.id] = sorted(graph.pred[following.id])
+    waits = graph.pred[first.id]
+    other = next((task_id for task_id in waiting[following.id] if task_id != last.id and task_id not in waits), None)
+    if other is not None:
+        return f"it also waits for '{other}', which '{first.id}' does not wait for"
     for name, binding in following.arguments:
         if isinstance(binding, ir.TaskOutput) and binding.task == last.id:
             produced = last.component.output(binding.output)
