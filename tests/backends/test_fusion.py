@@ -160,3 +160,44 @@ def test_a_failing_step_stops_the_chain_with_its_exit_code():
             "=sh", "=-c", "=exit 7", "!", "=sh", "=-c", "=echo three", "!"]
     run = subprocess.run(argv, capture_output=True, text=True)
     assert run.returncode == 7 and run.stdout == "one\n"
+
+
+CONSTRUCTS = {
+    "in a loop": 'for k in ["x", "y"] {\n  a = first(text=k)\n  b = second(data=a.data, word=k)\n}',
+    "under a condition on an output": 'v = first(text="v")\nw = second(data=v.data, word="w")\n'
+                                      'if w.score > 0.5 {\n  a = first(text="a")\n  b = second(data=a.data, word="b")\n}',
+    "reading a text output of another step": 't = third(model=m.model)\nm0 = first(text="m")\n'
+                                             'm = second(data=m0.data, word="m")\n'
+                                             'a = first(text=t.report)\nb = second(data=a.data, word=t.report)',
+    "in finally": 'z = first(text="z")\nfinally {\n  a = first(text="a")\n  b = second(data=a.data, word="b")\n}',
+}
+
+
+@pytest.mark.parametrize("body", CONSTRUCTS.values(), ids=CONSTRUCTS.keys())
+@pytest.mark.parametrize("target", ["argo", "tekton"])
+def test_fused_steps_inside_every_construct_are_schema_valid(target, body, schema_errors):
+    result = compile_sources([SourceFile("test.treadle", COMPONENTS + f"pipeline p() {{\n{body}\n}}\n")])
+    assert not [d.message for d in result.diagnostics if d.is_error]
+    graphs = [optimize(graph, 2).graph for graph in result.pipelines.values()]
+    assert any(graph.nodes[node]["task"].fused for graph in graphs for node in graph)
+    output = compile_pipelines(graphs, target, Options())
+    assert output.ok, [d.message for d in output.diagnostics]
+    for document in load_all(output.text):
+        assert schema_errors(document, strict=True) == [], document["kind"]
+
+
+@pytest.mark.parametrize("value", ["plain", "two\nlines\n\n", "$HOME $$ `id` 'q' \"d\" = ! #", ""])
+def test_tekton_launcher_around_a_fused_step_passes_text_files_byte_for_byte(value, tmp_path):
+    """A fused step that reads another step's text output runs through Tekton's own launcher,
+    which puts the file's content into the fused launcher's argument."""
+    body = CONSTRUCTS["reading a text output of another step"]
+    result = compile_sources([SourceFile("test.treadle", COMPONENTS + f"pipeline p() {{\n{body}\n}}\n")])
+    graphs = [optimize(graph, 2).graph for graph in result.pipelines.values()]
+    documents = load_all(compile_pipelines(graphs, "tekton", Options()).text)
+    (tmp_path / "m0-m-t").mkdir()
+    (tmp_path / "m0-m-t" / "s3-report").write_bytes(value.encode("utf-8"))
+    argv = [item.replace("/treadle/shared/", f"{tmp_path}/") for item in _tekton_argv(documents, "a-b")]
+    argv = [("==" + sys.executable) if item == "==python3" else item for item in argv]
+    run = subprocess.run(argv, capture_output=True, text=True, check=True)
+    first, second = [json.loads(line) for line in run.stdout.splitlines()]
+    assert first[:2] == ["--text", value] and second[1:3] == ["word=", value]

@@ -1,4 +1,4 @@
-"""`treadle compile -O0/-O1 --fold-defaults --explain`, and the golden files at the default level."""
+"""`treadle compile -O0/-O1/-O2 --fold-defaults --explain`, and the golden files at the default level."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from treadle.compiler.cli import EXIT_OK, EXIT_USAGE, main
-from treadle.compiler.passes.describe import EXAMPLE_COMPONENTS
+from treadle.compiler.passes.describe import EXAMPLE_COMPONENTS, FILE_COMPONENTS
 
 from ...helpers import EXAMPLES
 
@@ -67,3 +67,26 @@ def test_examples_golden_files_are_what_the_default_level_writes(source, capsys)
     code, out, _ = run(["compile", str(source), "--target", "argo"], capsys)
     assert code == EXIT_OK
     assert out == source.with_suffix(".argo.yaml").read_text(encoding="utf-8")
+
+
+CHAIN = EXAMPLE_COMPONENTS + '''pipeline files() {
+  a = pack(x=1)
+  b = unpack(d=a.d)
+  c = inc(x=b.y)
+  show(x=c.y)
+}
+''' + FILE_COMPONENTS
+
+
+def test_level_2_fuses_and_explains_each_refusal(in_tmp, capsys):
+    Path("files.treadle").write_text(CHAIN, encoding="utf-8")
+    code, out, err = run(["compile", "files.treadle", "--target", "argo", "-O2", "--explain"], capsys)
+    assert code == EXIT_OK
+    assert _tasks(out) == ["a-b", "c", "show"]
+    assert "fuse-tasks: 1 change, 2 refused, 4 -> 3 steps" in err
+    assert "files.treadle:17:3: steps 'a' (17:3), 'b' (18:3) fused into 'a+b': one pod runs them in turn" in err
+    assert "files.treadle:19:3: step 'c' not fused with 'b': it reads the value 'b.y'" in err
+    assert "files.treadle:20:3: step 'show' not fused with 'c': their settings differ (deterministic)" in err
+    assert "4 -> 3 pods per run" in err
+    code, out, err = run(["compile", "files.treadle", "--target", "tekton", "--explain"], capsys)
+    assert code == EXIT_OK and "fuse" not in err and "refused" not in err and "pods" not in err
