@@ -501,6 +501,7 @@ def validate(graph: nx.DiGraph) -> list[str]:
         for other in task.after:
             if not graph.has_edge(other, node):
                 problems.append(f"{node}: no edge from {other}, which it runs after")
+        problems += _fused_problems(task)
         task_conditions = _flat_conditions(task.guard)
         for loop_id in task.loops:
             if loop_id not in loop_ids:
@@ -508,6 +509,27 @@ def validate(graph: nx.DiGraph) -> list[str]:
             loop_conditions = _flat_conditions(pipeline.loop(loop_id).guard)
             if task_conditions[:len(loop_conditions)] != loop_conditions:
                 problems.append(f"{node}: its guard does not start with the guard of its loop {loop_id}")
+    return problems
+
+
+def _fused_problems(task: Task) -> list[str]:
+    """A fused task's steps take each input from the task's inputs or an earlier step's
+    outputs, and their outputs are the task's."""
+    problems = []
+    component = task.component
+    for position, step in enumerate(task.fused):
+        given = {name for name, _ in step.inputs} | {name for name, _, _ in step.reads}
+        if given != {port.name for port in step.component.inputs}:
+            problems.append(f"{task.id}: step {step.id} does not get each of its inputs once")
+        for _, port in step.inputs:
+            if component.input(port) is None:
+                problems.append(f"{task.id}: step {step.id} reads the task's input {port}, which it has not")
+        for _, earlier, output in step.reads:
+            if not 0 <= earlier < position or task.fused[earlier].component.output(output) is None:
+                problems.append(f"{task.id}: step {step.id} reads output {output} of no earlier step")
+        for port in step.component.outputs:
+            if component.output(fused_port(position, port.name)) is None:
+                problems.append(f"{task.id}: output {port.name} of step {step.id} is not the task's")
     return problems
 
 

@@ -32,11 +32,17 @@ component draw(x: int = 0) -> (y: int) {
 '''
 
 # ... and after the pipeline (so the lines above keep their numbers): `pack` writes a file
-# that `unpack` reads, both like `inc`.
+# that `repack` copies and `unpack` reads, all like `inc`.
 FILE_COMPONENTS = '''
 component pack(x: int) -> (d: Dataset) {
   image = "python:3.12-slim"
   command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write(sys.argv[1])", x, d]
+  deterministic = true
+  side_effects = false
+}
+component repack(d: Dataset) -> (e: Dataset) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])", d, e]
   deterministic = true
   side_effects = false
 }

@@ -226,13 +226,22 @@ def _fused_task(chain: list[ir.Task], specs: dict[ir.ComponentSpec, ir.Component
         steps.append(ir.FusedStep(task.id, task.component, task.settings, task.span, tuple(own), tuple(reads)))
     first = chain[0]
     settings = replace(first.settings, side_effects=any(task.settings.side_effects for task in chain))
-    spec = ir.ComponentSpec(name="+".join(task.component.name for task in chain), image=first.component.image,
+    spec = ir.ComponentSpec(name=_joined([task.component.name for task in chain]), image=first.component.image,
                             command=LAUNCHER, args=tuple(args), inputs=tuple(inputs), outputs=tuple(outputs),
                             settings=settings, source=first.component.source)
     spec = specs.setdefault(spec, spec)
     after = tuple(dict.fromkeys(other for task in chain for other in task.after if other not in position_of))
-    return ir.Task("+".join(task.id for task in chain), spec, tuple(arguments), settings, first.guard, first.loops,
+    return ir.Task(_joined([task.id for task in chain]), spec, tuple(arguments), settings, first.guard, first.loops,
                    first.is_finally, after, first.span, tuple(steps))
+
+
+NAME_LIMIT = 63  # a longer name is shortened (run folders, engine names: all have limits)
+
+
+def _joined(names: list[str]) -> str:
+    """`a+b+c`, or `a+...+z` when that is too long (still unique: a step is in one chain)."""
+    joined = "+".join(names)
+    return joined if len(joined) <= NAME_LIMIT else f"{names[0]}+...+{names[-1]}"
 
 
 def _launcher_argument(argument: ir.Argument, position: int, paths: dict[str, str]) -> ir.Argument:

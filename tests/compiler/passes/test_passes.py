@@ -3,6 +3,7 @@ docstring examples; the pass list's order; the CLI flags."""
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import importlib
 from pathlib import Path
@@ -118,3 +119,18 @@ def test_levels():
     assert [report.name for report in optimize(graph, 2).reports] == [p.name for p in PASSES]
     with pytest.raises(ValueError):
         optimize(graph, 7)
+
+
+def test_a_long_chain_gets_a_short_name_and_broken_fused_steps_are_caught():
+    lines = ["  first_step_of_a_long_chain = pack(x=1)"]
+    previous = "first_step_of_a_long_chain.d"
+    for i in range(1, 8):
+        lines.append(f"  copy_number_{i} = repack(d={previous})")
+        previous = f"copy_number_{i}.e"
+    fused = fuse_tasks(pipeline_of("\n".join(lines)))
+    (task,) = ir.tasks(fused)
+    assert task.id == "first_step_of_a_long_chain+...+copy_number_7" and len(task.fused) == 8
+    assert ir.validate(fused) == []
+    step = task.fused[2]
+    task.fused = task.fused[:2] + (dataclasses.replace(step, reads=((step.reads[0][0], 5, "e"),)),) + task.fused[3:]
+    assert ir.validate(fused) == [f"{task.id}: step copy_number_2 reads output e of no earlier step"]
