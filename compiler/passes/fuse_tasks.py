@@ -93,6 +93,8 @@ def fuse_tasks(graph: nx.DiGraph, options: Options = Options(), changes: list[Ch
             if len(successors) != 1:
                 break
             following = by_id[successors[0]]
+            if following.id in placed:
+                break
             why = _refusal(graph, chain, following, waiting)
             if why is not None:
                 if changes is not None:
@@ -135,7 +137,8 @@ def fuse_tasks(graph: nx.DiGraph, options: Options = Options(), changes: list[Ch
             continue  # inside a fused task
         task_list.append(_reading_fused(task, renamed, member_of))  # fused tasks too: a chain may read another
     pipeline = ir.info(graph)
-    loops = tuple(replace(loop, items=renamed(loop.items)) for loop in pipeline.loops)
+    loops = tuple(replace(loop, items=renamed(loop.items), guard=_renamed_condition(loop.guard, renamed))
+                  for loop in pipeline.loops)
     return rebuild(graph, task_list, loops)
 
 
