@@ -1,6 +1,6 @@
 """Passes keep what a pipeline means. Generated pipelines of pure components (small Python
 programs computing outputs from inputs) with duplicates, literal and parameter conditions,
-loops, fan-in and `after`; before and after optimizing, the same steps with side effects
+loops (some under a condition), fan-in and `after`; before and after optimizing, the same steps with side effects
 run with the same inputs under the same conditions (dataflow.py), no new work appears,
 and every order between the steps that stay is kept.
 
@@ -152,8 +152,12 @@ def pipelines(draw):
             guard = draw(st.sampled_from([None, f"{variable} > 0", "true", "p > 0"]))
             if guard:
                 inside = f"    if {guard} {{\n" + "\n".join("  " + line for line in inside.split("\n")) + "\n    }"
-            lines.append(f"  for {variable} in [{', '.join(map(str, items))}] {{\n{inside}\n  }}")
-            if produced and guard is None:
+            loop = f"  for {variable} in [{', '.join(map(str, items))}] {{\n{inside}\n  }}"
+            around = draw(st.sampled_from([None, None, condition(ints)]))  # a condition on the whole loop
+            if around:
+                loop = f"  if {around} {{\n" + "\n".join("  " + line for line in loop.split("\n")) + "\n  }"
+            lines.append(loop)
+            if produced and guard is None and around is None:
                 lists.append(produced)
                 steps.append(name)
         else:
