@@ -356,9 +356,17 @@ def command_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         if record["pipeline"] != ir.info(graph).name:
             return _usage(err, f"run {args.run} is of pipeline '{record['pipeline']}', not '{ir.info(graph).name}'")
+        held = {}  # a fused step (-O2 run) -> the steps as written that it ran: each gets its state
+        level = record["options"].get("optimize", 0)
+        if level:
+            from ...compiler.passes import optimize
+
+            held = {task.id: [step.id for step in task.fused] for task in ir.tasks(optimize(graph, level).graph)
+                    if task.fused}
         states = {}
         for task in store.tasks(args.run):
-            states.setdefault(task["step"], []).append(task["status"])
+            for step in held.get(task["step"], [task["step"]]):
+                states.setdefault(step, []).append(task["status"])
     try:
         text = pictures.RENDERERS[args.format](graph, states)
     except pictures.GraphvizMissing:

@@ -110,3 +110,13 @@ def test_a_failing_step_fails_its_fused_step_and_stops_there(treadle):
     # A resumed run keeps its level (and takes no other).
     code, _, err = treadle("run", "--resume", run["id"], "-O1")
     assert code == 2 and "-O" in err
+
+
+def test_the_picture_of_a_fused_run_gives_each_step_its_fused_step_state(treadle):
+    source = treadle.write("files.treadle", PIPELINE)
+    code, out, err = treadle("run", "-O2", source, "--no-cache")
+    assert code == 0, out + err
+    code, out, err = treadle("graph", source, "--run", treadle.last_run()["id"], "--format", "mermaid")
+    assert code == 0, err
+    assert '"a: write<br/>succeeded"' in out
+    assert "class s0,s1,s2,s3,s4,s5,s6,s7 succeeded" in out  # all eight steps as written
