@@ -186,7 +186,8 @@ def treadle_run(source: str) -> dict:
     row["source_to_yaml"] = frontend + sum(row["passes"].values()) + row["argo_O1_seconds"]
     fused = optimize(graph, 2)
     fusion = next(r for r in fused.reports if r.name == "fuse-tasks")
-    row["fusion"] = {"seconds": fusion.seconds, "tasks": (optimized.graph.number_of_nodes(), fused.graph.number_of_nodes()),
+    row["fusion"] = {"seconds": fusion.seconds,
+                     "tasks": (optimized.graph.number_of_nodes(), fused.graph.number_of_nodes()),
                      "pods": (pod_count(optimized.graph), pod_count(fused.graph)),
                      "templates": (template_count(optimized.graph), template_count(fused.graph)),
                      "refused": sum(change.refused for change in fusion.changes)}

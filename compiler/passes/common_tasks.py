@@ -65,8 +65,8 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
                                              f"({first.span}) computes"))
     if not renamed:
         return graph
-    loops = tuple(replace(loop, items=rename_outputs(loop.items, renamed), guard=rename_in_condition(loop.guard, renamed))
-                  for loop in pipeline.loops)
+    loops = tuple(replace(loop, items=rename_outputs(loop.items, renamed),
+                          guard=rename_in_condition(loop.guard, renamed)) for loop in pipeline.loops)
     return rebuild(graph, task_list, loops)
 
 

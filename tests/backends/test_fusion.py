@@ -164,8 +164,8 @@ def test_a_failing_step_stops_the_chain_with_its_exit_code():
 
 CONSTRUCTS = {
     "in a loop": 'for k in ["x", "y"] {\n  a = first(text=k)\n  b = second(data=a.data, word=k)\n}',
-    "under a condition on an output": 'v = first(text="v")\nw = second(data=v.data, word="w")\n'
-                                      'if w.score > 0.5 {\n  a = first(text="a")\n  b = second(data=a.data, word="b")\n}',
+    "under a condition on an output": 'v = first(text="v")\nw = second(data=v.data, word="w")\nif w.score > 0.5 {\n'
+                                      '  a = first(text="a")\n  b = second(data=a.data, word="b")\n}',
     "reading a text output of another step": 't = third(model=m.model)\nm0 = first(text="m")\n'
                                              'm = second(data=m0.data, word="m")\n'
                                              'a = first(text=t.report)\nb = second(data=a.data, word=t.report)',
