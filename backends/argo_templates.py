@@ -30,6 +30,10 @@ MPI_VALUES_TASK = "values"  # ... and the one that reads the output values back
 MEMO_CONFIG_MAP = "treadle-memo"
 MEMO_MAX_AGE = "8760h"  # a year: Argo requires an age; results of deterministic steps stay valid
 PLAIN_TYPES = ("int", "float", "bool")  # values that never hold `$`, braces or control characters
+# Engine variables as Argo's tags (docs/backends/argo.md). Argo has no id of a task's own: the
+# pod's name is unique in the namespace, for each attempt.
+ARGO_ENGINE_TAGS = {"run_id": "{{workflow.uid}}", "run_name": "{{workflow.name}}", "pod_name": "{{pod.name}}",
+                    "task_id": "{{pod.name}}"}
 _OUTPUTS_MOUNT = Flow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR)  # shared by every template; never changed
 
 
@@ -77,9 +81,15 @@ class ContainerParts:
 
     def argument(self, argument: ir.Argument, where: str, for_manifest: bool = False):
         """One argv entry. In a manifest (YAML that Argo substitutes into before it is parsed)
-        a run-time value is written JSON-escaped inside double quotes."""
+        a run-time value is written JSON-escaped inside double quotes. Engine variables
+        are Argo's own tags, between the texts around them (see `engine_text`)."""
         parts: list[str | values.Ref] = []
+        segments: list[list[str | values.Ref] | ir.EngineVariable] = [parts]
         for piece in argument:
+            if isinstance(piece, ir.EngineVariable):
+                parts = []
+                segments += [piece, parts]
+                continue
             if isinstance(piece, str):
                 part = self.checked(piece, where)
             elif isinstance(piece, ir.InputValue):
@@ -92,12 +102,34 @@ class ContainerParts:
                 parts[-1] += part
             else:
                 parts.append(part)
+        if len(segments) > 1:
+            return self.engine_text(segments, where)
         if not any(isinstance(part, values.Ref) for part in parts):
             return values.kube_escape("".join(parts))
         text = values.runtime_text(parts, self.plain)
         if for_manifest and text.startswith("{{="):
             return DoubleQuoted(_json_escaped(text))
         return text
+
+    def engine_text(self, segments: list, where: str) -> str:
+        """Text around engine variables, each written as its Argo tag. Argo fills in
+        `{{workflow.*}}` with the template and `{{pod.name}}` when it creates the pod; the
+        kubelet leaves their values alone (a uid or a name never holds `$`). The text
+        before a tag must not end with `{`: Argo would read the `{{{` that makes as a tag
+        of its own."""
+        rendered = []
+        for segment in segments:
+            if isinstance(segment, ir.EngineVariable):
+                if rendered and rendered[-1].endswith("{"):
+                    self.problems.append(TemplateProblem(
+                        f"{where}: the text before {ARGO_ENGINE_TAGS[segment.name]} ends with '{{', and Argo would "
+                        "read the '{{{' as a tag of its own", hint="change the component.yaml's text"))
+                rendered.append(ARGO_ENGINE_TAGS[segment.name])
+            elif not any(isinstance(part, values.Ref) for part in segment):
+                rendered.append(values.kube_escape("".join(segment)))
+            else:
+                rendered.append(values.runtime_text(segment, self.plain))
+        return "".join(rendered)
 
     def argv(self, for_manifest: bool = False) -> tuple[list, list]:
         spec = self.component
@@ -117,6 +149,9 @@ class ContainerParts:
                 if for_manifest and text.startswith("{{="):
                     text = DoubleQuoted(_json_escaped(text))
                 result.append({"name": variable.name, "value": text})
+            elif isinstance(value, tuple):
+                result.append({"name": variable.name, "value": self.argument(
+                    value, f"environment variable {variable.name}", for_manifest)})
             else:
                 text = self.checked(value, f"environment variable {variable.name}")
                 result.append({"name": variable.name, "value": values.kube_escape(text)})

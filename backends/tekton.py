@@ -67,7 +67,21 @@ RESULT_OVERHEAD = 64
 # Tekton replaces `$(` followed by a variable name in args, command, env and param values;
 # there is no escape for it, so literal text holding `$(` cannot be delivered unchanged.
 _TEKTON_VARIABLE = re.compile(r"\$\(")
+# ... but in a Task's own step, Tekton replaces only exact `$(KEY)` strings of the variables it
+# knows (pkg/substitution: ApplyReplacements), and its webhook checks only references under
+# `params`, `context.task`, `context.taskRun` (and `results` in a script), each a name of
+# letters, digits, `_`, `.`, `-`, then `)` or a `[` index (braceMatchingRegex). A `$(` followed
+# by anything else, as in the shell's `$(dirname "$2")`, reaches the step unchanged.
+_TEKTON_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.\-]*[)\[]")
 NOT_YET = "not supported yet by the Tekton backend"
+# Engine variables (docs/backends/tekton.md). The run's are Pipeline context variables, which a
+# Task cannot read: the pipeline task passes them as params. The TaskRun's uid is a Task context
+# variable. The pod's name has no Tekton variable: the step's env takes it from the downward API
+# and the kubelet puts it into command, args and later env values where `$(NAME)` stands.
+RUN_CONTEXT_PARAMS = {"run_id": ("treadle-run-id", "$(context.pipelineRun.uid)"),
+                      "run_name": ("treadle-run-name", "$(context.pipelineRun.name)")}
+POD_NAME_ENV = "TREADLE_POD_NAME"
+POD_NAME_SOURCE = {"fieldRef": {"fieldPath": "metadata.name"}}
 MATRIX_LIMIT = 256  # Tekton's default-max-matrix-combinations-count
 # The condition-check task: its image, its unprivileged user, its result, and its program.
 CHECK_IMAGE = "python:3.12-alpine"
@@ -553,6 +567,8 @@ class TektonEmitter(Emitter):
                                        subPath=f"{producer}/{binding.output}"))
             else:
                 params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
+        for variable in sorted(ir.engine_variables(component, task.settings) & RUN_CONTEXT_PARAMS.keys()):
+            params.append(Flow(name=RUN_CONTEXT_PARAMS[variable][0], value=RUN_CONTEXT_PARAMS[variable][1]))
         if files:
             gathered = [port for port, gathers in reads if gathers]
             if task.settings.mpi is not None and gathered:
@@ -669,6 +685,19 @@ class TektonEmitter(Emitter):
                                      "variable and has no escape for it, so the text cannot reach the container "
                                      "unchanged",
                        hint="remove the '$(' (for example, pass the text through a file the step reads)")
+        return text
+
+    def step_text(self, text: str, span: Span, where: str) -> str:
+        """Constant text of a Task's own step (its command, args, env): refused only when
+        Tekton could read a variable in it (see `_TEKTON_REFERENCE`). Text passed as a param
+        value goes through `literal`, which refuses every `$(`: a param is substituted where
+        the Pipeline is read too."""
+        match = _TEKTON_REFERENCE.search(text)
+        if match is not None:
+            self.error("B002", span, f"{where} contains '{match.group(0)}' ({text!r}); Tekton reads '$(' followed by "
+                                     "a name as a variable and has no escape for it, so the text cannot reach the "
+                                     "container unchanged",
+                       hint="remove the '$(' (a shell's $(command) with a space or quote after the name is kept)")
         return text
 
     def runtime_literal(self, value: ir.Value, span: Span, where: str) -> str:
@@ -1058,6 +1087,8 @@ class TektonEmitter(Emitter):
                 params.append({"name": port.name, "type": "string"})
             elif not reads[port.name]:
                 params.append({"name": file_param(port.name), "type": "string"})
+        for variable in sorted(ir.engine_variables(component, settings) & RUN_CONTEXT_PARAMS.keys()):
+            params.append({"name": RUN_CONTEXT_PARAMS[variable][0], "type": "string"})
         if gathers:
             params.append({"name": VALUES_PARAM, "type": "array"})
         if guard:
@@ -1175,12 +1206,15 @@ class TektonEmitter(Emitter):
             tokens += [source(port), f"@{name}"]
         return [*LAUNCHER_COMMAND, *tokens]
 
-    def argument(self, argument: ir.Argument, task: ir.Task, where: str) -> str:
-        """One argv entry: literal text kubelet-escaped, values as Tekton variables."""
+    def argument(self, argument: ir.Argument, task: ir.Task, where: str, label: str | None = None) -> str:
+        """One argv entry (or env value, named by `label`): literal text kubelet-escaped,
+        values as Tekton variables."""
         parts = []
         for piece in argument:
             if isinstance(piece, str):
-                parts.append(kube_escape(self.literal(piece, task.span, f"the command of {where}")))
+                parts.append(kube_escape(self.step_text(piece, task.span, label or f"the command of {where}")))
+            elif isinstance(piece, ir.EngineVariable):
+                parts.append(self.engine_reference(piece, parts))
             elif isinstance(piece, ir.InputValue):
                 parts.append(f"$(params.{piece.name})")
             elif isinstance(piece, ir.InputPath):
@@ -1193,6 +1227,29 @@ class TektonEmitter(Emitter):
                     parts.append(pod.output_path(piece.name))
         return "".join(parts)
 
+    @staticmethod
+    def engine_reference(variable: ir.EngineVariable, before: list[str]) -> str:
+        """An engine variable in a step's command, args or env value. `before`: the parts
+        written so far; a `$` that ends them would make the kubelet read `$$(` as an escaped
+        `$`, so it is doubled first."""
+        if variable.name in RUN_CONTEXT_PARAMS:
+            return f"$(params.{RUN_CONTEXT_PARAMS[variable.name][0]})"
+        if variable.name == "task_id":
+            return "$(context.taskRun.uid)"
+        if before and before[-1].endswith("$"):
+            before[-1] += "$"
+        return f"$({POD_NAME_ENV})"
+
+    @staticmethod
+    def reads_pod_name(task: ir.Task) -> bool:
+        """Whether the step needs POD_NAME_ENV: its command or args read the pod's name, or an
+        env value holds it among other text."""
+        component = task.component
+        if any(ir.EngineVariable("pod_name") in argument for argument in component.command + component.args):
+            return True
+        return any(isinstance(variable.value, tuple) and len(variable.value) > 1
+                   and ir.EngineVariable("pod_name") in variable.value for variable in task.settings.env)
+
     def retries(self, settings: ir.Settings) -> dict:
         return {"retries": settings.retries} if settings.retries > 0 else {}
 
@@ -1204,6 +1261,8 @@ class TektonEmitter(Emitter):
 
     def env(self, task: ir.Task) -> list[dict]:
         result = []
+        if self.reads_pod_name(task):  # first: the kubelet expands $(NAME) only for names defined before
+            result.append({"name": POD_NAME_ENV, "valueFrom": POD_NAME_SOURCE})
         for variable in task.settings.env:
             value = variable.value
             if isinstance(value, ir.SecretRef):
@@ -1211,8 +1270,13 @@ class TektonEmitter(Emitter):
                                "valueFrom": {"secretKeyRef": {"name": value.secret, "key": value.key}}})
             elif isinstance(value, ir.InputValue):
                 result.append({"name": variable.name, "value": f"$(params.{value.name})"})
+            elif value == (ir.EngineVariable("pod_name"),):
+                result.append({"name": variable.name, "valueFrom": POD_NAME_SOURCE})
+            elif isinstance(value, tuple):
+                result.append({"name": variable.name, "value": self.argument(
+                    value, task, "", label=f"environment variable {variable.name}")})
             else:
-                text = self.literal(value, task.span, f"environment variable {variable.name}")
+                text = self.step_text(value, task.span, f"environment variable {variable.name}")
                 result.append({"name": variable.name, "value": kube_escape(text)})
         return result
 

@@ -61,9 +61,43 @@ class OutputPath:
     name: str
 
 
-Piece = Union[str, InputValue, InputPath, OutputPath]
+@dataclass(frozen=True, slots=True)
+class EngineVariable:
+    """Placeholder: a value the engine knows only when the task runs, such as the run's
+    unique id or the pod's name. Kubeflow v1 specs write them as Argo tags
+    (`{{workflow.uid}}`, `{{pod.name}}`) that Kubeflow leaves for Argo to fill in; the
+    importer turns the tags it knows into these, and each backend writes its own variable.
+    Text the user writes never becomes one: literal text reaches the container as it is."""
+
+    name: str  # one of ENGINE_VARIABLES
+
+    def __post_init__(self) -> None:
+        assert self.name in ENGINE_VARIABLES, self.name
+
+
+# name -> what it stands for (each backend's spelling is in its mapping table in docs/)
+ENGINE_VARIABLES = {
+    "run_id": "the run's unique id",
+    "run_name": "the run's name",
+    "pod_name": "the name of the pod the task runs in",
+    "task_id": "an id unique to this task in this run",
+}
+
+Piece = Union[str, InputValue, InputPath, OutputPath, EngineVariable]
 # One command-line argument: pieces concatenated (treadle's own components use one piece).
 Argument = tuple[Piece, ...]
+# An environment variable's text with engine variables in it (only imported components have these).
+EngineText = tuple[Union[str, EngineVariable], ...]
+
+
+def engine_variables(component: "ComponentSpec", settings: "Settings | None" = None) -> set[str]:
+    """The engine variables a component's command, args and env read."""
+    found = {piece.name for argument in component.command + component.args for piece in argument
+             if isinstance(piece, EngineVariable)}
+    for variable in (settings or component.settings).env:
+        if isinstance(variable.value, tuple):
+            found.update(piece.name for piece in variable.value if isinstance(piece, EngineVariable))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +111,7 @@ class SecretRef:
 @dataclass(frozen=True, slots=True)
 class EnvVar:
     name: str
-    value: Union[str, SecretRef, InputValue]
+    value: Union[str, SecretRef, InputValue, EngineText]
 
 
 @dataclass(frozen=True, slots=True)

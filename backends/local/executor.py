@@ -471,7 +471,8 @@ class Runner:
             self._finish(instance, "failed")
             return
         instance.folder.mkdir(parents=True, exist_ok=True)
-        if self.options.use_cache and task.settings.cache:
+        # A step that reads the run's id or its pod's name runs differently in every run: never from the cache.
+        if self.options.use_cache and task.settings.cache and not ir.engine_variables(task.component, task.settings):
             instance.cache_key = plan.cache_key(task, instance.values, instance.input_paths, self.options.version,
                                                 self.hashes)
             if self._from_cache(instance):
@@ -523,7 +524,7 @@ class Runner:
         instance.stop_reason = None
         try:
             call = plan.invocation(task, instance.values, instance.input_paths, output_paths, instance.ranks,
-                                   self.base_env)
+                                   self.base_env, plan.engine_values(self.run_id, instance.key, attempt))
         except plan.PlanError as problem:
             instance.message = str(problem)
             self._release(instance)

@@ -179,11 +179,14 @@ def _find_program(name: str, path_variable: str) -> str | None:
 
 
 def render_argument(argument: ir.Argument, values: dict[str, ir.Value], input_paths: dict[str, str],
-                    output_paths: dict[str, str]) -> str:
+                    output_paths: dict[str, str], engine: dict[str, str] | None = None) -> str:
+    """`engine`: the engine variables' values for this attempt (see `engine_values`)."""
     parts = []
     for piece in argument:
         if isinstance(piece, str):
             parts.append(piece)
+        elif isinstance(piece, ir.EngineVariable):
+            parts.append(engine[piece.name])
         elif isinstance(piece, ir.InputValue):
             parts.append(ir.render_value(values[piece.name]))
         elif isinstance(piece, ir.InputPath):
@@ -193,12 +196,21 @@ def render_argument(argument: ir.Argument, values: dict[str, ir.Value], input_pa
     return "".join(parts)
 
 
+def engine_values(run_id: str, task_key: str, attempt: int) -> dict[str, str]:
+    """What the engine variables are in a local run: the run's id is its id and its name; a
+    task's id is the run's id and the task's key (as on Tekton, one for all its attempts);
+    the pod's name names the attempt (as on Argo and Tekton, a new pod for each)."""
+    task_id = f"{run_id}-{task_key.replace('/', '-')}"
+    return {"run_id": run_id, "run_name": run_id, "task_id": task_id, "pod_name": f"{task_id}-{attempt}"}
+
+
 def invocation(task: ir.Task, values: dict[str, ir.Value], input_paths: dict[str, str],
-               output_paths: dict[str, str], ranks: int | None, base_env: dict[str, str]) -> Invocation:
+               output_paths: dict[str, str], ranks: int | None, base_env: dict[str, str],
+               engine: dict[str, str] | None = None) -> Invocation:
     """The command line and environment of one attempt; PlanError when the program or a
-    secret is missing. `ranks`: run under `mpiexec -n ranks`."""
+    secret is missing. `ranks`: run under `mpiexec -n ranks`; `engine`: `engine_values`."""
     component = task.component
-    argv = [render_argument(argument, values, input_paths, output_paths)
+    argv = [render_argument(argument, values, input_paths, output_paths, engine)
             for argument in component.command + component.args]
     if not argv:
         raise PlanError(f"component '{component.name}' gives no command line")
@@ -215,6 +227,8 @@ def invocation(task: ir.Task, values: dict[str, ir.Value], input_paths: dict[str
             env[variable.name] = base_env[variable.name]
         elif isinstance(value, ir.InputValue):
             env[variable.name] = ir.render_value(values[value.name])
+        elif isinstance(value, tuple):
+            env[variable.name] = render_argument(value, values, input_paths, output_paths, engine)
         else:
             env[variable.name] = value
     program = argv[0]

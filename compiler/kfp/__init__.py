@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import ir
 from ..diagnostics import Diagnostics
 from ..source import SourceFile, Span
+from . import tags
 from .argv import specialize
 from .model import ImportedComponent, Spec
 
@@ -33,7 +34,7 @@ def __getattr__(name: str):
 def component_of_spec(spec: Spec, name: str, source: str) -> ir.ComponentSpec:
     """What the checker checks calls against: the ports and settings; the command line
     comes per call from `specialize`."""
-    settings = ir.Settings(env=tuple(ir.EnvVar(variable, value) for variable, value in spec.env))
+    settings = ir.Settings(env=tuple(ir.EnvVar(variable, tags.env_value(value)) for variable, value in spec.env))
     return ir.ComponentSpec(name=name, image=spec.image, command=(), args=(), inputs=spec.inputs,
                             outputs=spec.outputs, settings=settings, source=source, description=spec.description)
 

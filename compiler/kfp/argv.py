@@ -15,6 +15,7 @@ from ..diagnostics import Diagnostics
 from ..source import Span
 from .model import Concat, If, ImportedComponent, Node, Ref
 from .names import FALSE_TEXTS, TRUE_TEXTS
+from .tags import EXECUTOR_INPUT, pieces
 
 
 class Unresolvable(Exception):
@@ -38,7 +39,14 @@ class _Call:
     def expand(self, node: Node) -> list[ir.Argument] | None:
         """The arguments a placeholder gives; None when it names an absent input."""
         if isinstance(node, str):
-            return [(node,)]
+            if EXECUTOR_INPUT in node:
+                raise Unresolvable(
+                    f"'{EXECUTOR_INPUT}' is Kubeflow v2's executor input, a JSON document its launcher writes and whose "
+                    "outputFile it reads back to learn the outputs; treadle has no v2 launcher: it passes inputs "
+                    "and outputs one by one and collects outputs as files, so the container would get neither",
+                    hint="use a version of the component written for Kubeflow v1 (inputValue, inputPath and "
+                         "outputPath placeholders)")
+            return [pieces(node)]
         if isinstance(node, Ref):
             if node.kind == "isPresent":
                 return [("True" if node.name in self.present else "False",)]
@@ -49,14 +57,14 @@ class _Call:
             piece = ir.InputValue(node.name) if node.kind == "inputValue" else ir.InputPath(node.name)
             return [(piece,)]
         if isinstance(node, Concat):
-            pieces: list[ir.Piece] = []
+            joined: list[ir.Piece] = []
             for argument in self.expand_all(node.items):
                 for piece in argument:
-                    if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
-                        pieces[-1] += piece
+                    if isinstance(piece, str) and joined and isinstance(joined[-1], str):
+                        joined[-1] += piece
                     else:
-                        pieces.append(piece)
-            return [tuple(pieces) if pieces else ("",)]
+                        joined.append(piece)
+            return [tuple(joined) if joined else ("",)]
         assert isinstance(node, If), node
         return self.expand_all(node.then if self.holds(node.condition) else node.otherwise)
 
@@ -88,6 +96,9 @@ class _Call:
                 f"the condition of an if placeholder reads input '{piece.name}', whose value is known only when the "
                 "pipeline runs; Kubeflow decides these conditions when it compiles, and so does treadle",
                 hint=f"pass a literal to '{piece.name}' (true or false)")
+        if isinstance(piece, ir.EngineVariable):
+            raise Unresolvable(f"the condition of an if placeholder reads {ir.ENGINE_VARIABLES[piece.name]}, which is "
+                               "known only when the pipeline runs; Kubeflow decides these conditions when it compiles")
         raise Unresolvable("the condition of an if placeholder reads a file path, not true or false")
 
 

@@ -4,7 +4,6 @@ diagnostic at the file, line and field where it is."""
 from __future__ import annotations
 
 import json
-import re
 
 import yaml
 
@@ -12,7 +11,7 @@ from .. import ir
 from ..diagnostics import Diagnostics
 from ..source import SourceFile, Span
 from ..types import Type
-from . import names
+from . import names, tags
 from .model import FILE_KINDS, INPUT_KINDS, OUTPUT_KINDS, VALUE_KINDS, Concat, If, Node, Ref, Spec
 
 TOP_KEYS = ("name", "description", "metadata", "inputs", "outputs", "implementation", "version")
@@ -21,7 +20,6 @@ PORT_KEYS = {"inputs": ("name", "type", "default", "optional", "description", "a
 CONTAINER_KEYS = ("image", "command", "args", "env", "fileOutputs")
 # libyaml's safe loader when PyYAML has it (several times faster); both keep node marks.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TAG = re.compile(r"\{\{.*?\}\}", re.S)
 
 
 class _Invalid(Exception):
@@ -360,22 +358,29 @@ class Reader:
 
     def literal(self, node: yaml.Node, text: str, field: str) -> str:
         """Literal text; a warning (once per kind and spec) for template tags that Kubeflow
-        leaves for the engine or its v2 launcher to fill in, which treadle passes as text."""
-        match = _TAG.search(text)
-        if match is not None:
+        leaves for the engine or its v2 launcher to fill in and that treadle cannot give
+        (the tags it can become engine variables when a call is resolved, see `tags`)."""
+        for match in tags.TAG.finditer(text):
             tag = match.group(0)
-            kind = "v2" if tag.startswith("{{$") else "argo"
-            if kind not in self.tags_warned:
-                self.tags_warned.add(kind)
-                if kind == "v2":
-                    message = (f"{field}: '{tag}' is filled in by Kubeflow v2's launcher only; treadle passes it "
-                               "as plain text, as Kubeflow v1 does")
-                else:
-                    message = (f"{field}: '{tag}' is an Argo tag that Kubeflow v1 leaves for Argo to fill in; "
-                               "treadle passes text as it is or not at all, so the Argo backend refuses it (B002) "
-                               "and Tekton passes it unchanged")
-                self.diagnostics.warning("W506", self.span(node), message,
-                                         hint="pass the value as an input instead, where the component allows it")
+            if tags.engine_variable(match.group(1)) is not None:
+                continue
+            kind = "executor" if tag == tags.EXECUTOR_INPUT else "v2" if tag.startswith("{{$") else "argo"
+            if kind in self.tags_warned:
+                continue
+            self.tags_warned.add(kind)
+            if kind == "executor":
+                message = (f"{field}: '{tag}' is Kubeflow v2's executor input, which treadle cannot give: a call "
+                           "whose command line holds it is an error (E215)")
+                hint = "use a version of the component written for Kubeflow v1"
+            elif kind == "v2":
+                message = (f"{field}: '{tag}' is filled in by Kubeflow v2's launcher only; treadle passes it "
+                           "as plain text, as Kubeflow v1 does")
+                hint = "pass the value as an input instead, where the component allows it"
+            else:
+                message = (f"{field}: '{tag}' is an Argo tag that treadle does not know; it passes text as it is "
+                           "or not at all, so the Argo backend refuses it (B002) and Tekton passes it unchanged")
+                hint = "pass the value as an input instead, where the component allows it"
+            self.diagnostics.warning("W506", self.span(node), message, hint=hint)
         return text
 
     def env(self, entry, field: str) -> tuple[tuple[str, str], ...]:

@@ -37,7 +37,8 @@ def errors(result) -> list[str]:
 
 def argv(graph, task_id: str) -> list[str]:
     """The command line of a task as the container gets it: values as their text (a pipeline
-    parameter as <param:NAME>), input files as <in:NAME>, outputs as <out:NAME>."""
+    parameter as <param:NAME>), input files as <in:NAME>, outputs as <out:NAME>, engine
+    variables as <engine:NAME>."""
     task: ir.Task = graph.nodes[task_id]["task"]
     component = task.component
 
@@ -48,6 +49,8 @@ def argv(graph, task_id: str) -> list[str]:
             return f"<in:{piece.name}>"
         if isinstance(piece, ir.OutputPath):
             return f"<out:{piece.name}>"
+        if isinstance(piece, ir.EngineVariable):
+            return f"<engine:{piece.name}>"
         binding = task.argument(piece.name)
         if binding is None:
             return ir.render_value(component.input(piece.name).default)
@@ -58,3 +61,33 @@ def argv(graph, task_id: str) -> list[str]:
         raise AssertionError(f"unexpected binding {binding}")
 
     return ["".join(text(piece) for piece in argument) for argument in component.command + component.args]
+
+
+# A small spec with what real specs hold (gcs-upload-to-unique-uri, dataproc-submit-pyspark-job):
+# Argo tags beside an input value, the pod's name in env, and the shell's `$(dirname ...)`.
+# `sh` runs it, so the local runner can run it too.
+STAMP_SPEC = """\
+name: Stamp
+inputs:
+- {name: Prefix, type: String}
+outputs:
+- {name: Stamp, type: String}
+- {name: Pod, type: String}
+implementation:
+  container:
+    image: alpine:3.20
+    command:
+    - sh
+    - -ec
+    - |
+      mkdir -p "$(dirname "$1")" "$(dirname "$2")"
+      printf '%s' "$0" > "$1"
+      printf '%s' "$KFP_POD_NAME" > "$2"
+    - concat: [{inputValue: Prefix}, '{{workflow.uid}}/{{pod.name}}:{{workflow.name}}']
+    - {outputPath: Stamp}
+    - {outputPath: Pod}
+    env:
+      KFP_POD_NAME: '{{pod.name}}'
+      WHERE: 'pod {{pod.name}} of $HOME $$'
+"""
+STAMP_SCRIPT = STAMP_SPEC.split("    - |\n")[1].split("    - concat")[0].replace("\n      ", "\n")[6:]

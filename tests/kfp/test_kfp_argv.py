@@ -5,7 +5,13 @@ defaults go through int() and float(), other defaults reach the container as wri
 
 from __future__ import annotations
 
+import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from treadle.compiler import ir
+from treadle.compiler.kfp import tags
 
 from .kfp_helpers import argv, compile_in, errors, spec_path
 
@@ -87,18 +93,62 @@ def test_vertex_custom_job_concat_with_defaults(tmp_path):
         "--gcp_resources", "<out:gcp_resources>"]
 
 
-def test_vertex_image_dataset_optional_flags_and_uri(tmp_path):
-    graph = _graph(tmp_path, f'import "{spec_path("vertex-create-image-dataset")}" as image_dataset\n',
-                   '  bare = image_dataset(project="proj", display_name="d")\n'
-                   '  more = image_dataset(project="proj", display_name="d", gcs_source="gs://b/f.csv")')
-    head = ["python3", "-m", "google_cloud_pipeline_components.container.aiplatform.remote_runner",
-            "--cls_name", "ImageDataset", "--method_name", "create",
-            "--method.project", "proj", "--method.location", "us-central1", "--method.display_name", "d",
-            "--method.data_item_labels", "{}"]
-    tail = ["--method.labels", "{}", "--executor_input", "{{$}}",
-            "--resource_name_output_artifact_uri", "<out:dataset>"]
-    assert argv(graph, "bare") == head + tail
-    assert argv(graph, "more") == head + ["--method.gcs_source", "gs://b/f.csv"] + tail
+def test_the_v2_executor_input_is_refused_at_each_call_that_passes_it(tmp_path):
+    """`{{$}}` is the executor input of Kubeflow v2's launcher, which treadle does not have:
+    a call whose command line holds it is an error at the call; one whose `if` leaves it
+    out is not."""
+    result = compile_in(tmp_path, f'import "{spec_path("vertex-create-image-dataset")}" as image_dataset\n'
+                                  'pipeline p() {\n  image_dataset(project="proj", display_name="d")\n}\n')
+    (problem,) = [d for d in result.diagnostics if d.is_error]
+    assert (problem.code, problem.span.line, problem.span.column) == ("E215", 3, 3)
+    assert "'{{$}}' is Kubeflow v2's executor input" in problem.message and "no v2 launcher" in problem.message
+    (tmp_path / "c.yaml").write_text(
+        "name: c\ninputs:\n- {name: v2, type: Boolean, default: 'false'}\nimplementation:\n  container:\n"
+        "    image: a\n    command: [run, {if: {cond: {inputValue: v2}, then: ['{{$}}']}}]\n", encoding="utf-8")
+    result = compile_in(tmp_path, 'import "c.yaml" as c\npipeline p() {\n  plain = c()\n  launched = c(v2=true)\n}\n')
+    assert [(d.code, d.span.line) for d in result.diagnostics if d.is_error] == [("E215", 4)]
+
+
+def test_engine_tags_become_engine_variables_in_each_call(tmp_path):
+    """Known Argo tags and Kubeflow v2's run and task ids are engine variables wherever they
+    stand in the text; everything around them stays text, byte for byte."""
+    graph = _graph(tmp_path, f'import "{spec_path("gcs-upload-to-unique-uri")}" as upload\n',
+                   '  up = upload(data=made.file, gcs_path_prefix="gs://b/")')
+    assert argv(graph, "up")[-2] == "gs://b/<engine:run_id>_<engine:pod_name>"
+    task = graph.nodes["up"]["task"]
+    assert task.component.command[-2] == (ir.InputValue("gcs_path_prefix"), ir.EngineVariable("run_id"), "_", ir.EngineVariable("pod_name"))
+    graph = _graph(tmp_path, f'import "{spec_path("automl-tabular-transform")}" as transform\n',
+                   '  t = transform(project="p", location="l", root_dir="gs://r", metadata=made.file, '
+                   'dataset_schema=made.file, train_split=made.file, eval_split=made.file, test_split=made.file)')
+    payload = argv(graph, "t")[argv(graph, "t").index("--payload") + 1]
+    assert payload.startswith('{"display_name": "automl-tabular-transform-<engine:run_id>-<engine:task_id>", ')
+    assert "gs://r/<engine:run_id>/<engine:task_id>/transform" in payload and "{{" not in payload
+
+
+@pytest.mark.parametrize("tag,variable", [("{{workflow.uid}}", "run_id"), ("{{ workflow.name }}", "run_name"),
+                                          ("{{pod.name}}", "pod_name"), ("{{$.pipeline_job_uuid}}", "run_id"),
+                                          ("{{$.pipeline_task_uuid}}", "task_id")])
+def test_each_known_tag(tag, variable):
+    assert tags.pieces(f"a{tag}b{tag}") == ("a", ir.EngineVariable(variable), "b", ir.EngineVariable(variable))
+
+
+KNOWN_TAGS = [None, "{{workflow.uid}}", "{{ pod.name }}", "{{workflow.name}}", "{{$.pipeline_job_uuid}}",
+              "{{$.pipeline_task_uuid}}"]
+
+
+@given(st.lists(st.tuples(st.text(st.characters(blacklist_characters="{}"), max_size=4), st.sampled_from(KNOWN_TAGS)),
+                max_size=6))
+def test_pieces_are_the_text_with_each_known_tag_a_variable(parts):
+    text = "".join(chunk + (tag or "") for chunk, tag in parts)
+    expected: list = []
+    for chunk, tag in parts:
+        if chunk and expected and isinstance(expected[-1], str):
+            expected[-1] += chunk
+        elif chunk:
+            expected.append(chunk)
+        if tag:
+            expected.append(ir.EngineVariable(tags.ENGINE_TAGS[tag[2:-2].strip()]))
+    assert tags.pieces(text) == (tuple(expected) or ("",))
 
 
 def test_split_csv_into_folds_integer_defaults(tmp_path):

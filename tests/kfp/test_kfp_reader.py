@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from treadle.compiler import kfp, types
+from treadle.compiler import ir, kfp, types
 from treadle.compiler.diagnostics import Diagnostics
 from treadle.compiler.kfp.names import port_type, treadle_name
 from treadle.compiler.source import SourceFile
@@ -190,19 +190,27 @@ def test_optional_fields_may_be_empty():
     assert found == [] and component.generic.description == "" and component.generic.outputs == ()
 
 
-def test_engine_and_launcher_tags_are_named_once_per_kind():
+def test_tags_treadle_cannot_give_are_named_once_per_kind():
+    """Known engine tags are no loss and warn nothing; the executor input, other v2 launcher
+    tags and unknown Argo tags warn once per kind. The spec keeps its text as written (it
+    exports as it was read); calls resolve the tags (see test_kfp_argv)."""
     component, found = _read("""
         name: x
         implementation:
           container:
             image: a
-            command: [run, '{{workflow.uid}}', '{{pod.name}}', '{{$}}', {concat: [a, '{{$.pipeline_job_uuid}}']}]
-            env: {POD: '{{pod.name}}'}
+            command: [run, '{{workflow.uid}}', '{{pod.name}}', '{{$}}', '{{workflow.namespace}}', '{{$}}',
+                      {concat: [a, '{{$.pipeline_job_uuid}}', "{{$.inputs.parameters['x']}}"]}]
+            env: {POD: '{{pod.name}}', NS: '{{workflow.namespace}}'}
     """)
     assert component is not None
-    assert [item.split(":")[0:2] for item in found] == [["6", "W506"], ["6", "W506"]]
-    assert "'{{workflow.uid}}' is an Argo tag" in found[0] and "'{{$}}' is filled in by Kubeflow v2" in found[1]
-    assert component.spec.command[1:4] == ("{{workflow.uid}}", "{{pod.name}}", "{{$}}")  # passed as text
+    assert [item.split(":")[0:2] for item in found] == [["6", "W506"], ["6", "W506"], ["7", "W506"]]
+    assert "'{{$}}' is Kubeflow v2's executor input" in found[0] and "(E215)" in found[0]
+    assert "'{{workflow.namespace}}' is an Argo tag that treadle does not know" in found[1]
+    assert "'{{$.inputs.parameters['x']}}' is filled in by Kubeflow v2's launcher only" in found[2]
+    assert component.spec.command[1:4] == ("{{workflow.uid}}", "{{pod.name}}", "{{$}}")  # as written
+    env = dict((variable.name, variable.value) for variable in component.generic.settings.env)
+    assert env == {"POD": (ir.EngineVariable("pod_name"),), "NS": "{{workflow.namespace}}"}
 
 
 def test_keywords_are_the_grammars():
