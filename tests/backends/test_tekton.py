@@ -178,6 +178,33 @@ def test_tekton_variables_in_literals_are_refused(text):
     assert errors(output) and errors(output)[0][0] == "B002" and repr(text) in errors(output)[0][1]
 
 
+def _shell(script: str):
+    component = f'component sh(x: str) {{\n  image = "alpine:3.20"\n  command = ["sh", "-c", {treadle_string(script)}, x]\n' \
+                f'  env {{\n    SCRIPT = {treadle_string(script)}\n  }}\n}}\n'
+    output, _ = compile_text(component + 'pipeline p() {\n  sh(x="a")\n}\n', target="tekton")
+    return output
+
+
+@pytest.mark.parametrize("script", ['mkdir -p "$(dirname "$1")"', "n=$((1 + 2)); echo $( ls ) $$ $", "$(a b)",
+                                    "$(echo $(dirname x))", "$(", "$(x", "$(\"q\")"])
+def test_shell_command_substitution_in_a_component_reaches_the_step(script):
+    """In a Task's own step Tekton replaces only `$(NAME)` references; the kubelet gets
+    `$$(` and gives back `$(`."""
+    output = _shell(script)
+    assert output.ok, [d.message for d in output.diagnostics]
+    step = next(d for d in load_all(output.text) if d["kind"] == "Task")["spec"]["steps"][0]
+    assert kubelet_expand(step["command"][2], EveryName()) == script
+    assert kubelet_expand(step["env"][0]["value"], EveryName()) == script
+
+
+@pytest.mark.parametrize("script", ["echo $(date)", "$(params.x)", "$(context.taskRun.name)", "a$(results.r.path)",
+                                    "$(params['x'])", "$(workspaces.w.path)", "$(HOME)"])
+def test_what_tekton_reads_as_a_variable_in_a_component_is_refused(script):
+    output = _shell(script)
+    assert [d.code for d in output.diagnostics if d.is_error] == ["B002", "B002"]  # in command and in env
+    assert all(repr(script) in d.message for d in output.diagnostics)
+
+
 def test_a_dollar_in_a_parameter_default_is_refused():
     output = tekton("say(text=t)", params='t: str = "a$$b"')
     assert [code for code, _ in errors(output)] == ["B002"]
