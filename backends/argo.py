@@ -499,6 +499,10 @@ class ArgoEmitter(Emitter):
             self.warning("B005", task.span, f"step '{task.id}' is not memoized: Argo keys its cache on parameter "
                                             "values only, and this step reads artifacts")
             return {}
+        if ir.engine_variables(component, settings):
+            self.warning("B005", task.span, f"step '{task.id}' is not memoized: its command line reads the run's id "
+                                            "or its pod's name, which differ in every run")
+            return {}
         if self.volume_mode and any(port.type.is_artifact for port in component.outputs):
             self.warning("B005", task.span, f"step '{task.id}' is not memoized: its artifacts live on this run's volume")
             return {}

@@ -340,6 +340,7 @@ class TektonEmitter(Emitter):
 
     # ------------------------------------------------------------ what is not mapped yet
     def check_features(self, graph: nx.DiGraph) -> None:
+        super().check_features(graph)
         pipeline = ir.info(graph)
         if pipeline.parallelism:
             self.warning("B006", pipeline.span,

@@ -166,3 +166,45 @@ component make() -> (file: Artifact) {
     argv, _ = tekton_container(_documents(tmp_path, "tekton", body, {}), "t")
     for text in texts:
         assert text in argv
+
+
+def _stamp_output(tmp_path, target: str, settings: str):
+    (tmp_path / "stamp.yaml").write_text(STAMP_SPEC, encoding="utf-8")
+    result = compile_in(tmp_path, 'import "stamp.yaml" as stamp\npipeline p() {\n'
+                                  f'  s = stamp(prefix="x") with {{ {settings} }}\n}}\n')
+    assert not errors(result), errors(result)
+    return compile_pipelines(list(result.pipelines.values()), target, Options())
+
+
+def test_argo_does_not_memoize_a_step_that_reads_engine_variables(tmp_path):
+    output = _stamp_output(tmp_path, "argo", "deterministic = true")
+    assert output.ok and [(d.code, d.span.line) for d in output.diagnostics] == [("B005", 3)]
+    assert "differ in every run" in output.diagnostics[0].message
+    assert "memoize" not in str(output.documents)
+
+
+@pytest.mark.parametrize("target", ["argo", "tekton"])
+def test_an_mpi_step_that_reads_engine_variables_is_refused(target, tmp_path):
+    output = _stamp_output(tmp_path, target, "mpi { ranks = 2 }")
+    problems = [d for d in output.diagnostics if d.is_error]
+    assert [(d.code, d.span.line) for d in problems] == [("B001", 3)]
+    assert "reads the name of the pod the task runs in, the run's unique id, the run's name in" in problems[0].message
+
+
+def test_a_tekton_step_that_reads_files_through_the_launcher_keeps_its_engine_variables(tmp_path):
+    """A str input that comes from another step's output is a file the launcher reads; the
+    engine variables stay in the arguments it rebuilds."""
+    (tmp_path / "stamp.yaml").write_text(STAMP_SPEC, encoding="utf-8")
+    result = compile_in(tmp_path, 'import "stamp.yaml" as stamp\npipeline p() {\n  a = stamp(prefix="x")\n'
+                                  '  b = stamp(prefix=a.stamp)\n}\n')
+    assert not errors(result), errors(result)
+    output = compile_pipelines(list(result.pipelines.values()), "tekton", Options())
+    assert output.ok, [d.message for d in output.diagnostics]
+    tasks = [d for d in output.documents if d["kind"] == "Task"]
+    launched = next(task for task in tasks if task["spec"]["steps"][-1]["command"][0:2] == ["sh", "-c"]
+                    and "treadle-launch" in task["spec"]["steps"][-1]["command"])
+    step = launched["spec"]["steps"][-1]
+    tokens = step["command"][step["command"].index("treadle-launch") + 1:]
+    assert "=$(params.treadle-run-id)" in tokens and "=$(TREADLE_POD_NAME)" in tokens
+    assert step["env"][0] == {"name": "TREADLE_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    assert {"name": "treadle-run-name", "type": "string"} in launched["spec"]["params"]
