@@ -165,3 +165,11 @@ def test_calls_with_the_same_command_line_share_one_component(tmp_path):
     component = {node: graph.nodes[node]["task"].component for node in ("a", "b", "c")}
     assert component["a"] is component["b"]
     assert component["a"] is not component["c"]
+
+
+def test_an_if_on_an_engine_variable_is_refused(tmp_path):
+    (tmp_path / "c.yaml").write_text("name: c\nimplementation:\n  container:\n    image: a\n"
+                                     "    command: [run, {if: {cond: '{{pod.name}}', then: [x]}}]\n", encoding="utf-8")
+    result = compile_in(tmp_path, 'import "c.yaml" as c\npipeline p() {\n  c()\n}\n')
+    (problem,) = [d for d in result.diagnostics if d.is_error]
+    assert problem.code == "E215" and "reads the name of the pod the task runs in" in problem.message
