@@ -15,13 +15,20 @@ from ..diagnostics import Diagnostics
 from ..source import Span
 from .model import Concat, If, ImportedComponent, Node, Ref
 from .names import FALSE_TEXTS, TRUE_TEXTS
-from .tags import EXECUTOR_INPUT, pieces
+from .tags import EXECUTOR_INPUT, launcher_tag, pieces
+
+V1_HINT = "use a version of the component written for Kubeflow v1 (inputValue, inputPath and outputPath placeholders)"
 
 
 class Unresolvable(Exception):
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
+
+
+def launcher_only(tag: str, where: str = "") -> Unresolvable:
+    return Unresolvable(f"{where}'{tag}' is filled in only by Kubeflow v2's launcher, which treadle does not have; "
+                        "the container would get the tag's text", hint=V1_HINT)
 
 
 class _Call:
@@ -39,13 +46,15 @@ class _Call:
     def expand(self, node: Node) -> list[ir.Argument] | None:
         """The arguments a placeholder gives; None when it names an absent input."""
         if isinstance(node, str):
-            if EXECUTOR_INPUT in node:
+            tag = launcher_tag(node)
+            if tag == EXECUTOR_INPUT:
                 raise Unresolvable(
                     f"'{EXECUTOR_INPUT}' is Kubeflow v2's executor input, a JSON document its launcher writes and whose "
                     "outputFile it reads back to learn the outputs; treadle has no v2 launcher: it passes inputs "
                     "and outputs one by one and collects outputs as files, so the container would get neither",
-                    hint="use a version of the component written for Kubeflow v1 (inputValue, inputPath and "
-                         "outputPath placeholders)")
+                    hint=V1_HINT)
+            if tag is not None:
+                raise launcher_only(tag)
             return [pieces(node)]
         if isinstance(node, Ref):
             if node.kind == "isPresent":
@@ -111,6 +120,10 @@ def specialize(component: ImportedComponent, arguments: dict[str, ir.Binding], s
     try:
         command = tuple(call.expand_all(component.spec.command))
         args = tuple(call.expand_all(component.spec.args))
+        for variable, text in component.spec.env:
+            tag = launcher_tag(text)
+            if tag is not None:
+                raise launcher_only(tag, f"environment variable {variable}: ")
     except Unresolvable as problem:
         diagnostics.error("E215", span, f"{component.name} ({component.generic.source}): {problem}", problem.hint)
         return None

@@ -373,9 +373,9 @@ class Reader:
                            "whose command line holds it is an error (E215)")
                 hint = "use a version of the component written for Kubeflow v1"
             elif kind == "v2":
-                message = (f"{field}: '{tag}' is filled in by Kubeflow v2's launcher only; treadle passes it "
-                           "as plain text, as Kubeflow v1 does")
-                hint = "pass the value as an input instead, where the component allows it"
+                message = (f"{field}: '{tag}' is filled in by Kubeflow v2's launcher only, which treadle does not "
+                           "have: a call whose command line holds it is an error (E215)")
+                hint = "use a version of the component written for Kubeflow v1"
             else:
                 message = (f"{field}: '{tag}' is an Argo tag that treadle does not know; it passes text as it is "
                            "or not at all, so the Argo backend refuses it (B002) and Tekton passes it unchanged")

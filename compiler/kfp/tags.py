@@ -30,6 +30,15 @@ def engine_variable(tag: str) -> ir.EngineVariable | None:
     return None if name is None else ir.EngineVariable(name)
 
 
+def launcher_tag(text: str) -> str | None:
+    """The first tag in `text` that only Kubeflow v2's launcher fills in (`{{$}}`,
+    `{{$.inputs.parameters['x']}}`, ...) and that is not an engine variable, or None."""
+    for match in TAG.finditer(text):
+        if match.group(1).strip().startswith("$") and engine_variable(match.group(1)) is None:
+            return match.group(0)
+    return None
+
+
 def pieces(text: str) -> tuple[str | ir.EngineVariable, ...]:
     """`text` with each known tag as an engine variable; the rest stays text, byte for byte."""
     result: list[str | ir.EngineVariable] = []

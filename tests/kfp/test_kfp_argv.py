@@ -109,6 +109,16 @@ def test_the_v2_executor_input_is_refused_at_each_call_that_passes_it(tmp_path):
     assert [(d.code, d.span.line) for d in result.diagnostics if d.is_error] == [("E215", 4)]
 
 
+@pytest.mark.parametrize("where", ["command: [run, '--id={{$.pipeline_job_name}}']",
+                                   "command: [run]\n    env: {X: \"{{$.inputs.parameters['n']}}\"}"])
+def test_other_v2_launcher_tags_are_refused_at_the_call(where, tmp_path):
+    (tmp_path / "c.yaml").write_text(f"name: c\nimplementation:\n  container:\n    image: a\n    {where}\n",
+                                     encoding="utf-8")
+    result = compile_in(tmp_path, 'import "c.yaml" as c\npipeline p() {\n  c()\n}\n')
+    (problem,) = [d for d in result.diagnostics if d.is_error]
+    assert problem.code == "E215" and "is filled in only by Kubeflow v2's launcher" in problem.message
+
+
 def test_engine_tags_become_engine_variables_in_each_call(tmp_path):
     """Known Argo tags and Kubeflow v2's run and task ids are engine variables wherever they
     stand in the text; everything around them stays text, byte for byte."""

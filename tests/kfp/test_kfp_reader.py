@@ -208,6 +208,7 @@ def test_tags_treadle_cannot_give_are_named_once_per_kind():
     assert "'{{$}}' is Kubeflow v2's executor input" in found[0] and "(E215)" in found[0]
     assert "'{{workflow.namespace}}' is an Argo tag that treadle does not know" in found[1]
     assert "'{{$.inputs.parameters['x']}}' is filled in by Kubeflow v2's launcher only" in found[2]
+    assert "(E215)" in found[2]
     assert component.spec.command[1:4] == ("{{workflow.uid}}", "{{pod.name}}", "{{$}}")  # as written
     env = dict((variable.name, variable.value) for variable in component.generic.settings.env)
     assert env == {"POD": (ir.EngineVariable("pod_name"),), "NS": "{{workflow.namespace}}"}
