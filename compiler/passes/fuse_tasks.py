@@ -191,6 +191,10 @@ def _cannot_fuse(task: ir.Task) -> str | None:
         return f"'{task.id}' sets environment variables from its inputs"
     if not task.component.command:
         return f"the component '{task.component.name}' gives no command (its image's entrypoint cannot be launched)"
+    own = sorted(ir.engine_variables(task.component, settings) & {"pod_name", "task_id"})
+    if own:
+        return (f"'{task.id}' reads {' and '.join(ir.ENGINE_VARIABLES[name] for name in own)}, which the steps of "
+                "one pod would share")
     return None
 
 
@@ -252,7 +256,7 @@ def _launcher_argument(argument: ir.Argument, position: int, paths: dict[str, st
     to the fused task's, an input read from an earlier step as that step's output path."""
     pieces: list[ir.Piece] = [ARGUMENT]
     for piece in argument:
-        if isinstance(piece, str):
+        if isinstance(piece, (str, ir.EngineVariable)):  # the run's id and name are the same for every step
             renamed: ir.Piece = piece
         elif isinstance(piece, ir.InputPath) and piece.name in paths:
             renamed = ir.OutputPath(paths[piece.name])

@@ -11,7 +11,7 @@ import yaml
 
 from treadle.backends.base import Options
 from treadle.backends.targets import compile_pipelines
-from treadle.compiler import kfp
+from treadle.compiler import ir, kfp
 from treadle.compiler.diagnostics import Diagnostics
 from treadle.compiler.source import SourceFile
 
@@ -208,3 +208,45 @@ def test_a_tekton_step_that_reads_files_through_the_launcher_keeps_its_engine_va
     assert "=$(params.treadle-run-id)" in tokens and "=$(TREADLE_POD_NAME)" in tokens
     assert step["env"][0] == {"name": "TREADLE_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
     assert {"name": "treadle-run-name", "type": "string"} in launched["spec"]["params"]
+
+
+MARK_SPEC = """\
+name: Mark
+outputs:
+- {name: Out, type: Dataset}
+implementation:
+  container:
+    image: alpine:3.20
+    command: [sh, -c, 'echo "$0" > "$1"', '%s', {outputPath: Out}]
+"""
+KEEP = """
+component keep(data: Dataset) -> (copy: Dataset) {
+  image = "alpine:3.20"
+  command = ["cp", data, copy]
+}
+"""
+
+
+@pytest.mark.parametrize("tag,fuses", [("{{workflow.uid}}", True), ("{{pod.name}}", False),
+                                       ("{{$.pipeline_task_uuid}}", False)])
+def test_fusion_keeps_the_runs_variables_and_never_shares_a_pod_name(tag, fuses, tmp_path):
+    """Steps fused into one pod would share its name and task id, which specs use to make
+    unique paths: a step that reads them is not fused; the run's id is the same anyway."""
+    from treadle.compiler.passes.fuse_tasks import fuse_tasks
+
+    (tmp_path / "mark.yaml").write_text(MARK_SPEC % tag, encoding="utf-8")
+    result = compile_in(tmp_path, 'import "mark.yaml" as mark\n' + KEEP +
+                        "pipeline p() {\n  a = mark()\n  b = keep(data=a.out)\n}\n")
+    assert not errors(result), errors(result)
+    changes = []
+    fused = fuse_tasks(result.pipelines["p"], changes=changes)
+    tasks = sorted(fused.nodes)
+    if fuses:
+        assert tasks == ["a+b"]
+        (task,) = [fused.nodes[node]["task"] for node in fused.nodes]
+        assert any(ir.EngineVariable("run_id") in argument for argument in task.component.args)
+        for target in ("argo", "tekton"):
+            assert compile_pipelines([fused], target, Options()).ok
+    else:
+        assert tasks == ["a", "b"]
+        assert any("which the steps of one pod would share" in change.message for change in changes if change.refused)
