@@ -1,8 +1,9 @@
 """Common task elimination: a deterministic computation written twice runs once.
 
-Two tasks are one when their component is `deterministic` and they have the same component,
-settings, arguments (an input left to its default counts as its default), guard, loops and
-`after`, and are both finally steps or both not. The first in task order stays; readers of
+Two tasks are one when their component is `deterministic` (and reads no pod name or task
+id, see `ir.EngineVariable`) and they have the same component, settings, arguments (an
+input left to its default counts as its default), guard, loops and `after`, and are both
+finally steps or both not. The first in task order stays; readers of
 the other read it instead. Task order puts producers first, so a chain of duplicates folds
 up in one walk.
 
@@ -45,7 +46,9 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
     task_list: list[ir.Task] = []
     for task in ir.tasks(graph):
         task = _renamed(task, renamed)
-        if not task.settings.deterministic:
+        # A step that reads its pod's name or task id (imported Kubeflow specs) differs from its twin.
+        if not task.settings.deterministic or ir.engine_variables(task.component, task.settings) & {"pod_name",
+                                                                                                  "task_id"}:
             task_list.append(task)
             continue
         if id(task.component) not in components:

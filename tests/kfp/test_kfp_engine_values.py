@@ -250,3 +250,15 @@ def test_fusion_keeps_the_runs_variables_and_never_shares_a_pod_name(tag, fuses,
     else:
         assert tasks == ["a", "b"]
         assert any("which the steps of one pod would share" in change.message for change in changes if change.refused)
+
+
+def test_two_deterministic_calls_that_read_their_pod_name_stay_two(tmp_path):
+    from treadle.compiler.passes.common_tasks import eliminate_common_tasks
+
+    for tag, kept in (("{{pod.name}}", ["a", "b"]), ("{{workflow.uid}}", ["a"])):
+        (tmp_path / "mark.yaml").write_text(MARK_SPEC % tag, encoding="utf-8")
+        result = compile_in(tmp_path, 'import "mark.yaml" as mark\npipeline p() {\n'
+                                      '  a = mark() with { deterministic = true }\n'
+                                      '  b = mark() with { deterministic = true }\n}\n')
+        assert not errors(result), errors(result)
+        assert sorted(eliminate_common_tasks(result.pipelines["p"]).nodes) == kept, tag
