@@ -571,10 +571,6 @@ class TektonEmitter(Emitter):
         for variable in sorted(ir.engine_variables(component, task.settings) & RUN_CONTEXT_PARAMS.keys()):
             params.append(Flow(name=RUN_CONTEXT_PARAMS[variable][0], value=RUN_CONTEXT_PARAMS[variable][1]))
         if files:
-            gathered = [port for port, gathers in reads if gathers]
-            if task.settings.mpi is not None and gathered:
-                self.unsupported(task.span, f"MPI step '{task.id}' reads the outputs of a loop that are files "
-                                            f"({', '.join(gathered)}) as a list: that is {NOT_YET}")
             values: list[str] = []
             for port_name, (mode, paths) in files.items():
                 if mode == "one":
@@ -583,21 +579,16 @@ class TektonEmitter(Emitter):
                     values += [port_name, mode, json.dumps(paths, separators=(",", ":"))]
             if values:
                 params.append(Flow(name=VALUES_PARAM, value=values))
+        # The whole workspace, read-only: for files read, an MPI job's claim, or a check's files.
+        if files or (task.settings.mpi is not None and self.mpi_shares_workspace(task)) or (check and check[2]):
             workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         if task.settings.mpi is not None:
             if component.outputs:
                 params.append(Flow(name=MPI_OUTPUTS_PARAM, value=name))
-            if self.mpi_shares_workspace(task) and not files:
-                workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         elif self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, workspace=ARTIFACTS_WORKSPACE, subPath=name))
         if check is not None:
-            if task.settings.mpi is not None:
-                self.unsupported(task.span, f"finally step '{task.id}' runs MPI and has a condition that needs a "
-                                            f"check (numbers, or/not): that is {NOT_YET}")
             params += [Flow(name=GUARD_PARAM, value=check[0]), Flow(name=GUARD_VALUES_PARAM, value=check[1])]
-            if check[2] and not files:
-                workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
         if workspaces:
             self.uses_workspace = True
         if when:
@@ -610,7 +601,10 @@ class TektonEmitter(Emitter):
             for other in self.graph.predecessors(task.id):
                 if self.graph.nodes[other]["task"].is_finally:
                     self.unsupported(task.span, f"finally step '{task.id}' waits for finally step '{other}': Tekton "
-                                                "runs all finally tasks at once, with no order among them")
+                                                "starts every finally task at once, and a finally task can neither "
+                                                "run after another nor read its results",
+                                     hint="make one of the two a step of the pipeline's main part, or one component "
+                                          "that does both")
         if params:
             entry["params"] = params
         if workspaces:
@@ -874,11 +868,20 @@ class TektonEmitter(Emitter):
         (iterations would share its folder), is not gathered and whose condition does not
         read an item; otherwise the body unrolled, one copy per item (named STEP-INDEX,
         STEP-OUTER-INNER in nested loops), which needs the list at compile time."""
-        chain = self.matrix_chain(scope)
+        in_finally = next(scope.all_tasks()).is_finally
+        chain = None if in_finally else self.matrix_chain(scope)
         if chain is not None:
             return self.matrix_loop(scope, *chain)
         loop = scope.loop
         items = self.resolved(loop.items)
+        if not isinstance(items, ir.Const) and in_finally:
+            self.unsupported(loop.span, f"the loop over {loop.variable} in the finally block gets its list at run "
+                                        "time, and Tekton has no task that could read it for a finally task: a "
+                                        "finally task cannot read the results of another finally task, and reads "
+                                        "those of a pipeline task only if that task ran, which a failed or "
+                                        "cancelled run does not promise",
+                             hint="loop over a literal list in the finally block, or move the loop out of it")
+            return []
         if not isinstance(items, ir.Const):
             self.unsupported(loop.span, f"the loop over {loop.variable} gets its list at run time, which Tekton "
                                         "fans out only as a matrix: one step that takes the item in one input, "
@@ -1047,10 +1050,12 @@ class TektonEmitter(Emitter):
         return name
 
     def finally_block(self, scope: Scope, name: str) -> list[dict]:
-        """The Pipeline's `finally` tasks. Loops in `finally` are not unrolled there yet."""
-        for loop_scope in scope.children:
-            self.unsupported(loop_scope.loop.span, f"a for loop in a finally block is {NOT_YET}")
-        return [self.task(task, scope) for task in scope.tasks]
+        """The Pipeline's `finally` tasks, in source order; a loop there is always unrolled
+        (its copies are finally tasks of their own)."""
+        result: list[dict] = []
+        for item in scope.items:
+            result += self.loop(item, scope) if isinstance(item, Scope) else [self.task(item, scope)]
+        return result
 
     # ------------------------------------------------------------ Tasks
     def writes_files(self, component: ir.ComponentSpec) -> bool:
@@ -1067,7 +1072,8 @@ class TektonEmitter(Emitter):
         wanted = f"{self.info.name}-{task.component.name}"
         name = self.document_name("Task", (self.info.name,) + key, wanted,
                                   stable=lambda: self.info.name + self.keys.identity(key[:2]) + (repr(key[2:]) if len(key) > 2 else ""))
-        spec = self.mpi(task, name, files) if task.settings.mpi is not None else self.task_spec(task, files, guard)
+        spec = (self.mpi(task, name, files, guard) if task.settings.mpi is not None
+                else self.task_spec(task, files, guard))
         self.task_specs[key] = (name, spec)
         self.task_order.append(key)
         return name
@@ -1117,19 +1123,30 @@ class TektonEmitter(Emitter):
             spec["volumes"] = volumes
         steps = []
         if guard:
-            steps.append({"name": "treadle-check", "image": CHECK_IMAGE, "command": CHECK_COMMAND,
-                          "args": [GUARD_FILE, f"$(params.{GUARD_PARAM})", f"$(params.{GUARD_VALUES_PARAM}[*])"],
-                          "volumeMounts": [Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH)],
-                          "securityContext": helper_security()})
+            steps.append(self.check_step())
         if gathers:
-            steps.append({"name": "treadle-values", "image": CHECK_IMAGE, "command": VALUES_COMMAND,
-                          "args": [MPI_SHARED_PATH, VALUES_PATH, f"$(params.{VALUES_PARAM}[*])"],
-                          "volumeMounts": [Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH)],
-                          "securityContext": helper_security()})
+            steps.append(self.values_step())
         steps.append(self.step(task, files, guard))
         spec["steps"] = steps
         self.cache(task, name="", key=())
         return spec
+
+    @staticmethod
+    def check_step() -> dict:
+        """The first step of a Task that checks its own condition: writes `true` or `false`
+        to the check volume, which later steps read."""
+        return {"name": "treadle-check", "image": CHECK_IMAGE, "command": CHECK_COMMAND,
+                "args": [GUARD_FILE, f"$(params.{GUARD_PARAM})", f"$(params.{GUARD_VALUES_PARAM}[*])"],
+                "volumeMounts": [Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH)],
+                "securityContext": helper_security()}
+
+    @staticmethod
+    def values_step() -> dict:
+        """The step that gathers a loop's files into one JSON list per input, for the steps after it."""
+        return {"name": "treadle-values", "image": CHECK_IMAGE, "command": VALUES_COMMAND,
+                "args": [MPI_SHARED_PATH, VALUES_PATH, f"$(params.{VALUES_PARAM}[*])"],
+                "volumeMounts": [Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH)],
+                "securityContext": helper_security()}
 
     def step(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> dict:
         component, settings = task.component, task.settings
@@ -1293,12 +1310,16 @@ class TektonEmitter(Emitter):
             template["tolerations"] = tolerations
         return template
 
-    def mpi(self, task: ir.Task, name: str, files: tuple[tuple[str, bool], ...] = ()) -> dict:
+    def mpi(self, task: ir.Task, name: str, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> dict:
         """The spec of Task `name` for an MPI step: fill the values into the MPIJob manifest,
         create the job with kubectl and wait for it, then copy its int/float/bool outputs
-        into results. `files`: inputs read from the workspace (the manifest step reads them)."""
+        into results. `files`: (input, gathered) for the inputs read from the workspace (the
+        manifest step reads them; a helper step first gathers a loop's files into one list).
+        `guard`: the Task checks its own condition first (a finally step), and every later
+        step ends at once, successfully, unless it holds."""
         component, settings = task.component, task.settings
         reads = dict(files)
+        gathers = any(reads.values())
         mpi_settings = settings.mpi
         where = f"the component '{component.name}'"
         values: list[str] = []  # the Tekton variables the manifest's marks refer to, by position
@@ -1309,7 +1330,10 @@ class TektonEmitter(Emitter):
             return values.index(variable)
 
         def file_value(port: str) -> list[int]:
-            """A mark for the text of the file input `port` reads (the manifest step reads it)."""
+            """A mark for the text of the file input `port` reads (the manifest step reads it):
+            the producer's file, or the list the helper step gathered."""
+            if reads[port]:
+                return [value(f"{VALUES_PATH}/{port}")]
             return [value(f"{MPI_SHARED_PATH}/$(params.{file_param(port)})")]
 
         def joined(parts: list, kubelet: bool = False) -> dict | str:
@@ -1378,13 +1402,16 @@ class TektonEmitter(Emitter):
         # The programs are part of each step's command, which the kubelet expands: escaped.
         helper = helper_security()
         job_mount = Flow(name=MPI_JOB_VOLUME, mountPath=MPI_JOB_PATH)
+        manifest_mounts = [job_mount]
+        if gathers:
+            manifest_mounts.append(Flow(name=VALUES_VOLUME, mountPath=VALUES_PATH, readOnly=True))
         steps = [
             {"name": "manifest", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(MPI_MANIFEST_PROGRAM)],
              "args": [MPI_MANIFEST_FILE, kube_escape(json.dumps(manifest, sort_keys=True, separators=(",", ":"))),
                       "$(POD_NAME)", "$(POD_UID)", *values],
              "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                      {"name": "POD_UID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.uid"}}}],
-             "volumeMounts": [job_mount], "securityContext": helper},
+             "volumeMounts": manifest_mounts, "securityContext": helper},
             {"name": "mpijob", "image": self.kubectl_image,
              "command": ["sh", "-c", kube_escape(MPI_WAIT_SCRIPT), "sh", MPI_MANIFEST_FILE],
              "env": [{"name": "HOME", "value": MPI_JOB_PATH}],
@@ -1397,20 +1424,34 @@ class TektonEmitter(Emitter):
                 pairs += [f"{MPI_SHARED_PATH}/$(params.{MPI_OUTPUTS_PARAM})/{port.name}", f"$(results.{port.name}.path)"]
             steps.append({"name": "values", "image": CHECK_IMAGE, "command": ["python3", "-c", kube_escape(MPI_VALUES_PROGRAM)],
                           "args": pairs, "securityContext": helper})
+        if guard:
+            steps = [guarded(step) for step in steps]
+        if gathers:
+            steps.insert(0, self.values_step())
+        if guard:
+            steps.insert(0, self.check_step())
         spec: dict = {}
         params = [{"name": file_param(port.name) if port.name in reads else port.name, "type": "string"}
-                  for port in component.inputs if not port.type.is_artifact]
+                  for port in component.inputs if not port.type.is_artifact and not reads.get(port.name)]
         params += [{"name": mpi_input_param(port.name), "type": "string"}
                    for port in component.inputs if port.type.is_artifact]
         if component.outputs:
             params.append({"name": MPI_OUTPUTS_PARAM, "type": "string"})
+        if gathers:
+            params.append({"name": VALUES_PARAM, "type": "array"})
+        if guard:
+            params += [{"name": GUARD_PARAM, "type": "string"}, {"name": GUARD_VALUES_PARAM, "type": "array"}]
         if params:
             spec["params"] = params
         if results:
             spec["results"] = [{"name": port.name, "type": "string"} for port in results]
-        if self.mpi_shares_workspace(task) or reads:
+        if self.mpi_shares_workspace(task) or reads or guard == "files":
             spec["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)]
         spec["volumes"] = [{"name": MPI_JOB_VOLUME, "emptyDir": {}}]
+        if gathers:
+            spec["volumes"].append({"name": VALUES_VOLUME, "emptyDir": {}})
+        if guard:
+            spec["volumes"].append({"name": GUARD_VOLUME, "emptyDir": {}})
         spec["steps"] = steps
         self.cache(task, name="", key=())
         return spec
@@ -1449,6 +1490,19 @@ def helper_security() -> dict:
     """The security context of treadle's helper steps: non-root (uid 65534) on images that
     run as root by default (one shared object)."""
     return pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
+
+
+def guarded(step: dict) -> dict:
+    """`step` run through the launcher, which ends it at once, successfully, unless the
+    Task's condition holds (the check step wrote `true`); its command and args become
+    the launcher's text tokens, unchanged (an array param's `[*]` cannot be one)."""
+    tokens = [f"?{GUARD_FILE}"]
+    for argument in step.get("command", []) + step.get("args", []):
+        tokens += ["=" + argument, "."]
+    result = {key: value for key, value in step.items() if key != "args"}
+    result["command"] = [*LAUNCHER_COMMAND, *tokens]
+    result["volumeMounts"] = [*step.get("volumeMounts", []), Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH, readOnly=True)]
+    return result
 
 
 def mpi_input_param(port: str) -> str:

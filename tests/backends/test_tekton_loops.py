@@ -193,6 +193,35 @@ def test_loops_tekton_cannot_fan_out_are_refused(body, params, words):
     assert words in errors(output)[0][1]
 
 
+# ---------------------------------------------------------------- loops in finally
+def test_a_loop_in_finally_is_unrolled_into_finally_tasks(schema_errors):
+    docs = documents('a = count(n=1.0)\nfinally {\n  say = label(text="first")\n  for x in [1.5, 2.5] {\n'
+                     '    if x > k {\n      c = count(n=x)\n    }\n    for y in ["a", "b"] {\n'
+                     '      l = label(text=y, other="z")\n    }\n  }\n}', params="k: float = 2",
+                     schema_errors=schema_errors)
+    final = {task["name"]: task for task in docs["Pipeline/p"]["spec"]["finally"]}
+    assert list(final) == ["say", "c-0", "l-0-0", "l-0-1", "c-1", "l-1-0", "l-1-1"]
+    assert not any("matrix" in task or "runAfter" in task for task in final.values())
+    assert {"name": "text", "value": "b"} in final["l-1-1"]["params"]
+    assert final["l-1-1"]["workspaces"] == [{"name": "treadle-outputs", "workspace": "treadle-artifacts",
+                                             "subPath": "l-1-1"}]
+    # a number comparison: each copy checks its own condition, the item written into it
+    params = {param["name"]: param["value"] for param in final["c-1"]["params"]}
+    assert params["n"] == "2.5" and params["treadle-condition-values"] == ["2.5", "$(params.k)"]
+    assert list(tasks(docs)) == ["a"]
+
+
+@pytest.mark.parametrize("body,words", [
+    ('finally {\n  for x in l {\n    count(n=x)\n  }\n}', "finally task cannot read the results"),
+    ('finally {\n  for x in [1.5, 2.5] {\n    c = count(n=x)\n    d = count(n=c.out)\n  }\n}',
+     "starts every finally task at once"),
+])
+def test_finally_loops_tekton_cannot_run_are_refused_with_the_reason(body, words):
+    output = compiled(body, "l: list[float] = [1.0]")
+    assert output.text == "" and {code for code, _ in errors(output)} == {"B001"}
+    assert words in errors(output)[0][1] and "not supported yet" not in errors(output)[0][1]
+
+
 # ---------------------------------------------------------------- generated loops
 LOOP_SOURCES = {"literal": '["a", "b"]', "param": "names", "output": "src.items"}
 

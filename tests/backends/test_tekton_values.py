@@ -277,3 +277,92 @@ def test_a_finally_step_checks_its_condition_in_a_step_of_its_own(tmp_path, sche
         assert json.loads(run.stdout)[0] == ["p", "--text", "done $HOME"]
     else:
         assert "does not hold" in run.stdout and "done" not in run.stdout
+
+
+# ---------------------------------------------------------------- MPI steps: gathered files, a finally check
+MPI_COMPONENTS = COMPONENTS + '''
+component spread(values: list) {
+  image = "alpine:3.20"
+  command = ["spread", values]
+  mpi { ranks = 2 }
+}
+component rank(text: str) -> (score: float) {
+  image = "alpine:3.20"
+  command = ["rank", text, score]
+  mpi { ranks = 2 }
+}
+'''
+
+
+def test_an_mpi_step_reads_a_loops_file_outputs_as_one_list(tmp_path, schema_errors):
+    docs = documents('for t in ["x", "y $HOME"] {\n  a = make(text=t)\n}\nb = spread(values=a.name)',
+                     components=MPI_COMPONENTS)
+    for document in docs.values():
+        assert schema_errors(document, strict=True) == []
+    entry = pipeline_task(docs, "b")
+    params = {param["name"]: param["value"] for param in entry["params"]}
+    assert params == {"treadle-values": ["values", "text", '["a-0/name","a-1/name"]']}
+    assert entry["workspaces"] == [{"name": "treadle-shared", "workspace": "treadle-artifacts"}]
+    spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
+    assert spec["params"] == [{"name": "treadle-values", "type": "array"}]
+    gather, manifest, *_ = spec["steps"]
+    assert [gather["name"], manifest["name"]] == ["treadle-values", "manifest"]
+    for folder, text in (("a-0", "first\n"), ("a-1", "$(x) $$ 'q'")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "name").write_text(text)
+    values = tmp_path / "values"
+    values.mkdir()
+    subprocess.run([sys.executable, "-c", kubelet_expand(gather["command"][2], {}), str(tmp_path), str(values),
+                    *params["treadle-values"]], check=True)
+    args = [kubelet_expand(arg.replace(VALUES_PATH, str(values)), {"POD_NAME": "pod", "POD_UID": "uid"})
+            for arg in manifest["args"][1:]]
+    out = tmp_path / "manifest.json"
+    subprocess.run([sys.executable, "-c", kubelet_expand(manifest["command"][2], {}), str(out), *args], check=True)
+    launcher = json.loads(out.read_text())["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0]
+    assert json.loads(kubelet_expand(launcher["args"][-1], EveryName())) == ["first\n", "$(x) $$ 'q'"]
+
+
+@pytest.mark.parametrize("k,runs", [("5", True), ("1", False), ("nan", True)])
+def test_a_finally_mpi_step_checks_its_condition_before_it_creates_the_job(tmp_path, schema_errors, k, runs):
+    output, _ = compile_text(MPI_COMPONENTS + 'pipeline p(k: float = 2) {\n  a = say(text="main")\n  finally {\n'
+                             '    if k > 3 or not (k == 1) {\n      f = rank(text="done $HOME")\n    }\n  }\n}\n',
+                             target="tekton")
+    assert output.ok, [d.message for d in output.diagnostics]
+    documents_ = load_all(output.text)
+    for document in documents_:
+        assert schema_errors(document, strict=True) == []
+    docs = {f"{d['kind']}/{d['metadata']['name']}": d for d in documents_}
+    (entry,) = docs["Pipeline/p"]["spec"]["finally"]
+    assert "when" not in entry
+    spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
+    assert [step["name"] for step in spec["steps"]] == ["treadle-check", "manifest", "mpijob", "values"]
+    check, manifest, job, copy = spec["steps"]
+    params = {param["name"]: param["value"] for param in entry["params"]}
+    holds = tmp_path / "holds"
+    values = [value.replace("$(params.k)", k) for value in params["treadle-condition-values"]]
+    subprocess.run([sys.executable, "-c", kubelet_expand(check["command"][2], {}), str(holds),
+                    params["treadle-condition"], *values], check=True)
+    out = tmp_path / "manifest.json"
+
+    def local(item: str) -> str:
+        item = tekton_substitute(item, {**params, "treadle-outputs": "f"})
+        item = kubelet_expand(item, {"POD_NAME": "pod", "POD_UID": "uid"})
+        return item.replace("/tmp/treadle/check/holds", str(holds)).replace("/treadle/mpijob/manifest.json", str(out))
+
+    for step in (manifest, job, copy):  # every step after the check goes through the launcher's guard
+        assert step["command"][:2] == ["sh", "-c"] and "args" not in step
+        assert step["command"][4] == "?/tmp/treadle/check/holds"
+    command = [local(item) for item in manifest["command"]]
+    assert command[5] == "=python3"
+    command[5] = "=" + sys.executable
+    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    if runs:
+        manifest_json = json.loads(out.read_text())
+        container = manifest_json["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0]
+        assert kubelet_expand(container["args"][-2], EveryName()) == "done $HOME"
+    else:
+        assert "does not hold" in run.stdout and not out.exists()
+        # the job step and the values step end before kubectl or the copy run
+        for step in (job, copy):
+            run = subprocess.run([local(item) for item in step["command"]], capture_output=True, text=True, check=True)
+            assert "does not hold" in run.stdout
