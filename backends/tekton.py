@@ -33,6 +33,7 @@ Constructs not mapped yet are B001 errors, never dropped.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from functools import lru_cache
@@ -388,6 +389,9 @@ class TektonEmitter(Emitter):
         self.pending_tasks: list[dict] = []  # condition checks made for the task being built
         self.inline_check: tuple[str, list[str], bool] | None = None  # a finally step's own check
         self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
+        # (loop id, indices) -> (items task name, the most items it lets through): one per loop's copy
+        self.items_tasks: dict[tuple, tuple[str, int]] = {}
+        self.items_limit: int | None = None  # the items task's limit while several matrices share it
         self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
         self.indices: list[int] = []  # the item index of each loop being unrolled, outermost first
         self.loop_copies: dict[str, list[tuple[tuple[int, ...], str]]] = {}  # loop step -> (indices, name) per copy
@@ -883,12 +887,7 @@ class TektonEmitter(Emitter):
                              hint="loop over a literal list in the finally block, or move the loop out of it")
             return []
         if not isinstance(items, ir.Const):
-            self.unsupported(loop.span, f"the loop over {loop.variable} gets its list at run time, which Tekton "
-                                        "fans out only as a matrix: one step that takes the item in one input, "
-                                        "writes no files, and whose outputs are not read after the loop; this "
-                                        "body is not such a step",
-                             hint="loop over a literal list, or make the body one step")
-            return []
+            return self.matrices(scope)
         result: list[dict] = []
         body = list(scope.all_tasks())
         for task in body:
@@ -912,6 +911,51 @@ class TektonEmitter(Emitter):
         self.items.pop(loop.id, None)
         self.iteration_names = saved
         return result
+
+    def matrices(self, scope: Scope) -> list[dict]:
+        """A loop over a list known only at run time whose body has several members: one
+        matrix per member, all over the one items task's array result, when each member is
+        a matrix by itself and none reads or waits for another (a matrix fans out one
+        pipeline task, and the iterations of two matrices cannot be paired)."""
+        loop = scope.loop
+        chains = [self.matrix_chain(Scope(loop, scope.depth, [member])) for member in scope.items]
+        members = [{item.id} if isinstance(item, ir.Task) else {task.id for task in item.all_tasks()}
+                   for item in scope.items]
+        owner = {task_id: index for index, ids in enumerate(members) for task_id in ids}
+        linked = next(((task_id, other) for task_id, index in owner.items() for other in self.graph.predecessors(task_id)
+                       if owner.get(other, index) != index), None)
+        if linked is not None or any(chain is None for chain in chains):
+            why = (f"step '{linked[0]}' reads or waits for step '{linked[1]}' of the same iteration"
+                   if linked is not None else self.not_a_matrix(scope, chains))
+            self.unsupported(loop.span, f"the loop over {loop.variable} gets its list at run time, which Tekton fans "
+                                        f"out only as matrices, one per step, that each take the item: {why}. Running "
+                                        "a group of tasks per item needs Pipelines in Pipelines, which Tekton has not "
+                                        "implemented (tektoncd/pipeline#7166)",
+                             hint="loop over a literal list (the body is then unrolled), or make each step of the "
+                                  "body take the item and write no files, with nothing read after the loop")
+            return []
+        known = [math.prod(len(self.resolved(inner.items).value) for inner in chain[0]
+                           if isinstance(self.resolved(inner.items), ir.Const)) for chain in chains]
+        if min(known) == 0:
+            return []  # an empty literal list inside: no iteration at all
+        self.items_limit = MATRIX_LIMIT // max(known)
+        result: list[dict] = []
+        for chain in chains:
+            result += self.matrix_loop(scope, *chain)
+        self.items_limit = None
+        return result
+
+    def not_a_matrix(self, scope: Scope, chains: list) -> str:
+        """Why a member of a loop body over a run-time list cannot be a matrix."""
+        member = scope.items[chains.index(None)]
+        task = member if isinstance(member, ir.Task) else next(member.all_tasks())
+        if task.id in self.gathered:
+            return f"the outputs of step '{task.id}' are read after the loop (a matrix's results reach only " \
+                   "array params, whole)"
+        if self.writes_files(task.component):
+            return f"step '{task.id}' writes files, and every combination of a matrix would share its folder"
+        return (f"step '{task.id}' does not take the item in exactly one value input, or its condition reads the "
+                "item (Tekton's when cannot read a matrix param)")
 
     def copy_name(self, task: ir.Task) -> str:
         """The name of a loop step's copy in the iterations being unrolled: STEP-I(-J...)."""
@@ -1008,7 +1052,13 @@ class TektonEmitter(Emitter):
         takes, refusing more than `limit` items; it runs under the loop's conditions."""
         items = self.resolved(loop.items)
         suffix = "".join(f"-{index}" for index in self.indices)
-        name = self.names.name(("items", loop.id, tuple(self.indices)), f"{loop.variable}-items{suffix}")
+        key = (loop.id, tuple(self.indices))
+        if key in self.items_tasks:
+            return self.items_tasks[key][0]
+        name = self.names.name(("items",) + key, f"{loop.variable}-items{suffix}")
+        if self.items_limit is not None:
+            limit = self.items_limit
+        self.items_tasks[key] = (name, limit)
         entry: dict = {"name": name, "taskRef": {"name": self.items_task_spec()}, "_key": ITEMS_KEY}
         if isinstance(items, ir.ParamRef):
             source, value = "text", f"$(params.{items.name})"
