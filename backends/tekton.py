@@ -27,7 +27,7 @@ Shape of the output:
   own Task;
 - a `schedule` -> a CronJob that creates the PipelineRun (see `tekton_schedule`);
   `parallelism` -> a warning: Tekton cannot bound it.
-Constructs not mapped yet are B001 errors, never dropped.
+Constructs Tekton cannot express are B001 errors that say why, never dropped.
 """
 
 from __future__ import annotations
@@ -74,7 +74,6 @@ _TEKTON_VARIABLE = re.compile(r"\$\(")
 # letters, digits, `_`, `.`, `-`, then `)` or a `[` index (braceMatchingRegex). A `$(` followed
 # by anything else, as in the shell's `$(dirname "$2")`, reaches the step unchanged.
 _TEKTON_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.\-]*[)\[]")
-NOT_YET = "not supported yet by the Tekton backend"
 # Engine variables (docs/backends/tekton.md). The run's are Pipeline context variables, which a
 # Task cannot read: the pipeline task passes them as params. The TaskRun's uid is a Task context
 # variable. The pod's name has no Tekton variable: the step's env takes it from the downward API
@@ -350,11 +349,6 @@ class TektonEmitter(Emitter):
                          "tasks one after another would skip unrelated tasks whenever one of them is skipped",
                          hint="run the pipeline in a namespace whose ResourceQuota bounds its pods (Tekton waits "
                               "for quota before it starts a task's pod)")
-        for task in self.ordered:
-            for binding in ir.condition_bindings(task.guard):
-                if isinstance(binding, ir.TaskOutput) and binding.gathered:
-                    self.unsupported(task.span, f"the condition of step '{task.id}' reads the outputs of a loop as "
-                                                f"a list: that is {NOT_YET}")
         mpi_steps = [task for task in self.ordered if task.settings.mpi is not None]
         for task in mpi_steps:
             if not task.component.command:
@@ -654,7 +648,11 @@ class TektonEmitter(Emitter):
             return f"$(params.{binding.name})"
         if isinstance(binding, ir.TaskOutput):
             return self.result_ref(binding, task)
-        self.unsupported(task.span, f"{where}: a loop item is {NOT_YET}")
+        # A loop item is a literal in an unrolled copy, or the matrix param of its one input;
+        # the loop's planning never sends it anywhere else, but a refusal is better than a
+        # wrong variable.
+        self.unsupported(task.span, f"{where} reads the item of a loop that is a matrix, and Tekton gives a matrix's "
+                                    "item only to the input that the matrix param names")
         return ""
 
     def result_ref(self, binding: ir.TaskOutput, reader: ir.Task) -> str:

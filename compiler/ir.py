@@ -532,6 +532,9 @@ def validate(graph: nx.DiGraph) -> list[str]:
                     problems.append(f"{node}: no edge from {binding.task}, whose output it reads")
                 if producer.is_finally != task.is_finally:
                     problems.append(f"{node}: reads {binding.task} across the finally boundary")
+        for binding in condition_bindings(task.guard):
+            if isinstance(binding, TaskOutput) and binding.gathered:
+                problems.append(f"{node}: its condition reads the outputs of {binding.task} gathered into a list")
         for other in task.after:
             if not graph.has_edge(other, node):
                 problems.append(f"{node}: no edge from {other}, which it runs after")

@@ -276,7 +276,9 @@ def loop_pipelines(draw):
     if draw(st.booleans()):
         lines.append("g = gather(values=a." + ("name" if writes_text else "ok") + ")")
     if draw(st.booleans()):
-        lines.append("finally {\n  if k > 1 {\n    count(n=k)\n  }\n}")
+        lines.append("finally {\n  if k > 1 {\n    count(n=k)\n  }\n" + draw(st.sampled_from([
+            "", f"  for z in {LOOP_SOURCES[draw(st.sampled_from(['literal', 'param']))]} {{\n    label(text=z)\n"
+                "    if z == \"a\" or k > 2 {\n      probe(text=z)\n    }\n  }\n"])) + "}")
     return "\n".join(lines)
 
 

@@ -155,6 +155,20 @@ def test_validate_reports_a_loop_guard_that_its_tasks_do_not_share():
     assert ir.validate(graph) == [f"b: its guard does not start with the guard of its loop {loop.id}"]
 
 
+def test_validate_reports_a_condition_on_a_gathered_list():
+    """Conditions compare single values (E208), so no backend has to decide a list."""
+    import dataclasses
+
+    graph = lower('  for n in [1, 2] {\n    b = make(n=n)\n  }\n  if flag {\n    c = make()\n  }', "flag: bool = true")
+    assert ir.validate(graph) == []
+    (loop,) = ir.info(graph).loops
+    c = task(graph, "c")
+    graph.add_edge("b", "c")
+    guard = ir.Compare(">", ir.TaskOutput("b", "score", (loop.id,)), ir.Const(0.5))
+    graph.nodes["c"]["task"] = dataclasses.replace(c, guard=guard)
+    assert ir.validate(graph) == ["c: its condition reads the outputs of b gathered into a list"]
+
+
 def test_ports_with_list_and_dict_defaults_are_hashable():
     listed = ir.Port("grid", list_of(INT), True, [1, 2])
     assert hash(listed) == hash(ir.Port("grid", list_of(INT), True, [1, 2]))
