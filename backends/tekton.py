@@ -386,6 +386,7 @@ class TektonEmitter(Emitter):
         # (loop id, indices) -> (items task name, the most items it lets through): one per loop's copy
         self.items_tasks: dict[tuple, tuple[str, int]] = {}
         self.items_limit: int | None = None  # the items task's limit while several matrices share it
+        self.matrix_items: dict[str, str] = {}  # loop id -> the input its item goes to, in the matrix being built
         self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
         self.indices: list[int] = []  # the item index of each loop being unrolled, outermost first
         self.loop_copies: dict[str, list[tuple[tuple[int, ...], str]]] = {}  # loop step -> (indices, name) per copy
@@ -537,16 +538,23 @@ class TektonEmitter(Emitter):
         files = self.file_inputs(task)
         reads = tuple((port, mode != "one") for port, (mode, _) in files.items())
         check = None
+        conditions = conditions_of(task.guard)
+        # Conditions on a matrix's item: a `when` is decided before the fan-out, so each
+        # combination's TaskRun checks them itself.
+        own = tuple(condition for condition in conditions if self.reads_matrix_item(condition))
         if task.is_finally:  # its condition may shape its Task (a check of its own)
             self.inline_check = None
-            when = self.condition(conditions_of(task.guard), task)
+            when = self.condition(conditions, task)
             check, self.inline_check = self.inline_check, None
+        elif own:
+            check = self.check_shape(own, task)
         guard = "" if check is None else "files" if check[2] else "values"
-        extra = (reads, guard) if reads or guard else ()
+        items = check[3] if check is not None else ()
+        extra = ((reads, guard) + ((items,) if items else ())) if reads or guard else ()
         key = self.task_key(task) + extra
-        entry: dict = {"name": name, "taskRef": {"name": self.component(task, reads, guard)}, "_key": key}
+        entry: dict = {"name": name, "taskRef": {"name": self.component(task, reads, guard, items)}, "_key": key}
         if not task.is_finally:  # checks come after the Task in the output, as they always did
-            when = self.condition(conditions_of(task.guard), task)
+            when = self.condition(tuple(condition for condition in conditions if condition not in own), task)
         params = []
         workspaces = []
         component = task.component
@@ -761,7 +769,7 @@ class TektonEmitter(Emitter):
             return known
         name = self.names.name(key, f"check-{self.ref_name(task.id)}")
         self.checks[key] = name
-        shape, operands, files = self.check_shape(conditions, task)
+        shape, operands, files, _ = self.check_shape(conditions, task)
         key = CHECK_FILES_KEY if files else CHECK_KEY
         entry: dict = {"name": name, "taskRef": {"name": self.check_task(bool(files))}, "_key": key}
         after = sorted({self.ref_name(binding.task) for condition in conditions
@@ -775,27 +783,41 @@ class TektonEmitter(Emitter):
         self.pending_tasks.append(entry)
         return name
 
-    def check_shape(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> tuple[str, list[str], bool]:
-        """(the conditions' shape as JSON, the operand values, whether some are files)."""
+    def check_shape(self, conditions: tuple[ir.Condition, ...], task: ir.Task
+                    ) -> tuple[str, list[str], bool, tuple[str, ...]]:
+        """(the conditions' shape as JSON, the operand values, whether some are files, the
+        inputs whose matrix item is an operand: the Task's check step appends those params
+        to the values, so their positions follow the operands')."""
         operands: list[str] = []
         files: list[int] = []
-        tree = [self.condition_tree(condition, operands, task, files) for condition in conditions]
+        items: list[str] = []
+        tree = [self.condition_tree(condition, operands, task, files, items) for condition in conditions]
         shape = ["and", tree] if len(tree) > 1 else tree[0]
+        if items:
+            shape = after_operands(shape, len(operands))
         if files:
             shape = ["files", files, shape]
-        return json.dumps(shape, separators=(",", ":")), operands, bool(files)
+        return json.dumps(shape, separators=(",", ":")), operands, bool(files), tuple(items)
 
-    def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task, files: list[int]) -> list:
+    def condition_tree(self, condition: ir.Condition, operands: list[str], task: ir.Task, files: list[int],
+                       items: list[str]) -> list:
         """A condition as nested lists over operand positions: ["and"|"or", [..]], ["not", c],
         ["compare", op, kind, i, j], ["true", i]; kind says how the values compare. Operands
-        read from the workspace are paths, their positions listed in `files`."""
+        read from the workspace are paths, their positions listed in `files`; a matrix item
+        is the input named in `items`, at position -1 - (its index there) until
+        `after_operands` moves it behind the operands."""
         if isinstance(condition, (ir.And, ir.Or)):
             return ["and" if isinstance(condition, ir.And) else "or",
-                    [self.condition_tree(operand, operands, task, files) for operand in condition.operands]]
+                    [self.condition_tree(operand, operands, task, files, items) for operand in condition.operands]]
         if isinstance(condition, ir.Not):
-            return ["not", self.condition_tree(condition.operand, operands, task, files)]
+            return ["not", self.condition_tree(condition.operand, operands, task, files, items)]
 
         def position(binding: ir.Binding) -> int:
+            if isinstance(binding, ir.LoopItem) and binding.loop in self.matrix_items:
+                port = self.matrix_items[binding.loop]
+                if port not in items:
+                    items.append(port)
+                return -1 - items.index(port)
             route = self.from_file(binding)
             if route is not None:
                 files.append(len(operands))
@@ -840,6 +862,11 @@ class TektonEmitter(Emitter):
             if route is not None:
                 return route[1][0]
         return None
+
+    def reads_matrix_item(self, condition: ir.Condition) -> bool:
+        """Whether `condition` reads the item of a loop that the matrix being built fans out."""
+        return any(isinstance(binding, ir.LoopItem) and binding.loop in self.matrix_items
+                   for binding in ir.condition_bindings(condition))
 
     def _when(self, operand: ir.Binding, operator: str, values: list[str], negated: bool, task: ir.Task) -> dict:
         if negated:
@@ -916,7 +943,7 @@ class TektonEmitter(Emitter):
         a matrix by itself and none reads or waits for another (a matrix fans out one
         pipeline task, and the iterations of two matrices cannot be paired)."""
         loop = scope.loop
-        chains = [self.matrix_chain(Scope(loop, scope.depth, [member])) for member in scope.items]
+        chains = [self.matrix_chain(Scope(loop, scope.depth, [member]), item_checks=True) for member in scope.items]
         members = [{item.id} if isinstance(item, ir.Task) else {task.id for task in item.all_tasks()}
                    for item in scope.items]
         owner = {task_id: index for index, ids in enumerate(members) for task_id in ids}
@@ -952,18 +979,19 @@ class TektonEmitter(Emitter):
                    "array params, whole)"
         if self.writes_files(task.component):
             return f"step '{task.id}' writes files, and every combination of a matrix would share its folder"
-        return (f"step '{task.id}' does not take the item in exactly one value input, or its condition reads the "
-                "item (Tekton's when cannot read a matrix param)")
+        return f"step '{task.id}' does not take the item in exactly one value input"
 
     def copy_name(self, task: ir.Task) -> str:
         """The name of a loop step's copy in the iterations being unrolled: STEP-I(-J...)."""
         suffix = "-".join(map(str, self.indices))
         return self.names.name((task.id, tuple(self.indices)), f"{task.id}-{suffix}")
 
-    def matrix_chain(self, scope: Scope) -> tuple[list[ir.Loop], list[str], ir.Task] | None:
+    def matrix_chain(self, scope: Scope, item_checks: bool = False) -> tuple[list[ir.Loop], list[str], ir.Task] | None:
         """(loops, the input each loop's item goes to, the step) when `scope` can be one
         matrix task: a chain of loops, each holding only the next, around one step. A
-        matrix is the product of its params, which is what nested loops are."""
+        matrix is the product of its params, which is what nested loops are. A condition on
+        an item needs `item_checks` (each combination checks it in its own Task; otherwise
+        the loop is unrolled and the item written into a `when`)."""
         loops = []
         while True:
             loops.append(scope.loop)
@@ -979,10 +1007,11 @@ class TektonEmitter(Emitter):
             return None
         if task.settings.mpi is not None and task.component.outputs:
             return None  # its values pass through its folder, which iterations would share
-        for condition in conditions_of(task.guard):
-            if any(isinstance(b, ir.LoopItem) for b in ir.condition_bindings(condition)):
-                return None
         ids = {loop.id for loop in loops}
+        for condition in conditions_of(task.guard):
+            for binding in ir.condition_bindings(condition):
+                if isinstance(binding, ir.LoopItem) and not (item_checks and binding.loop in ids):
+                    return None
         inputs = []
         for loop in loops:
             if isinstance(loop.items, ir.LoopItem) and loop.items.loop in ids:
@@ -1034,7 +1063,9 @@ class TektonEmitter(Emitter):
                 params[position] = Flow(name=input_name, value=f"$(tasks.{name}.results.{ITEMS_RESULT}[*])")
         if self.indices:  # a matrix in each iteration of an unrolled loop
             self.iteration_names[task.id] = self.copy_name(task)
+        self.matrix_items = {loop.id: input_name for loop, input_name in zip(loops, inputs)}
         entry = self.task(task, scope, matrix_inputs=set(inputs))
+        self.matrix_items = {}
         self.iteration_names.pop(task.id, None)
         if item_tasks:
             entry["runAfter"] = sorted(set(entry.get("runAfter", [])) | set(item_tasks))
@@ -1109,24 +1140,26 @@ class TektonEmitter(Emitter):
     def writes_files(self, component: ir.ComponentSpec) -> bool:
         return not all(self.is_result(component, port) for port in component.outputs)
 
-    def component(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> str:
+    def component(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "",
+                  items: tuple[str, ...] = ()) -> str:
         """The Task of `task`; `files`: (input, gathered) for each input it reads from the
         workspace (one file, or a loop's files gathered into a list); `guard`: "values" or
         "files" when the Task checks its own condition (a finally step), reading files or not."""
-        key = self.task_key(task) + ((files, guard) if files or guard else ())
+        key = self.task_key(task) + (((files, guard) + ((items,) if items else ())) if files or guard else ())
         known = self.task_specs.get(key)
         if known is not None:
             return known[0]
         wanted = f"{self.info.name}-{task.component.name}"
         name = self.document_name("Task", (self.info.name,) + key, wanted,
                                   stable=lambda: self.info.name + self.keys.identity(key[:2]) + (repr(key[2:]) if len(key) > 2 else ""))
-        spec = (self.mpi(task, name, files, guard) if task.settings.mpi is not None
-                else self.task_spec(task, files, guard))
+        spec = (self.mpi(task, name, files, guard, items) if task.settings.mpi is not None
+                else self.task_spec(task, files, guard, items))
         self.task_specs[key] = (name, spec)
         self.task_order.append(key)
         return name
 
-    def task_spec(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> dict:
+    def task_spec(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "",
+                  items: tuple[str, ...] = ()) -> dict:
         """A Task that runs the component; `files`: (input, gathered) for the inputs it reads
         from the workspace. The command then runs through the launcher, which reads a single
         file where it is; a helper step first gathers a loop's files into one list."""
@@ -1171,7 +1204,7 @@ class TektonEmitter(Emitter):
             spec["volumes"] = volumes
         steps = []
         if guard:
-            steps.append(self.check_step())
+            steps.append(self.check_step(items))
         if gathers:
             steps.append(self.values_step())
         steps.append(self.step(task, files, guard))
@@ -1180,11 +1213,13 @@ class TektonEmitter(Emitter):
         return spec
 
     @staticmethod
-    def check_step() -> dict:
+    def check_step(items: tuple[str, ...] = ()) -> dict:
         """The first step of a Task that checks its own condition: writes `true` or `false`
-        to the check volume, which later steps read."""
+        to the check volume, which later steps read. `items`: inputs whose values (a
+        matrix's item in this combination) follow the condition's values."""
         return {"name": "treadle-check", "image": CHECK_IMAGE, "command": CHECK_COMMAND,
-                "args": [GUARD_FILE, f"$(params.{GUARD_PARAM})", f"$(params.{GUARD_VALUES_PARAM}[*])"],
+                "args": [GUARD_FILE, f"$(params.{GUARD_PARAM})", f"$(params.{GUARD_VALUES_PARAM}[*])",
+                         *(f"$(params.{port})" for port in items)],
                 "volumeMounts": [Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH)],
                 "securityContext": helper_security()}
 
@@ -1358,7 +1393,8 @@ class TektonEmitter(Emitter):
             template["tolerations"] = tolerations
         return template
 
-    def mpi(self, task: ir.Task, name: str, files: tuple[tuple[str, bool], ...] = (), guard: str = "") -> dict:
+    def mpi(self, task: ir.Task, name: str, files: tuple[tuple[str, bool], ...] = (), guard: str = "",
+            items: tuple[str, ...] = ()) -> dict:
         """The spec of Task `name` for an MPI step: fill the values into the MPIJob manifest,
         create the job with kubectl and wait for it, then copy its int/float/bool outputs
         into results. `files`: (input, gathered) for the inputs read from the workspace (the
@@ -1477,7 +1513,7 @@ class TektonEmitter(Emitter):
         if gathers:
             steps.insert(0, self.values_step())
         if guard:
-            steps.insert(0, self.check_step())
+            steps.insert(0, self.check_step(items))
         spec: dict = {}
         params = [{"name": file_param(port.name) if port.name in reads else port.name, "type": "string"}
                   for port in component.inputs if not port.type.is_artifact and not reads.get(port.name)]
@@ -1538,6 +1574,15 @@ def helper_security() -> dict:
     """The security context of treadle's helper steps: non-root (uid 65534) on images that
     run as root by default (one shared object)."""
     return pod.security_context(ir.Settings(security=ir.Security(run_as_user=CHECK_USER)))
+
+
+def after_operands(node, count: int):
+    """A check's shape with each item position (-1 - index) moved behind `count` operands."""
+    if isinstance(node, list):
+        return [after_operands(part, count) for part in node]
+    if isinstance(node, int) and not isinstance(node, bool) and node < 0:
+        return count - 1 - node
+    return node
 
 
 def guarded(step: dict) -> dict:

@@ -192,8 +192,8 @@ def test_a_run_time_list_times_a_literal_list_shares_the_limit():
      "the outputs of step 'a' are read after the loop"),
     ("for x in l {\n  a = count(n=x)\n  b = label(text=\"t\")\n}", "l: list[float] = [1.0]",
      "step 'b' writes files"),
-    ("for x in l {\n  a = count(n=x)\n  if x > 1 {\n    b = count(n=x)\n  }\n}", "l: list[float] = [1.0]",
-     "its condition reads the item"),
+    ("for x in l {\n  a = count(n=x)\n  b = count(n=1.0)\n}", "l: list[float] = [1.0]",
+     "step 'b' does not take the item in exactly one value input"),
 ])
 def test_loops_tekton_cannot_fan_out_are_refused(body, params, words):
     output = compiled(body, params)
@@ -217,6 +217,32 @@ def test_a_run_time_loop_of_independent_steps_is_a_matrix_per_step_over_one_item
     check = [{"input": "$(tasks.check-a.results.holds)", "operator": "in", "values": ["true"]}]
     assert all(entries[name]["when"] == check for name in ("x-items", "a", "b", "c"))
     assert entries["last"]["runAfter"] == ["a", "b"]
+
+
+@pytest.mark.parametrize("k,item,runs", [("2", "3.5", True), ("2", "1.5", True), ("2", "0.5", False),
+                                         ("9", "1.50", True), ("9", "nan", False)])
+def test_a_condition_on_a_run_time_item_is_checked_by_each_combination(schema_errors, tmp_path, k, item, runs):
+    docs = documents('for x in l {\n  a = count(n=x)\n  if x > k or x == 1.5 {\n    b = count(n=x, m=2.0)\n'
+                     '  }\n}', params="l: list[float] = [1.0], k: float = 2", schema_errors=schema_errors)
+    entry = tasks(docs)["b"]
+    assert "when" not in entry  # decided before the fan-out, a `when` cannot read the item
+    assert entry["matrix"] == {"params": [{"name": "n", "value": "$(tasks.x-items.results.items[*])"}]}
+    params = {param["name"]: param["value"] for param in entry["params"]}
+    spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
+    check, main = spec["steps"]
+    assert check["args"][-1] == "$(params.n)" and main["command"][4] == "?/tmp/treadle/check/holds"
+    assert tasks(docs)["a"]["taskRef"] != entry["taskRef"]  # a's Task has no check
+    holds = tmp_path / "holds"
+    values = [value.replace("$(params.k)", k) for value in params["treadle-condition-values"]]
+    subprocess.run([sys.executable, "-c", kubelet_expand(check["command"][2], {}), str(holds),
+                    params["treadle-condition"], *values, item], check=True)
+    assert holds.read_text() == ("true" if runs else "false")
+
+
+def test_a_literal_loop_whose_condition_reads_the_item_is_unrolled_into_whens():
+    docs = documents('for x in ["a", "b"] {\n  if x == "b" {\n    c = probe(text=x)\n  }\n}')
+    assert [task.get("when") for task in tasks(docs).values()] == [[{"input": "a", "operator": "in", "values": ["b"]}],
+                                                                   [{"input": "b", "operator": "in", "values": ["b"]}]]
 
 
 # ---------------------------------------------------------------- loops in finally
