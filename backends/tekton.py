@@ -92,14 +92,22 @@ CHECK_FILES_KEY = ("condition-check", "files")
 ITEMS_KEY = ("loop-items",)
 ITEMS_RESULT = "items"
 ITEMS_BUDGET = 3800  # bytes of the items' JSON: the array result's share of the termination message
-# argv: the result file, "text" or "file", the list's JSON text or its path in the workspace,
-# and the most items the matrix may take. Items become text as treadle renders values.
+# argv: the result file, the source, the list, and the most items the matrix may take. The
+# source says what the list is: "text", its JSON text; "file", its path in the workspace;
+# "texts" or "values", the layout (JSON, nested lists of paths) of a loop's outputs, whose
+# files hold str values or JSON values. Items become text as treadle renders values.
 ITEMS_PROGRAM = """import json, sys
 result_path, source, text, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def read(path):
+    with open("/treadle/shared/" + path, encoding="utf-8") as handle:
+        return handle.read()
+def gather(node):
+    if isinstance(node, list):
+        return [gather(part) for part in node]
+    return read(node) if source == "texts" else json.loads(read(node))
 if source == "file":
-    with open("/treadle/shared/" + text, encoding="utf-8") as handle:
-        text = handle.read()
-items = json.loads(text)
+    text = read(text)
+items = gather(json.loads(text)) if source in ("texts", "values") else json.loads(text)
 if not isinstance(items, list):
     sys.exit("the loop's list is not a JSON list: " + text[:200])
 if len(items) > limit:
@@ -961,9 +969,8 @@ class TektonEmitter(Emitter):
             return []
         known = [math.prod(len(self.resolved(inner.items).value) for inner in chain[0]
                            if isinstance(self.resolved(inner.items), ir.Const)) for chain in chains]
-        if min(known) == 0:
-            return []  # an empty literal list inside: no iteration at all
-        self.items_limit = MATRIX_LIMIT // max(known)
+        # A member with an empty literal list inside runs no iteration (and makes no task).
+        self.items_limit = MATRIX_LIMIT // max(1, max(known))
         result: list[dict] = []
         for chain in chains:
             result += self.matrix_loop(scope, *chain)
@@ -1099,9 +1106,20 @@ class TektonEmitter(Emitter):
             entry["runAfter"] = [self.ref_name(items.task)]
             entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
             self.uses_workspace = True
+        elif isinstance(items, ir.TaskOutput):  # a loop's outputs, one value per copy
+            route = self.file_route(items, task)
+            if route is None:
+                source, value = "text", self.result_ref(items, task)
+            else:
+                source, value = "texts" if route[0] == "text" else "values", json.dumps(route[1], separators=(",", ":"))
+                entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
+                self.uses_workspace = True
+            entry["runAfter"] = sorted(self.waits_for(items.task, task))
         else:
-            self.unsupported(loop.span, f"the loop over {loop.variable} iterates a value that Tekton cannot fan out "
-                                        "(the outputs of another loop, or another loop's item)")
+            self.unsupported(loop.span, f"the loop over {loop.variable} iterates the item of a loop that is a "
+                                        "matrix itself, and a matrix is the product of lists that do not depend on "
+                                        "each other's items",
+                             hint="loop over a literal list outside, so that its body is unrolled")
             return ""
         when = self.condition(conditions_of(loop.guard), task)
         if when:

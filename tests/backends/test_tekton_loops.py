@@ -168,6 +168,36 @@ def test_a_loop_over_a_list_output_reads_it_from_the_workspace(schema_errors, tm
     assert json.loads((tmp_path / "result").read_text()) == ["a", "b"]
 
 
+def test_a_loop_over_another_loops_outputs_reads_every_copys_value(schema_errors, tmp_path):
+    docs = documents('for x in ["a", "b"] {\n  c = count(n=1.5)\n  l = label(text=x)\n  s = listing()\n}\n'
+                     'for y in c.out {\n  d = count(n=y)\n}\nfor z in l.name {\n  e = probe(text=z)\n}\n'
+                     'for w in s.items {\n  g = gather(values=w)\n}',
+                     schema_errors=schema_errors)
+    entries = tasks(docs)
+    results = entries["y-items"]
+    assert results["params"][:2] == [{"name": "source", "value": "text"},
+                                     {"name": "list", "value": "[$(tasks.c-0.results.out), $(tasks.c-1.results.out)]"}]
+    assert results["runAfter"] == ["c-0", "c-1"] and "workspaces" not in results
+    run = run_items(docs, results, tmp_path, "[0.5, 2]")  # the results as Tekton substitutes them
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "result").read_text()) == ["0.5", "2"]
+    texts = entries["z-items"]
+    assert texts["params"][:2] == [{"name": "source", "value": "texts"}, {"name": "list", "value": '["l-0/name","l-1/name"]'}]
+    assert texts["workspaces"] == [{"name": "treadle-shared", "workspace": "treadle-artifacts"}]
+    for folder, text in (("l-0", "one\n"), ("l-1", '["not", "parsed"]')):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "name").write_text(text)
+    assert run_items(docs, texts, tmp_path).returncode == 0
+    assert json.loads((tmp_path / "result").read_text()) == ["one\n", '["not", "parsed"]']
+    values = entries["w-items"]
+    assert values["params"][:2] == [{"name": "source", "value": "values"}, {"name": "list", "value": '["s-0/items","s-1/items"]'}]
+    for folder, text in (("s-0", '[1, "x"]'), ("s-1", "[]")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "items").write_text(text)
+    assert run_items(docs, values, tmp_path).returncode == 0
+    assert json.loads((tmp_path / "result").read_text()) == ['[1, "x"]', "[]"]  # each item a list, as JSON text
+
+
 def test_a_run_time_list_in_a_literal_loop_has_an_items_task_per_copy():
     docs = documents("for x in [1.5, 2.5] {\n  for y in l {\n    c = count(n=x, m=y)\n  }\n  d = count(n=x)\n}",
                      params="l: list[float] = [1.0]")
