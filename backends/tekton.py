@@ -399,8 +399,11 @@ class TektonEmitter(Emitter):
         self.indices: list[int] = []  # the item index of each loop being unrolled, outermost first
         self.loop_copies: dict[str, list[tuple[tuple[int, ...], str]]] = {}  # loop step -> (indices, name) per copy
         # Loop steps whose outputs are read after the loop: unrolled, so each value is a result.
+        # (A loop over such outputs reads them too.)
         self.gathered = {binding.task for task in self.ordered for _, binding in task.arguments
                          if isinstance(binding, ir.TaskOutput) and binding.gathered}
+        self.gathered |= {loop.items.task for loop in self.info.loops
+                          if isinstance(loop.items, ir.TaskOutput) and loop.items.gathered}
         main, final = build_scopes(graph, self.ordered)
         for task in self.ordered:  # names in task order, so a reader's name is known already
             self.names.name(task.id, task.id)
@@ -958,12 +961,11 @@ class TektonEmitter(Emitter):
         linked = next(((task_id, other) for task_id, index in owner.items() for other in self.graph.predecessors(task_id)
                        if owner.get(other, index) != index), None)
         if linked is not None or any(chain is None for chain in chains):
-            why = (f"step '{linked[0]}' reads or waits for step '{linked[1]}' of the same iteration"
-                   if linked is not None else self.not_a_matrix(scope, chains))
+            why = (f"step '{linked[0]}' reads or waits for step '{linked[1]}' of the same iteration, and running a "
+                   "group of tasks per item needs Pipelines in Pipelines, which Tekton has not implemented "
+                   "(tektoncd/pipeline#7166)" if linked is not None else self.not_a_matrix(scope, chains))
             self.unsupported(loop.span, f"the loop over {loop.variable} gets its list at run time, which Tekton fans "
-                                        f"out only as matrices, one per step, that each take the item: {why}. Running "
-                                        "a group of tasks per item needs Pipelines in Pipelines, which Tekton has not "
-                                        "implemented (tektoncd/pipeline#7166)",
+                                        f"out only as matrices, one per step, that each take the item: {why}",
                              hint="loop over a literal list (the body is then unrolled), or make each step of the "
                                   "body take the item and write no files, with nothing read after the loop")
             return []
@@ -982,8 +984,9 @@ class TektonEmitter(Emitter):
         member = scope.items[chains.index(None)]
         task = member if isinstance(member, ir.Task) else next(member.all_tasks())
         if task.id in self.gathered:
-            return f"the outputs of step '{task.id}' are read after the loop (a matrix's results reach only " \
-                   "array params, whole)"
+            return (f"the outputs of step '{task.id}' are read after the loop, and Tekton gathers a matrix's "
+                    "results into one array ordered by its TaskRuns' names, not by item (tektoncd/pipeline#7167), "
+                    "which only an array param takes whole")
         if self.writes_files(task.component):
             return f"step '{task.id}' writes files, and every combination of a matrix would share its folder"
         return f"step '{task.id}' does not take the item in exactly one value input"

@@ -174,6 +174,7 @@ def test_a_loop_over_another_loops_outputs_reads_every_copys_value(schema_errors
                      'for w in s.items {\n  g = gather(values=w)\n}',
                      schema_errors=schema_errors)
     entries = tasks(docs)
+    assert [name for name in entries if name.startswith("c")] == ["c-0", "c-1"]  # unrolled: each copy's result
     results = entries["y-items"]
     assert results["params"][:2] == [{"name": "source", "value": "text"},
                                      {"name": "list", "value": "[$(tasks.c-0.results.out), $(tasks.c-1.results.out)]"}]
@@ -220,6 +221,8 @@ def test_a_run_time_list_times_a_literal_list_shares_the_limit():
      "step 'b' reads or waits for step 'a'"),
     ("for x in l {\n  a = count(n=x)\n}\ng = gather(values=a.out)", "l: list[float] = [1.0]",
      "the outputs of step 'a' are read after the loop"),
+    ("for x in l {\n  a = count(n=x)\n}\nfor y in a.out {\n  b = count(n=y)\n}", "l: list[float] = [1.0]",
+     "ordered by its TaskRuns' names, not by item"),
     ("for x in l {\n  a = count(n=x)\n  b = label(text=\"t\")\n}", "l: list[float] = [1.0]",
      "step 'b' writes files"),
     ("for x in l {\n  a = count(n=x)\n  b = count(n=1.0)\n}", "l: list[float] = [1.0]",
