@@ -36,6 +36,10 @@ component probe(text: str) -> (ok: bool) {
   image = "alpine:3.20"
   command = ["probe", text, ok]
 }
+component flag(on: bool) {
+  image = "alpine:3.20"
+  command = ["flag", on]
+}
 component gather(values: list) {
   image = "alpine:3.20"
   command = ["echo", values]
@@ -334,6 +338,8 @@ def loop_pipelines(draw):
         lines.append("after_loop = count(n=1.0) after a")
     if draw(st.booleans()):
         lines.append("g = gather(values=a." + ("name" if writes_text else "ok") + ")")
+    if not nested and draw(st.booleans()):  # a loop over the loop's outputs
+        lines.append("for v in a.name {\n  probe(text=v)\n}" if writes_text else "for v in a.ok {\n  flag(on=v)\n}")
     if draw(st.booleans()):
         lines.append("finally {\n  if k > 1 {\n    count(n=k)\n  }\n" + draw(st.sampled_from([
             "", f"  for z in {LOOP_SOURCES[draw(st.sampled_from(['literal', 'param']))]} {{\n    label(text=z)\n"
