@@ -389,10 +389,9 @@ class TektonEmitter(Emitter):
         self.pod_specs: list[dict] = []
         self.checks: dict[tuple, str] = {}  # conditions -> the pipeline task that checks them
         self.pending_tasks: list[dict] = []  # condition checks made for the task being built
-        self.inline_check: tuple[str, list[str], bool] | None = None  # a finally step's own check
+        self.inline_check: tuple[str, list[str], bool, tuple[str, ...]] | None = None  # a finally step's own check
         self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
-        # (loop id, indices) -> (items task name, the most items it lets through): one per loop's copy
-        self.items_tasks: dict[tuple, tuple[str, int]] = {}
+        self.items_tasks: dict[tuple, str] = {}  # (loop id, indices) -> its items task: one per loop's copy
         self.items_limit: int | None = None  # the items task's limit while several matrices share it
         self.matrix_items: dict[str, str] = {}  # loop id -> the input its item goes to, in the matrix being built
         self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
@@ -907,7 +906,9 @@ class TektonEmitter(Emitter):
         one step that takes each loop's item in exactly one input, writes no files
         (iterations would share its folder), is not gathered and whose condition does not
         read an item; otherwise the body unrolled, one copy per item (named STEP-INDEX,
-        STEP-OUTER-INNER in nested loops), which needs the list at compile time."""
+        STEP-OUTER-INNER in nested loops), which needs the list at compile time (a list
+        known only at run time gets a matrix per member, see `matrices`). In finally, always
+        unrolled: its copies are finally tasks."""
         in_finally = next(scope.all_tasks()).is_finally
         chain = None if in_finally else self.matrix_chain(scope)
         if chain is not None:
@@ -981,15 +982,28 @@ class TektonEmitter(Emitter):
 
     def not_a_matrix(self, scope: Scope, chains: list) -> str:
         """Why a member of a loop body over a run-time list cannot be a matrix."""
-        member = scope.items[chains.index(None)]
-        task = member if isinstance(member, ir.Task) else next(member.all_tasks())
+        node = scope.items[chains.index(None)]
+        loops = [scope.loop]
+        while isinstance(node, Scope):
+            if len(node.items) != 1:
+                return (f"the loop over {node.loop.variable} inside it holds several steps, and a matrix fans out "
+                        "one step")
+            loops.append(node.loop)
+            node = node.items[0]
+        task = node
+        ids = {loop.id for loop in loops}
+        for loop in loops:
+            if isinstance(loop.items, ir.LoopItem) and loop.items.loop in ids:
+                outer = self.info.loop(loop.items.loop).variable
+                return (f"the loop over {loop.variable} iterates the item of the loop over {outer}, and a matrix is "
+                        "the product of lists that do not depend on each other's items")
         if task.id in self.gathered:
             return (f"the outputs of step '{task.id}' are read after the loop, and Tekton gathers a matrix's "
                     "results into one array ordered by its TaskRuns' names, not by item (tektoncd/pipeline#7167), "
                     "which only an array param takes whole")
-        if self.writes_files(task.component):
+        if self.writes_files(task.component) or (task.settings.mpi is not None and task.component.outputs):
             return f"step '{task.id}' writes files, and every combination of a matrix would share its folder"
-        return f"step '{task.id}' does not take the item in exactly one value input"
+        return f"step '{task.id}' does not take the item of each loop in exactly one value input"
 
     def copy_name(self, task: ir.Task) -> str:
         """The name of a loop step's copy in the iterations being unrolled: STEP-I(-J...)."""
@@ -1087,17 +1101,18 @@ class TektonEmitter(Emitter):
 
     def items_task(self, loop: ir.Loop, task: ir.Task, limit: int) -> str:
         """A pipeline task that turns a list known only at run time (a list parameter's JSON
-        text, or a step's list output in the workspace) into the array result a matrix
-        takes, refusing more than `limit` items; it runs under the loop's conditions."""
+        text, a step's list output in the workspace, or an unrolled loop's outputs) into the
+        array result a matrix takes, refusing more than `limit` items (`items_limit` while
+        several matrices share it); it runs under the loop's conditions. One per loop copy."""
         items = self.resolved(loop.items)
         suffix = "".join(f"-{index}" for index in self.indices)
         key = (loop.id, tuple(self.indices))
         if key in self.items_tasks:
-            return self.items_tasks[key][0]
+            return self.items_tasks[key]
         name = self.names.name(("items",) + key, f"{loop.variable}-items{suffix}")
         if self.items_limit is not None:
             limit = self.items_limit
-        self.items_tasks[key] = (name, limit)
+        self.items_tasks[key] = name
         entry: dict = {"name": name, "taskRef": {"name": self.items_task_spec()}, "_key": ITEMS_KEY}
         if isinstance(items, ir.ParamRef):
             source, value = "text", f"$(params.{items.name})"

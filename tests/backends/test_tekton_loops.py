@@ -230,7 +230,11 @@ def test_a_run_time_list_times_a_literal_list_shares_the_limit():
     ("for x in l {\n  a = count(n=x)\n  b = label(text=\"t\")\n}", "l: list[float] = [1.0]",
      "step 'b' writes files"),
     ("for x in l {\n  a = count(n=x)\n  b = count(n=1.0)\n}", "l: list[float] = [1.0]",
-     "step 'b' does not take the item in exactly one value input"),
+     "step 'b' does not take the item of each loop in exactly one value input"),
+    ("for x in l {\n  for y in [1.0, 2.0] {\n    a = count(n=x, m=y)\n    b = count(n=x, m=y)\n  }\n}",
+     "l: list[float] = [1.0]", "the loop over y inside it holds several steps"),
+    ("for x in g {\n  for y in x {\n    a = count(n=y)\n  }\n}", "g: list[list[float]] = [[1.0]]",
+     "the loop over y iterates the item of the loop over x"),
 ])
 def test_loops_tekton_cannot_fan_out_are_refused(body, params, words):
     output = compiled(body, params)
