@@ -959,8 +959,8 @@ class TektonEmitter(Emitter):
         members = [{item.id} if isinstance(item, ir.Task) else {task.id for task in item.all_tasks()}
                    for item in scope.items]
         owner = {task_id: index for index, ids in enumerate(members) for task_id in ids}
-        linked = next(((task_id, other) for task_id, index in owner.items() for other in self.graph.predecessors(task_id)
-                       if owner.get(other, index) != index), None)
+        linked = next(((task_id, other) for task_id, index in owner.items()
+                       for other in self.graph.predecessors(task_id) if owner.get(other, index) != index), None)
         if linked is not None or any(chain is None for chain in chains):
             why = (f"step '{linked[0]}' reads or waits for step '{linked[1]}' of the same iteration, and running a "
                    "group of tasks per item needs Pipelines in Pipelines, which Tekton has not implemented "
@@ -1434,7 +1434,7 @@ class TektonEmitter(Emitter):
         """The spec of Task `name` for an MPI step: fill the values into the MPIJob manifest,
         create the job with kubectl and wait for it, then copy its int/float/bool outputs
         into results. `files`: (input, gathered) for the inputs read from the workspace (the
-        manifest step reads them; a helper step first gathers a loop's files into one list).
+        manifest step reads them; the `treadle-values` step first gathers a loop's files into one list).
         `guard`: the Task checks its own condition first (a finally step), and every later
         step ends at once, successfully, unless it holds."""
         component, settings = task.component, task.settings
@@ -1451,7 +1451,7 @@ class TektonEmitter(Emitter):
 
         def file_value(port: str) -> list[int]:
             """A mark for the text of the file input `port` reads (the manifest step reads it):
-            the producer's file, or the list the helper step gathered."""
+            the producer's file, or the list the `treadle-values` step gathered."""
             if reads[port]:
                 return [value(f"{VALUES_PATH}/{port}")]
             return [value(f"{MPI_SHARED_PATH}/$(params.{file_param(port)})")]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from treadle.backends.base import Options
 from treadle.backends.targets import compile_pipelines
-from treadle.backends.tekton import MPI_SHARED_PATH
+from treadle.backends.tekton import GUARD_FILE, MPI_SHARED_PATH
 from treadle.compiler.frontend import compile_sources
 from treadle.compiler.source import SourceFile
 
@@ -187,7 +187,8 @@ def test_a_loop_over_another_loops_outputs_reads_every_copys_value(schema_errors
     assert run.returncode == 0, run.stderr
     assert json.loads((tmp_path / "result").read_text()) == ["0.5", "2"]
     texts = entries["z-items"]
-    assert texts["params"][:2] == [{"name": "source", "value": "texts"}, {"name": "list", "value": '["l-0/name","l-1/name"]'}]
+    assert texts["params"][:2] == [{"name": "source", "value": "texts"},
+                                   {"name": "list", "value": '["l-0/name","l-1/name"]'}]
     assert texts["workspaces"] == [{"name": "treadle-shared", "workspace": "treadle-artifacts"}]
     for folder, text in (("l-0", "one\n"), ("l-1", '["not", "parsed"]')):
         (tmp_path / folder).mkdir()
@@ -271,7 +272,7 @@ def test_a_condition_on_a_run_time_item_is_checked_by_each_combination(schema_er
     params = {param["name"]: param["value"] for param in entry["params"]}
     spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
     check, main = spec["steps"]
-    assert check["args"][-1] == "$(params.n)" and main["command"][4] == "?/tmp/treadle/check/holds"
+    assert check["args"][-1] == "$(params.n)" and main["command"][4] == f"?{GUARD_FILE}"
     assert tasks(docs)["a"]["taskRef"] != entry["taskRef"]  # a's Task has no check
     holds = tmp_path / "holds"
     values = [value.replace("$(params.k)", k) for value in params["treadle-condition-values"]]

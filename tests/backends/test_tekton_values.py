@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from treadle.backends.base import Options
-from treadle.backends.tekton import LAUNCHER_SCRIPT, MPI_SHARED_PATH, VALUES_PATH
+from treadle.backends.tekton import GUARD_FILE, LAUNCHER_SCRIPT, MPI_MANIFEST_FILE, MPI_SHARED_PATH, VALUES_PATH
 
 PRINT_ARGV = "import json, os, sys; print(json.dumps([sys.argv[1:], os.environ.get('TEXT')]))"
 COMPONENTS = f'''
@@ -269,7 +269,7 @@ def test_a_finally_step_checks_its_condition_in_a_step_of_its_own(tmp_path, sche
     values = [value.replace("$(params.k)", k) for value in params["treadle-condition-values"]]
     subprocess.run([sys.executable, "-c", kubelet_expand(check["command"][2], {}), str(holds),
                     params["treadle-condition"], *values], check=True)
-    command = [kubelet_expand(tekton_substitute(item, params), EveryName()).replace("/tmp/treadle/check/holds", str(holds))
+    command = [kubelet_expand(tekton_substitute(item, params), EveryName()).replace(GUARD_FILE, str(holds))
                for item in main["command"]]
     command = [sys.executable if item == "python3" else item for item in command]
     run = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -347,11 +347,11 @@ def test_a_finally_mpi_step_checks_its_condition_before_it_creates_the_job(tmp_p
     def local(item: str) -> str:
         item = tekton_substitute(item, {**params, "treadle-outputs": "f"})
         item = kubelet_expand(item, {"POD_NAME": "pod", "POD_UID": "uid"})
-        return item.replace("/tmp/treadle/check/holds", str(holds)).replace("/treadle/mpijob/manifest.json", str(out))
+        return item.replace(GUARD_FILE, str(holds)).replace(MPI_MANIFEST_FILE, str(out))
 
     for step in (manifest, job, copy):  # every step after the check goes through the launcher's guard
         assert step["command"][:2] == ["sh", "-c"] and "args" not in step
-        assert step["command"][4] == "?/tmp/treadle/check/holds"
+        assert step["command"][4] == f"?{GUARD_FILE}"
     command = [local(item) for item in manifest["command"]]
     assert command[5] == "=python3"
     command[5] = "=" + sys.executable
