@@ -1630,7 +1630,8 @@ def guarded(step: dict) -> dict:
         tokens += ["=" + argument, "."]
     result = {key: value for key, value in step.items() if key != "args"}
     result["command"] = [*LAUNCHER_COMMAND, *tokens]
-    result["volumeMounts"] = [*step.get("volumeMounts", []), Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH, readOnly=True)]
+    guard = Flow(name=GUARD_VOLUME, mountPath=GUARD_PATH, readOnly=True)
+    result["volumeMounts"] = [*step.get("volumeMounts", []), guard]
     return result
 
 

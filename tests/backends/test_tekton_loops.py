@@ -196,7 +196,8 @@ def test_a_loop_over_another_loops_outputs_reads_every_copys_value(schema_errors
     assert run_items(docs, texts, tmp_path).returncode == 0
     assert json.loads((tmp_path / "result").read_text()) == ["one\n", '["not", "parsed"]']
     values = entries["w-items"]
-    assert values["params"][:2] == [{"name": "source", "value": "values"}, {"name": "list", "value": '["s-0/items","s-1/items"]'}]
+    assert values["params"][:2] == [{"name": "source", "value": "values"},
+                                    {"name": "list", "value": '["s-0/items","s-1/items"]'}]
     for folder, text in (("s-0", '[1, "x"]'), ("s-1", "[]")):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "items").write_text(text)
