@@ -19,6 +19,11 @@ from treadle.backends.tekton import GUARD_FILE, MPI_SHARED_PATH
 from treadle.compiler.frontend import compile_sources
 from treadle.compiler.source import SourceFile
 
+LABEL2 = '''component label2(n: float, text: str) -> (ok: bool) {
+  image = "alpine:3.20"
+  command = ["label", n, text, ok]
+}
+'''
 COMPONENTS = '''
 component count(n: float, m: float = 0.0) -> (out: float) {
   image = "alpine:3.20"
@@ -380,3 +385,70 @@ def test_generated_loops_compile_to_valid_yaml_or_a_backend_error(schema_errors,
                     combinations *= len(param["value"]) if isinstance(param["value"], list) else 1
                 assert combinations <= 256
     assert compile_pipelines(graphs, "tekton", Options()).text == output.text
+
+
+# ---------------------------------------------------------------- item checks decide like the language
+NUMBERS = ["-1.5", "0", "0.5", "1", "2.25", "nan"]
+
+
+@st.composite
+def item_conditions(draw, depth: int = 2):
+    """Conditions over the items x (a float from a run-time list) and y (a str from a literal
+    list), the parameters k and t, and literals."""
+    if depth == 0 or draw(st.booleans()):
+        if draw(st.booleans()):
+            left, right = draw(st.sampled_from(["x", "k"])), draw(st.sampled_from(["x", "k", *NUMBERS[:-1]]))
+            return f"{left} {draw(st.sampled_from(['==', '!=', '<', '<=', '>', '>=']))} {right}"
+        left, right = draw(st.sampled_from(["y", "t"])), draw(st.sampled_from(["y", "t", '"a"', '"b"']))
+        return f"{left} {draw(st.sampled_from(['==', '!=']))} {right}"
+    kind = draw(st.sampled_from(["and", "or", "not"]))
+    if kind == "not":
+        return f"not ({draw(item_conditions(depth - 1))})"
+    return f"({draw(item_conditions(depth - 1))}) {kind} ({draw(item_conditions(depth - 1))})"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(item_conditions(), st.sampled_from(NUMBERS), st.sampled_from(["a", "b"]), st.sampled_from(NUMBERS),
+       st.sampled_from(["a", "b", "c"]))
+def test_a_matrix_combination_checks_its_items_as_the_language_decides(tmp_path_factory, condition, x, y, k, t):
+    from treadle.backends.base import conditions_of
+    from treadle.backends.local.plan import binding_type, condition_holds
+    from treadle.compiler import ir
+
+    source = COMPONENTS + LABEL2 + ('pipeline p(l: list[float] = [1.0], k: float = 1, t: str = "a") {\n'
+                                    f'  for x in l {{\n    for y in ["a", "b"] {{\n      if {condition} {{\n'
+                                    '        c = label2(n=x, text=y)\n      }\n    }\n  }\n}\n')
+    result = compile_sources([SourceFile("test.treadle", source)])
+    assert not [d for d in result.diagnostics if d.is_error]
+    (graph,) = result.pipelines.values()
+    output = compile_pipelines([graph], "tekton", Options())
+    assert output.ok, [d.message for d in output.diagnostics]
+    docs = {f"{d['kind']}/{d['metadata']['name']}": d for d in load_all(output.text)}
+    task = graph.nodes["c"]["task"]
+    own = [part for part in conditions_of(task.guard)
+           if any(isinstance(binding, ir.LoopItem) for binding in ir.condition_bindings(part))]
+    entry = tasks(docs)["c"]
+    if not own:
+        assert "treadle-condition" not in {param["name"] for param in entry.get("params", [])}
+        return
+    loops = {loop.variable: loop.id for loop in ir.info(graph).loops}
+    values = {ir.ParamRef("k"): k, ir.ParamRef("t"): t, ir.LoopItem(loops["x"]): x, ir.LoopItem(loops["y"]): y}
+
+    def value_of(binding):
+        return binding.value if isinstance(binding, ir.Const) else values[binding]
+
+    expected = all(condition_holds(part, value_of, lambda b: binding_type(graph, b)) for part in own)
+    params = {param["name"]: param["value"] for param in entry["params"]}
+    check = docs[f"Task/{entry['taskRef']['name']}"]["spec"]["steps"][0]
+    run_values = {"k": k, "t": t, "n": x, "text": y}
+    args = []
+    for arg in check["args"][1:]:
+        if arg.endswith("[*])"):
+            args += [kubelet_expand(value.replace("$(params.k)", k).replace("$(params.t)", t), {})
+                     for value in params[arg[len("$(params."):-len("[*])")]]]
+        else:
+            name = arg[len("$(params."):-1]
+            args.append(params[name] if name in params else run_values[name])
+    holds = tmp_path_factory.mktemp("check") / "holds"
+    subprocess.run([sys.executable, "-c", kubelet_expand(check["command"][2], {}), str(holds), *args], check=True)
+    assert holds.read_text() == ("true" if expected else "false")
