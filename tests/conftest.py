@@ -1,6 +1,12 @@
 """Fixtures shared by all tests."""
 
 import pytest
+from hypothesis import settings
+
+# Properties check what is computed, never how fast: hypothesis' default 200 ms deadline per
+# example fails them at random on a loaded 2-core machine. Speed lives in benchmarks/.
+settings.register_profile("treadle", deadline=None)
+settings.load_profile("treadle")
 
 
 @pytest.fixture
