@@ -12,7 +12,6 @@ A token is a tuple `(type, text, line, column, offset)`, 1-based line and column
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
 TYPE, TEXT, LINE, COLUMN, OFFSET = range(5)
 
@@ -90,38 +89,54 @@ class TreadleLexer:
         # Any other character is a token of its own kind, so that scanning never skips text.
         alternatives.append(f"(?P<{_BAD}>[\\s\\S])")
         self.master = re.compile(blank + "(?:" + "|".join(alternatives) + ")")
+        # the same alternatives without names: (blanks, token text) pairs, found in one call
+        plain = [regexp for _, regexp in patterns] + [re.escape(value) for _, value in punctuation] + ["[\\s\\S]"]
+        self.scanner = re.compile("(" + blank + ")(" + "|".join(plain) + ")")
+        if self.scanner.groups != 2:
+            raise ValueError("the grammar's terminals must use non-capturing groups (?:...)")
         self.comment_types = frozenset(comment_types)
         # kinds that need more than "pass it on": checked in one test on the hot path
         self.rare = frozenset({"_NL", _BAD} | self.comment_types | _OPENERS | _CLOSERS)
 
-    def lex(self, data: str, comments: list | None = None) -> Iterator[Token]:
-        """Yield tokens, the last one "$END"; comments (ignored terminals that are not
-        blanks) go to `comments`."""
+    def lex(self, data: str, comments: list | None = None) -> list[Token]:
+        """The tokens of `data`, the last one "$END"; comments (ignored terminals that are
+        not blanks) go to `comments`."""
         keywords = self.keywords
         continuations = self.continuations
         comment_types = self.comment_types
+        rare = self.rare
+        classify = self.master.match
+        kinds: dict[str, str] = {}  # text -> kind: each distinct text is classified once
+        tokens: list[Token] = []
+        emit = tokens.append
         stack: list[str] = []
         previous_type = None
         emitted_newline = True
         pending: Token | None = None
         line = 1
         line_start = 0
-        rare = self.rare
-        for match in self.master.finditer(data):
-            kind = match.lastgroup
-            start = match.start(kind)
+        offset = 0
+        for blank, value in self.scanner.findall(data):
+            start = offset + len(blank)
+            offset = start + len(value)
+            kind = kinds.get(value)
+            if kind is None:
+                kind = classify(data, start).lastgroup
+                if kind == "NAME":
+                    kind = keywords.get(value, "NAME")
+                kinds[value] = kind
             if kind in rare:
                 if kind == "_NL":
                     if pending is None and not emitted_newline and (not stack or stack[-1] == "block"):
                         pending = ("_NL", "\n", line, start - line_start + 1, start)
                     line += 1
-                    line_start = match.end()
+                    line_start = offset
                     continue
                 if kind == _BAD:
                     raise LexFailure(start, line, start - line_start + 1)
                 if kind in comment_types:
                     if comments is not None:
-                        comments.append((kind, match.group(kind), line, start - line_start + 1, start))
+                        comments.append((kind, value, line, start - line_start + 1, start))
                     continue
                 if kind in _OPENERS:
                     if kind == "LBRACE":
@@ -131,22 +146,19 @@ class TreadleLexer:
                 elif kind in _CLOSERS:
                     if stack:
                         stack.pop()
-            value = match.group(kind)
-            if kind == "NAME":
-                kind = keywords.get(value, "NAME")
-            token = (kind, value, line, start - line_start + 1, start)
+            if pending is not None:
+                if kind not in continuations:
+                    emit(pending)
+                    emitted_newline = True
+                pending = None
+            emit((kind, value, line, start - line_start + 1, start))
             if kind == "STRING" and "\n" in value:  # a triple-quoted string
                 line += value.count("\n")
                 line_start = start + value.rfind("\n") + 1
-            if pending is not None:
-                if kind not in continuations:
-                    yield pending
-                    emitted_newline = True
-                pending = None
-            yield token
             previous_type = kind
             emitted_newline = False
         if pending is not None:
-            yield pending
+            emit(pending)
         # the end of the input, placed just after the last character
-        yield ("$END", "", line, len(data) - line_start + 1, len(data))
+        emit(("$END", "", line, len(data) - line_start + 1, len(data)))
+        return tokens
