@@ -442,8 +442,12 @@ def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
     loop_items = {loop.id: loop.items for loop in pipeline.loops}
     edges: dict[tuple[str, str], tuple[set[str], bool]] = {}
     for task in task_list:
-        reads = [binding for binding in task_bindings(task) if isinstance(binding, TaskOutput)]
-        reads += [loop_items[loop_id] for loop_id in task.loops if isinstance(loop_items[loop_id], TaskOutput)]
+        # task_bindings(task), written out: this runs once per task of every graph built
+        reads = [binding for _, binding in task.arguments if isinstance(binding, TaskOutput)]
+        if task.guard is not None:
+            reads += [binding for binding in condition_bindings(task.guard) if isinstance(binding, TaskOutput)]
+        if task.loops:
+            reads += [loop_items[loop_id] for loop_id in task.loops if isinstance(loop_items[loop_id], TaskOutput)]
         for binding in reads:
             edges.setdefault((binding.task, task.id), (set(), False))[0].add(binding.output)
         for other in task.after:
