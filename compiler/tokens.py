@@ -100,7 +100,12 @@ class TreadleLexer:
 
     def lex(self, data: str, comments: list | None = None) -> list[Token]:
         """The tokens of `data`, the last one "$END"; comments (ignored terminals that are
-        not blanks) go to `comments`."""
+        not blanks) go to `comments`.
+
+        One findall gives (blanks, text) pairs, far cheaper than a match object per token.
+        A token's kind is the first terminal that matches its text, wherever it stands (no
+        terminal looks past its own end), so each distinct text is classified once, by the
+        named pattern at its first position."""
         keywords = self.keywords
         continuations = self.continuations
         comment_types = self.comment_types
