@@ -165,6 +165,11 @@ def peer_job(name: str, data: str, out: str, n_jobs: int | None):
     return job
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _rss_mib() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -181,11 +186,12 @@ def run_peer_in_this_process(args) -> None:
         limiter = threadpool_limits(int(args.peer_threads))
     job = peer_job(args.peer, args.data, args.out, args.n_jobs)
     rss_after_imports = _rss_mib()
-    started = time.perf_counter()
+    started, cpu_at_start = time.perf_counter(), _cpu_seconds()
     job()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_at_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"seconds": seconds, "peak_rss_mib": peak, "rss_after_imports_mib": rss_after_imports}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak,
+                      "rss_after_imports_mib": rss_after_imports}))
     del limiter
 
 
@@ -250,7 +256,8 @@ def measure_peer(name, data, work, threads: str, n_jobs: int | None) -> dict:
         raise RuntimeError(f"peer {name} failed: {completed.stderr.strip()}")
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     return {"seconds": report["seconds"], "wall": wall, "peak_rss_mib": report["peak_rss_mib"],
-            "data_mib": report["peak_rss_mib"] - report["rss_after_imports_mib"], "others": others}
+            "data_mib": report["peak_rss_mib"] - report["rss_after_imports_mib"],
+            "cpu": report["cpu_seconds"], "others": others}
 
 
 def median_of(runs: list[dict]) -> dict:

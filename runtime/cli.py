@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import resource
 import sys
 import time
 
+from treadle.runtime import stats
 from treadle.runtime.errors import InternalError, UserError
 
 PROGRAM = "treadle-runtime"
@@ -223,23 +223,15 @@ def _route_warnings(comm, command: str) -> None:
     warnings.showwarning = show
 
 
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _write_stats(comm, outputs, args, threads: int, started: float, rss_at_start: float,
                  cpu_at_start: float) -> None:
     mine = {
         "rank": comm.rank,
         "seconds": time.perf_counter() - started,
-        "cpu_seconds": _cpu_seconds() - cpu_at_start,
-        "peak_rss_mib": _peak_rss_mib(),
+        "cpu_seconds": stats.cpu_seconds() - cpu_at_start,
+        "peak_rss_mib": stats.peak_rss_mib(),
         "rss_after_imports_mib": rss_at_start,
+        "phases": stats.report(),
     }
     ranks = comm.gather(mine)
     if comm.is_root:
@@ -274,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         outputs = Outputs(comm)
         if args.stats:
             outputs.check(args.stats)
-        rss_at_start, cpu_at_start = _current_rss_mib(), _cpu_seconds()
+            stats.start()
+        rss_at_start, cpu_at_start = stats.current_rss_mib(), stats.cpu_seconds()
         started = time.perf_counter()
         component.run(args, comm, outputs)
         if args.stats:
@@ -300,17 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         if comm is not None and comm.distributed:
             comm.abort(1)
         return 1
-
-
-def _current_rss_mib() -> float:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return _peak_rss_mib()
+    finally:
+        stats.stop()
 
 
 if __name__ == "__main__":

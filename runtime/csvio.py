@@ -3,7 +3,8 @@
 Reading: the data lines are cut into one byte range per rank, each range starting at a
 line start, and each rank parses only its own range, in blocks, with pandas' C parser.
 Parsing is the costly part of most components, so this is what makes them scale; it also
-keeps each rank's memory to its own rows. (Skipping rows with `read_csv(skiprows=...)`
+keeps each rank's memory to its own rows, held once (parsed blocks are copied into one
+array as they come, never stacked at the end). (Skipping rows with `read_csv(skiprows=...)`
 would still tokenise every skipped line.)
 
 Writing: each rank formats its own rows (orjson's shortest round-trip float formatting,
@@ -26,8 +27,9 @@ import pandas as pd
 
 from treadle.runtime.errors import UserError
 from treadle.runtime.mpi import Communicator, agreed
+from treadle.runtime.stats import phase
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20
 DEFAULT_TARGET = "target"
 
 
@@ -155,6 +157,7 @@ def _diagnose(block: bytes, header: Header, feature_names: list[str]) -> UserErr
 
 
 def _parse_block(block: bytes, header: Header, feature_names, target_name):
+    """The block's rows as a DataFrame whose feature columns are all numeric."""
     # Column types are inferred: naming float64 up front makes pandas' parser over twice
     # as slow. Every column is parsed, so a row with extra fields is an error.
     try:
@@ -166,27 +169,44 @@ def _parse_block(block: bytes, header: Header, feature_names, target_name):
         raise _diagnose(block, header, feature_names) from None
     if not all(frame[name].dtype.kind in "biuf" for name in feature_names):
         raise _diagnose(block, header, feature_names)
-    features = frame[feature_names].to_numpy(dtype=np.float64) if feature_names else (
-        np.empty((len(frame), 0))
-    )
-    if not np.isfinite(features).all():
-        bad_column = feature_names[int(np.nonzero(~np.isfinite(features).all(axis=0))[0][0])]
+    return frame
+
+
+class _Rows:
+    """A (rows, columns) float64 array filled block by block, its final size unknown.
+
+    The array is sized from the first block's bytes per row and resized in place
+    (`ndarray.resize`, a `realloc` that remaps large arrays rather than copying them), so
+    the rows are copied once, from each parsed block, and never held twice.
+    """
+
+    def __init__(self, columns: int):
+        self.array = np.empty((0, columns))
+        self.filled = 0
+
+    def reserve(self, rows: int) -> None:
+        if rows > self.array.shape[0]:
+            self.array.resize((rows, self.array.shape[1]), refcheck=False)
+
+    def append(self, values: np.ndarray) -> None:
+        end = self.filled + values.shape[0]
+        if end > self.array.shape[0]:
+            self.reserve(max(end, self.array.shape[0] * 3 // 2))
+        self.array[self.filled : end] = values
+        self.filled = end
+
+    def result(self) -> np.ndarray:
+        if self.filled == 0:
+            return np.empty((0, self.array.shape[1]))
+        self.array.resize((self.filled, self.array.shape[1]), refcheck=False)
+        return self.array
+
+
+def _check_finite(features: np.ndarray, header: Header, feature_names) -> None:
+    finite = np.isfinite(features).all(axis=0)
+    if not finite.all():
+        bad_column = feature_names[int(np.flatnonzero(~finite)[0])]
         raise UserError(f"{header.path}: column {bad_column!r} has a missing or infinite value")
-    target = frame[target_name].to_numpy(dtype=object) if target_name else None
-    return features, target
-
-
-def _stack(parts: list[np.ndarray], columns: int) -> np.ndarray:
-    """Concatenate row blocks, freeing each as it is copied so peak memory stays ~1x."""
-    total = sum(part.shape[0] for part in parts)
-    result = np.empty((total, columns), dtype=np.float64)
-    row = 0
-    while parts:
-        part = parts.pop(0)
-        result[row : row + part.shape[0]] = part
-        row += part.shape[0]
-        del part
-    return result
 
 
 def _resolve_columns(header: Header, target: str | None, target_required: bool,
@@ -219,18 +239,29 @@ def read_table(
     min_rows: int = 1,
 ) -> Table:
     """Read this rank's share of the rows (or, with `whole`, every row on every rank)."""
+    with phase("read"):
+        return _read_table(comm, path, target, target_required, features, whole, min_rows)
+
+
+def _read_table(comm, path, target, target_required, features, whole, min_rows) -> Table:
     with agreed(comm):
         header = read_header(path)
         feature_names, target_name = _resolve_columns(header, target, target_required, features)
-        feature_parts, target_parts = [], []
+        rows, target_parts = _Rows(len(feature_names)), []
         with open(path, "rb") as handle:
             start, end = byte_range(handle, header, comm.rank, comm.size)
             for block in line_blocks(handle, start, end):
-                block_features, block_target = _parse_block(block, header, feature_names, target_name)
-                feature_parts.append(block_features)
-                if block_target is not None:
-                    target_parts.append(block_target)
-        local_features = _stack(feature_parts, len(feature_names))
+                if rows.filled == 0:  # room for the range's rows at the first block's bytes per row
+                    rows.reserve(int(block.count(b"\n") * (end - start) / len(block) * 1.05) + 16)
+                frame = _parse_block(block, header, feature_names, target_name)
+                del block
+                values = frame[feature_names].to_numpy(dtype=np.float64)
+                _check_finite(values, header, feature_names)
+                rows.append(values)
+                if target_name:
+                    target_parts.append(frame[target_name].to_numpy(dtype=object))
+                del frame, values
+        local_features = rows.result()
         local_target = (
             np.concatenate(target_parts) if target_parts else
             (np.empty(0, dtype=object) if target_name else None)
@@ -341,6 +372,11 @@ def write_rows(comm: Communicator, staged: str, header: bytes, blocks) -> None:
 
     `blocks` yields this rank's CSV text blocks (see `format_rows`). Collective.
     """
+    with phase("write"):
+        _write_rows(comm, staged, header, blocks)
+
+
+def _write_rows(comm: Communicator, staged: str, header: bytes, blocks) -> None:
     own_path = staged if comm.is_root else part_path(staged, comm.rank)
     with agreed(comm):
         with open(own_path, "wb") as handle:

@@ -1,7 +1,8 @@
 """Rank helpers and a communicator that works with or without `mpiexec`.
 
-Outside `mpiexec` the runtime never imports mpi4py: a one-process stand-in answers
-every collective, so a plain `treadle-runtime NAME` call has no MPI start-up cost.
+Outside `mpiexec`, and under `mpiexec -n 1`, the runtime never imports mpi4py: a
+one-process stand-in answers every collective, so a one-rank run has no MPI start-up
+cost, no MPI memory and no collective work.
 
 A rank that reaches a collective before the others waits without burning its core: it
 polls a non-blocking barrier with short sleeps (MPICH would otherwise spin), so on a node
@@ -19,6 +20,7 @@ import os
 import time
 from contextlib import contextmanager
 
+from treadle.runtime import stats
 from treadle.runtime.errors import InternalError, UserError
 
 # Variables that MPICH (Hydra), Open MPI and PMIx launchers set in every rank.
@@ -63,36 +65,44 @@ class Communicator:
     def distributed(self) -> bool:
         return self.size > 1
 
-    def _arrive(self) -> None:
-        """Wait for every rank to reach this point, sleeping rather than spinning."""
+    @contextmanager
+    def _collective(self):
+        """Wait for every rank to reach this point, sleeping rather than spinning, then
+        run the collective; the time it all takes is accounted to `collectives`."""
+        started = time.perf_counter()
         request = self._comm.Ibarrier()
         pause = 0.0
         while not request.Test():
             time.sleep(pause)
             pause = min(0.001, pause + 0.00005)
+        try:
+            yield
+        finally:
+            stats.add_collective_time(time.perf_counter() - started)
 
     # -- object collectives -------------------------------------------------------
     def bcast(self, obj, root: int = 0):
         if self._comm is None:
             return obj
-        self._arrive()
-        return self._comm.bcast(obj, root=root)
+        with self._collective():
+            return self._comm.bcast(obj, root=root)
 
     def gather(self, obj, root: int = 0):
         if self._comm is None:
             return [obj]
-        self._arrive()
-        return self._comm.gather(obj, root=root)
+        with self._collective():
+            return self._comm.gather(obj, root=root)
 
     def allgather(self, obj) -> list:
         if self._comm is None:
             return [obj]
-        self._arrive()
-        return self._comm.allgather(obj)
+        with self._collective():
+            return self._comm.allgather(obj)
 
     def barrier(self) -> None:
         if self._comm is not None:
-            self._arrive()
+            with self._collective():
+                pass
 
     # -- numeric collectives ------------------------------------------------------
     def sum(self, array):
@@ -105,9 +115,9 @@ class Communicator:
         from mpi4py import MPI
 
         total = np.empty_like(local)
-        self._arrive()
-        self._comm.Reduce(local, total, op=MPI.SUM, root=0)
-        self._comm.Bcast(total, root=0)
+        with self._collective():
+            self._comm.Reduce(local, total, op=MPI.SUM, root=0)
+            self._comm.Bcast(total, root=0)
         return total
 
     def sum_scalar(self, value: float) -> float:
@@ -141,8 +151,8 @@ class Communicator:
 
         sizes = [c * row_items for c in counts]
         offsets = [sum(sizes[:r]) for r in range(self.size)]
-        self._arrive()
-        self._comm.Allgatherv(local, [result, sizes, offsets, from_numpy_dtype(local.dtype)])
+        with self._collective():
+            self._comm.Allgatherv(local, [result, sizes, offsets, from_numpy_dtype(local.dtype)])
         return result
 
     def gather_rows(self, array, root: int = 0):
@@ -187,11 +197,19 @@ def agreed(comm: Communicator):
 _WORLD: Communicator | None = None
 
 
+def _launched_alone() -> bool:
+    """True under a launcher that started this one rank only (`mpiexec -n 1`): then the
+    one-process communicator serves, and MPI is neither imported nor started."""
+    if os.environ.get("TREADLE_MPI") == "1":
+        return False
+    return any(os.environ.get(name) == "1" for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"))
+
+
 def world() -> Communicator:
     """The process-wide communicator, started on first use."""
     global _WORLD
     if _WORLD is None:
-        if launched_by_mpi():
+        if launched_by_mpi() and not _launched_alone():
             from mpi4py import MPI
 
             _WORLD = Communicator(MPI.COMM_WORLD)

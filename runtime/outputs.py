@@ -16,6 +16,7 @@ import secrets
 
 from treadle.runtime.errors import UserError
 from treadle.runtime.mpi import Communicator, agreed
+from treadle.runtime.stats import phase
 
 
 class Outputs:
@@ -50,7 +51,7 @@ class Outputs:
     # -- rank-0 writers (other ranks only register the staged path) ------------------
     def write_bytes(self, destination: str, data: bytes) -> None:
         staged = self.stage(destination)
-        with agreed(self.comm):
+        with phase("write"), agreed(self.comm):
             if self.comm.is_root:
                 with open(staged, "wb") as handle:
                     handle.write(data)
@@ -68,7 +69,7 @@ class Outputs:
 
     def write_model(self, destination: str, estimator) -> None:
         staged = self.stage(destination)
-        with agreed(self.comm):
+        with phase("write"), agreed(self.comm):
             if self.comm.is_root:
                 import joblib
 

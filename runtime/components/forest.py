@@ -17,6 +17,7 @@ from treadle.runtime.components._shared import name_features
 from treadle.runtime.csvio import decode_target, read_table
 from treadle.runtime.errors import UserError
 from treadle.runtime.mpi import agreed, share
+from treadle.runtime.stats import phase
 
 
 def grow_across_ranks(comm, forest, features, target):
@@ -51,7 +52,8 @@ def run(args, comm, outputs) -> None:
     kind = RandomForestClassifier if args.task == "classification" else RandomForestRegressor
     forest = kind(n_estimators=args.n_estimators, random_state=args.seed, max_depth=args.max_depth or None,
                   min_samples_leaf=args.min_samples_leaf)
-    fitted = grow_across_ranks(comm, forest, table.features, target)
+    with phase("fit"):
+        fitted = grow_across_ranks(comm, forest, table.features, target)
     if fitted is not None:
         name_features(fitted, table.feature_names)
     outputs.write_model(args.model, fitted)

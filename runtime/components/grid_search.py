@@ -29,6 +29,7 @@ from treadle.runtime.components.forest import grow_across_ranks
 from treadle.runtime.csvio import decode_target, read_table
 from treadle.runtime.errors import UserError
 from treadle.runtime.mpi import agreed
+from treadle.runtime.stats import phase
 
 DEFAULT_TASK = {"forest": "classification", "ridge": "regression", "logistic": "classification",
                 "svc": "classification", "knn": "classification"}
@@ -131,7 +132,7 @@ def run(args, comm, outputs) -> None:
 
     pairs = [(c, f) for c in range(len(candidates)) for f in range(len(splits))]
     results = []
-    with agreed(comm):
+    with phase("search"), agreed(comm):
         for c, f in pairs[comm.rank :: comm.size]:
             train, test = splits[f]
             results.append((c, f) + fit_and_score(estimator, candidates[c], scorer, features, target, train, test))
@@ -155,12 +156,13 @@ def run(args, comm, outputs) -> None:
     summary = summarise(candidates, scores, fit_times)
     best = int(np.argmin(summary["rank_test_score"]))
     best_model = clone(estimator).set_params(**clone(candidates[best], safe=False))
-    if isinstance(best_model, (RandomForestClassifier, RandomForestRegressor)):
-        best_model = grow_across_ranks(comm, best_model, features, target)
-    else:
-        with agreed(comm):
-            if comm.is_root:
-                best_model.fit(features, target)
+    with phase("refit"):
+        if isinstance(best_model, (RandomForestClassifier, RandomForestRegressor)):
+            best_model = grow_across_ranks(comm, best_model, features, target)
+        else:
+            with agreed(comm):
+                if comm.is_root:
+                    best_model.fit(features, target)
     if comm.is_root:
         name_features(best_model, table.feature_names)
     outputs.write_model(args.model, best_model)

@@ -28,6 +28,7 @@ from treadle.runtime.components._moments import centred_variance, column_mean
 from treadle.runtime.components._shared import name_features
 from treadle.runtime.csvio import format_rows, read_table
 from treadle.runtime.errors import UserError
+from treadle.runtime.stats import phase
 
 
 def _openmp_threads() -> int:
@@ -223,7 +224,8 @@ def fit_kmeans(comm, table, n_clusters, seed, max_iter=300, tol=1e-4):
 def run(args, comm, outputs) -> None:
     outputs.check(args.model, args.inertia, args.labels)
     table = read_table(comm, args.data, target=args.target_column)
-    model, labels, _ = fit_kmeans(comm, table, args.k, args.seed, args.max_iter, args.tol)
+    with phase("fit"):
+        model, labels, _ = fit_kmeans(comm, table, args.k, args.seed, args.max_iter, args.tol)
     if args.labels:
         def blocks():
             yield format_rows(np.empty((labels.shape[0], 0)), [str(int(v)).encode() for v in labels])

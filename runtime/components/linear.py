@@ -22,6 +22,7 @@ from treadle.runtime.components._moments import centred_cross, centred_gram, col
 from treadle.runtime.components._shared import name_features, row_blocks
 from treadle.runtime.csvio import decode_target, read_table
 from treadle.runtime.errors import UserError
+from treadle.runtime.stats import phase
 
 
 def _centred_normal_equations(comm, features, target, total_rows):
@@ -177,5 +178,6 @@ def fit_linear(comm, table, kind: str, alpha: float, max_iter: int, tol: float):
 def run(args, comm, outputs) -> None:
     outputs.check(args.model)
     table = read_table(comm, args.data, target=args.target_column, target_required=True)
-    model = fit_linear(comm, table, args.kind, args.alpha, args.max_iter, args.tol)
+    with phase("fit"):
+        model = fit_linear(comm, table, args.kind, args.alpha, args.max_iter, args.tol)
     outputs.write_model(args.model, model)

@@ -16,6 +16,7 @@ from treadle.runtime.components._moments import centred_gram, column_mean
 from treadle.runtime.components._shared import name_features, row_blocks
 from treadle.runtime.csvio import format_rows, read_table, text_fields
 from treadle.runtime.errors import UserError
+from treadle.runtime.stats import phase
 
 
 def fit_pca(comm, table, n_components: int, whiten: bool = False) -> PCA:
@@ -64,7 +65,8 @@ def projected_rows(pca, table):
 def run(args, comm, outputs) -> None:
     outputs.check(args.output, args.model)
     table = read_table(comm, args.data, target=args.target_column)
-    pca = fit_pca(comm, table, args.n_components, args.whiten)
+    with phase("fit"):
+        pca = fit_pca(comm, table, args.n_components, args.whiten)
     columns = [f"pca{index}" for index in range(pca.n_components_)]
     columns += [table.target_name] if table.target is not None else []
     outputs.write_csv(args.output, columns, projected_rows(pca, table))

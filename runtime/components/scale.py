@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from treadle.runtime.components._moments import centred_variance, column_mean
 from treadle.runtime.components._shared import name_features, row_blocks
 from treadle.runtime.csvio import format_rows, read_table, text_fields
+from treadle.runtime.stats import phase
 
 
 def fit_scaler(comm, table) -> StandardScaler:
@@ -44,7 +45,8 @@ def scaled_rows(scaler, table):
 def run(args, comm, outputs) -> None:
     outputs.check(args.output, args.model)
     table = read_table(comm, args.data, target=args.target_column)
-    scaler = fit_scaler(comm, table)
+    with phase("fit"):
+        scaler = fit_scaler(comm, table)
     columns = table.feature_names + ([table.target_name] if table.target is not None else [])
     outputs.write_csv(args.output, columns, scaled_rows(scaler, table))
     outputs.write_model(args.model, scaler)

@@ -2,7 +2,7 @@
 
 Started by the tests as `mpiexec -n N python mpi_driver.py COMMANDS.json CODES.json`, so
 the interpreter and library start-up is paid once per rank count instead of once per
-command. Rank 0 writes the exit code of every command.
+command. Rank 0 writes the exit code of every command, and whether MPI was started.
 """
 
 import json
@@ -23,7 +23,7 @@ def main() -> None:
             codes.append(exc.code)
     if world().is_root:
         with open(sys.argv[2], "w") as handle:
-            json.dump(codes, handle)
+            json.dump({"codes": codes, "mpi_started": "mpi4py.MPI" in sys.modules}, handle)
 
 
 if __name__ == "__main__":

@@ -85,8 +85,9 @@ def run(request, data, tmp_path_factory):
         capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert completed.returncode == 0, completed.stderr
-    codes = json.loads(codes_file.read_text())
-    return {"ranks": ranks, "out": out, "data": data, "codes": codes, "stderr": completed.stderr}
+    report = json.loads(codes_file.read_text())
+    return {"ranks": ranks, "out": out, "data": data, "codes": report["codes"], "stderr": completed.stderr,
+            "mpi_started": report["mpi_started"]}
 
 
 def _features(path):
@@ -103,6 +104,10 @@ def test_every_good_command_succeeds_and_bad_ones_exit_2(run):
     assert "column 'x1' has a non-numeric value 'oops'" in run["stderr"]
     assert "--k 401 is larger than the number of rows (400)" in run["stderr"]
     assert "Traceback" not in run["stderr"]
+
+
+def test_one_rank_starts_no_mpi(run):
+    assert run["mpi_started"] == (run["ranks"] > 1)
 
 
 def test_split_is_train_test_split(run):
