@@ -12,6 +12,9 @@ if TYPE_CHECKING:  # pandas is imported where it is used: it is slow to import
 from treadle.runtime.errors import UserError
 
 VALUES_PER_BLOCK = 1 << 20
+# Formatting a value as CSV text takes ~20 bytes, held up to three times (orjson's text,
+# its slice, the rows joined): output blocks are smaller so that these stay a few MiB.
+OUTPUT_VALUES_PER_BLOCK = 1 << 18
 
 
 def row_blocks(rows: int, columns: int, values_per_block: int = VALUES_PER_BLOCK):
@@ -19,6 +22,11 @@ def row_blocks(rows: int, columns: int, values_per_block: int = VALUES_PER_BLOCK
     step = max(256, values_per_block // max(1, columns))
     for start in range(0, rows, step):
         yield slice(start, min(rows, start + step))
+
+
+def output_blocks(rows: int, columns: int):
+    """Row slices for formatting output rows: bounded text temporaries."""
+    return row_blocks(rows, columns, OUTPUT_VALUES_PER_BLOCK)
 
 
 def name_features(estimator, feature_names: list[str]) -> None:

@@ -10,7 +10,7 @@ import math
 
 from sklearn import datasets
 
-from treadle.runtime.components._shared import row_blocks
+from treadle.runtime.components._shared import output_blocks
 from treadle.runtime.csvio import format_rows, text_fields
 from treadle.runtime.errors import UserError
 from treadle.runtime.mpi import share
@@ -61,7 +61,7 @@ def run(args, comm, outputs) -> None:
     start, end = share(features.shape[0], comm.rank, comm.size)
 
     def blocks():
-        for rows in row_blocks(end - start, features.shape[1]):
+        for rows in output_blocks(end - start, features.shape[1]):
             part = slice(start + rows.start, start + rows.stop)
             yield format_rows(features[part], text_fields(target[part]))
 

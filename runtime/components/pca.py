@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from treadle.runtime.components._moments import centred_gram, column_mean
-from treadle.runtime.components._shared import name_features, row_blocks
+from treadle.runtime.components._shared import name_features, output_blocks
 from treadle.runtime.csvio import format_rows, read_table, text_fields
 from treadle.runtime.errors import UserError
 from treadle.runtime.stats import phase
@@ -52,7 +52,7 @@ def fit_pca(comm, table, n_components: int, whiten: bool = False) -> PCA:
 
 
 def projected_rows(pca, table):
-    for rows in row_blocks(table.local_rows, table.features.shape[1]):
+    for rows in output_blocks(table.local_rows, table.features.shape[1]):
         block = table.features[rows] - pca.mean_
         block = block @ pca.components_.T
         if pca.whiten:

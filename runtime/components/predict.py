@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from treadle.runtime.components._shared import frame, load_model, row_blocks
+from treadle.runtime.components._shared import frame, load_model, output_blocks
 from treadle.runtime.components.evaluate import read_for_model
 from treadle.runtime.csvio import format_rows, text_fields
 from treadle.runtime.errors import UserError
@@ -31,7 +31,7 @@ def output_columns(model, proba: bool) -> list[str]:
 
 def predicted_rows(model, table, proba: bool):
     named = hasattr(model, "feature_names_in_")
-    for rows in row_blocks(table.local_rows, table.features.shape[1]):
+    for rows in output_blocks(table.local_rows, table.features.shape[1]):
         x = frame(table.features[rows], table.feature_names) if named else table.features[rows]
         if not hasattr(model, "predict"):
             yield format_rows(np.asarray(model.transform(x), dtype=np.float64))

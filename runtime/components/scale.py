@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from treadle.runtime.components._moments import centred_variance, column_mean
-from treadle.runtime.components._shared import name_features, row_blocks
+from treadle.runtime.components._shared import name_features, output_blocks
 from treadle.runtime.csvio import format_rows, read_table, text_fields
 from treadle.runtime.stats import phase
 
@@ -35,7 +35,7 @@ def fit_scaler(comm, table) -> StandardScaler:
 
 def scaled_rows(scaler, table):
     """CSV blocks of this rank's scaled rows, the target text carried over unchanged."""
-    for rows in row_blocks(table.local_rows, table.features.shape[1]):
+    for rows in output_blocks(table.local_rows, table.features.shape[1]):
         block = table.features[rows] - scaler.mean_
         block /= scaler.scale_
         trailing = text_fields(table.target[rows]) if table.target is not None else None
