@@ -9,17 +9,21 @@
   (mean log-loss + ||w||^2 / (2 C n), intercept unpenalised, multinomial for 3+ classes),
   with scikit-learn's stopping rules. Every rank runs the same optimiser; each objective
   evaluation is one collective of the summed loss and gradient (p + 1 numbers per class).
+
+The fit needs numpy and scipy only; scikit-learn is loaded by rank 0 alone, to build the
+model it writes, after the rows are freed (see `scale`).
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from scipy import linalg, optimize
 from scipy.special import expit, log_softmax
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
 from treadle.runtime.components._moments import centred_cross, centred_gram, column_mean
-from treadle.runtime.components._shared import name_features, row_blocks
+from treadle.runtime.components._shared import late_import, name_features, row_blocks
 from treadle.runtime.csvio import decode_target, read_table
 from treadle.runtime.errors import UserError
 from treadle.runtime.stats import phase
@@ -33,22 +37,31 @@ def _centred_normal_equations(comm, features, target, total_rows):
     return x_mean, y_mean, gram, cross
 
 
-def fit_ridge(comm, features, target, total_rows, alpha: float) -> Ridge:
+def _fitted(estimator: str, params: dict, **attributes) -> SimpleNamespace:
+    """A fitted scikit-learn estimator described by its class name, parameters and attributes."""
+    return SimpleNamespace(estimator=estimator, params=params, attributes=attributes)
+
+
+def linear_model(fitted: SimpleNamespace, feature_names: list[str]):
+    model = getattr(late_import("sklearn.linear_model"), fitted.estimator)(**fitted.params)
+    for name, value in fitted.attributes.items():
+        setattr(model, name, value)
+    name_features(model, feature_names)
+    return model
+
+
+def solve_ridge(comm, features, target, total_rows, alpha: float) -> SimpleNamespace:
     x_mean, y_mean, gram, cross = _centred_normal_equations(comm, features, target, total_rows)
     gram.flat[:: gram.shape[0] + 1] += alpha
     try:
         coef = linalg.solve(gram, cross, assume_a="pos", overwrite_a=True)
     except (linalg.LinAlgError, ValueError):
         raise UserError("ridge: X'X + alpha I is singular; use alpha > 0") from None
-    model = Ridge(alpha=alpha, solver="auto")
-    model.coef_ = coef
-    model.intercept_ = float(y_mean - x_mean @ coef)
-    model.n_iter_ = None
-    model.solver_ = "cholesky"
-    return model
+    return _fitted("Ridge", {"alpha": alpha, "solver": "auto"}, coef_=coef,
+                   intercept_=float(y_mean - x_mean @ coef), n_iter_=None, solver_="cholesky")
 
 
-def fit_least_squares(comm, features, target, total_rows) -> LinearRegression:
+def solve_least_squares(comm, features, target, total_rows) -> SimpleNamespace:
     x_mean, y_mean, gram, cross = _centred_normal_equations(comm, features, target, total_rows)
     eigenvalues, eigenvectors = np.linalg.eigh(gram)
     singular = np.sqrt(np.clip(eigenvalues, 0.0, None))[::-1]
@@ -56,12 +69,8 @@ def fit_least_squares(comm, features, target, total_rows) -> LinearRegression:
     keep = np.sqrt(np.clip(eigenvalues, 0.0, None)) > cutoff
     # minimum-norm solution, as lstsq gives when X has dependent columns
     coef = eigenvectors[:, keep] @ ((eigenvectors[:, keep].T @ cross) / eigenvalues[keep])
-    model = LinearRegression()
-    model.coef_ = coef
-    model.intercept_ = float(y_mean - x_mean @ coef)
-    model.rank_ = int(keep.sum())
-    model.singular_ = singular
-    return model
+    return _fitted("LinearRegression", {}, coef_=coef, intercept_=float(y_mean - x_mean @ coef),
+                   rank_=int(keep.sum()), singular_=singular)
 
 
 class _LogisticObjective:
@@ -123,7 +132,7 @@ class _LogisticObjective:
         return loss, grad
 
 
-def fit_logistic(comm, features, labels, total_rows, C: float, max_iter: int = 100, tol: float = 1e-4):
+def solve_logistic(comm, features, labels, total_rows, C: float, max_iter: int = 100, tol: float = 1e-4):
     classes = np.unique(np.concatenate(comm.allgather(np.unique(labels))))
     if classes.shape[0] < 2:
         raise UserError(f"logistic regression needs at least 2 classes, the data have {classes.shape[0]}")
@@ -146,38 +155,41 @@ def fit_logistic(comm, features, labels, total_rows, C: float, max_iter: int = 1
 
         warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s): {result.message}",
                       ConvergenceWarning)
-    model = LogisticRegression(C=C, max_iter=max_iter, tol=tol)
-    model.classes_ = classes
     if n_classes == 2:
-        model.coef_ = result.x[np.newaxis, :-1].copy()
-        model.intercept_ = result.x[-1:].copy()
+        coef, intercept = result.x[np.newaxis, :-1].copy(), result.x[-1:].copy()
     else:
         weights = result.x.reshape((n_classes, -1), order="F")
-        model.coef_ = np.ascontiguousarray(weights[:, :-1])
-        model.intercept_ = weights[:, -1].copy()
-    model.n_iter_ = np.array([min(result.nit, max_iter)], dtype=np.int32)
-    return model
+        coef, intercept = np.ascontiguousarray(weights[:, :-1]), weights[:, -1].copy()
+    n_iter = np.array([min(result.nit, max_iter)], dtype=np.int32)
+    return _fitted("LogisticRegression", {"C": C, "max_iter": max_iter, "tol": tol}, classes_=classes,
+                   coef_=coef, intercept_=intercept, n_iter_=n_iter)
 
 
 def fit_linear(comm, table, kind: str, alpha: float, max_iter: int, tol: float):
+    """The fitted estimator, on every rank."""
+    return linear_model(solve_linear(comm, table, kind, alpha, max_iter, tol), table.feature_names)
+
+
+def solve_linear(comm, table, kind: str, alpha: float, max_iter: int, tol: float) -> SimpleNamespace:
     if kind == "logistic":
         if alpha <= 0:
             raise UserError("--alpha must be > 0 for logistic regression (C = 1/alpha)")
         labels = decode_target(comm, table, "classification")
-        model = fit_logistic(comm, table.features, labels, table.total_rows, 1.0 / alpha, max_iter, tol)
+        fitted = solve_logistic(comm, table.features, labels, table.total_rows, 1.0 / alpha, max_iter, tol)
     else:
         target = decode_target(comm, table, "regression")
         if kind == "ridge":
-            model = fit_ridge(comm, table.features, target, table.total_rows, alpha)
+            fitted = solve_ridge(comm, table.features, target, table.total_rows, alpha)
         else:
-            model = fit_least_squares(comm, table.features, target, table.total_rows)
-    name_features(model, table.feature_names)
-    return model
+            fitted = solve_least_squares(comm, table.features, target, table.total_rows)
+    return fitted
 
 
 def run(args, comm, outputs) -> None:
     outputs.check(args.model)
     table = read_table(comm, args.data, target=args.target_column, target_required=True)
     with phase("fit"):
-        model = fit_linear(comm, table, args.kind, args.alpha, args.max_iter, args.tol)
-    outputs.write_model(args.model, model)
+        fitted = solve_linear(comm, table, args.kind, args.alpha, args.max_iter, args.tol)
+    feature_names = table.feature_names
+    del table
+    outputs.write_model(args.model, linear_model(fitted, feature_names) if comm.is_root else None)

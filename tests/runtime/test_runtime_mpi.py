@@ -229,12 +229,15 @@ def test_bad_input_under_mpiexec_is_one_line_and_exit_2(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
 
 
-def test_scale_and_pca_load_scikit_learn_on_rank_0_only(tmp_path):
+def test_scale_pca_and_linear_load_scikit_learn_on_rank_0_only(tmp_path):
     """The other ranks never need scikit-learn, whose import is ~70 MiB per process."""
     data = write_csv(tmp_path / "d.csv", np.arange(40.0).reshape(20, 2) ** 1.5)
+    labelled = write_csv(tmp_path / "l.csv", np.arange(40.0).reshape(20, 2) ** 1.5, np.arange(20) % 2)
     commands = [["scale", "--data", data, "--output", f"{tmp_path}/s.csv", "--model", f"{tmp_path}/s.joblib"],
                 ["pca", "--data", data, "--n-components", "1", "--output", f"{tmp_path}/p.csv",
-                 "--model", f"{tmp_path}/p.joblib"]]
+                 "--model", f"{tmp_path}/p.joblib"],
+                ["linear", "--data", labelled, "--kind", "ridge", "--model", f"{tmp_path}/r.joblib"],
+                ["linear", "--data", labelled, "--kind", "logistic", "--model", f"{tmp_path}/g.joblib"]]
     script = (
         "import sys\nfrom treadle.runtime import cli\nfrom treadle.runtime.mpi import world\n"
         f"for argv in {commands!r}:\n"
@@ -246,3 +249,4 @@ def test_scale_and_pca_load_scikit_learn_on_rank_0_only(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert [(tmp_path / f"rank{rank}").read_text() for rank in (0, 1)] == ["True", "False"]
     assert joblib.load(tmp_path / "s.joblib").n_samples_seen_ == 20
+    assert list(joblib.load(tmp_path / "g.joblib").classes_) == [0, 1]
