@@ -226,8 +226,15 @@ def _children_cpu_seconds() -> float:
 def run_measured(command, env) -> tuple[subprocess.CompletedProcess, float, float]:
     """Run a command; return it, its wall time, and the cores that OTHER processes kept busy meanwhile."""
     busy, ours = _busy_cpu_seconds(), _children_cpu_seconds()
+    # stdin: an open pipe that carries nothing; MPICH's launcher, given the terminal or
+    # /dev/null on a loaded machine, sometimes fails with "process reading stdin too slowly"
+    read_end, write_end = os.pipe()
     started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, env=env)
+    try:
+        completed = subprocess.run(command, stdin=read_end, capture_output=True, text=True, env=env)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
     wall = time.perf_counter() - started
     others = (_busy_cpu_seconds() - busy) - (_children_cpu_seconds() - ours)
     return completed, wall, max(0.0, others / wall)
