@@ -18,7 +18,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.extmath import row_norms
 
-from conftest import simulate_ranks, write_csv
+from runtime_helpers import simulate_ranks, write_csv
 from treadle.runtime import csvio
 from treadle.runtime.components import forest, kmeans, linear, pca, scale
 from treadle.runtime.csvio import read_table

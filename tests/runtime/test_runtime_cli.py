@@ -20,7 +20,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-from conftest import read_csv, write_csv
+from runtime_helpers import read_csv, write_csv
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from conftest import MPIEXEC, run_mpiexec, write_csv
+from runtime_helpers import MPIEXEC, run_mpiexec, write_csv
 
 DRIVER = Path(__file__).with_name("mpi_driver.py")
 GRID = {"C": [0.05, 0.5, 5.0]}

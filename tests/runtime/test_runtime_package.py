@@ -179,7 +179,7 @@ def test_bad_thread_count_is_a_user_error(value):
 def test_threads_flag_is_applied_to_blas(tmp_path, run_cli):
     from threadpoolctl import threadpool_info
 
-    from conftest import write_csv
+    from runtime_helpers import write_csv
 
     path = write_csv(tmp_path / "d.csv", [[1.0, 2.0], [3.0, 5.0]])
     code, _ = run_cli("scale", "--data", path, "--output", tmp_path / "s.csv", "--model", tmp_path / "m",
