@@ -120,6 +120,9 @@ class _Writer:
         # text -> (its YAML form, its JSON length); block and flow forms differ.
         self.block_cache: dict[str, tuple[str, int]] = {}
         self.flow_cache: dict[str, tuple[str, int]] = {}
+        # (multi-line text, indentation) -> (its block form, its JSON length): a Task's fixed
+        # program is written once per indentation, not once per Task.
+        self.literal_cache: dict[tuple[str, str], tuple[str, int]] = {}
         self.flow_objects: dict[int, tuple[str, int]] = {}  # id of a Flow -> (text, JSON length)
         self.shared_blocks: dict[tuple[int, str], tuple[str, int]] = {}  # (id, indentation) of a Shared -> lines
 
@@ -127,14 +130,21 @@ class _Writer:
         if type(value) is str:
             known = self.block_cache.get(value)
             if known is None:
-                if "\n" in value:  # the form depends on the indentation: not cached
-                    self.json_size += _json_length(value)
-                    return _block_literal(value, indent + "  ") or _double_quoted(value)
+                if "\n" in value:  # the form depends on the indentation
+                    return self.literal(value, indent)
                 known = (_scalar_text(value, False), _json_length(value))
                 self.block_cache[value] = known
             self.json_size += known[1]
             return known[0]
         return self.other_scalar(value, indent, False)
+
+    def literal(self, text: str, indent: str) -> str:
+        known = self.literal_cache.get((text, indent))
+        if known is None:
+            known = (_block_literal(text, indent + "  ") or _double_quoted(text), _json_length(text))
+            self.literal_cache[(text, indent)] = known
+        self.json_size += known[1]
+        return known[0]
 
     def flow_scalar(self, value) -> str:
         if type(value) is str:
