@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 
 from ..compiler.version import treadle_version
 from .base import PIPELINE_LABEL
+from .yaml_out import Shared
 
 VERSION_LABEL = "treadle.dev/version"  # label: selectable (`kubectl get -l treadle.dev/version=0.1.0`)
 SOURCE_ANNOTATION = "treadle.dev/source"
@@ -64,13 +65,28 @@ class Origin:
 
 
 def stamp(documents: list[dict], origin: Origin) -> None:
-    """Add the origin's labels and annotations to the top-level metadata of each document."""
+    """Add the origin's labels and annotations to the top-level metadata of each document.
+
+    New dicts, since engines may share one labels dict between a document and its pods; one
+    stamped dict for the documents that shared one (a pipeline's Tasks), which the YAML
+    writer makes into lines once (`Shared`: nothing changes them afterwards)."""
+    version_label = label_value(origin.version)
+    stamped: dict[tuple[str, int], Shared] = {}  # (field, id of the engine's dict) -> its stamped copy
+    none: dict = {}
     for document in documents:
-        # New dicts: engines may share one labels dict between a document and its pods.
         metadata = document["metadata"] = dict(document.get("metadata", {}))
-        metadata["labels"] = {**metadata.get("labels", {}), VERSION_LABEL: label_value(origin.version)}
-        metadata["annotations"] = {**metadata.get("annotations", {}), SOURCE_ANNOTATION: origin.source,
-                                   SOURCE_HASH_ANNOTATION: origin.sha256, VERSION_ANNOTATION: origin.version}
+        labels = metadata.get("labels", none)
+        known = stamped.get(("labels", id(labels)))
+        if known is None:
+            known = stamped[("labels", id(labels))] = Shared({**labels, VERSION_LABEL: version_label})
+        metadata["labels"] = known
+        annotations = metadata.get("annotations", none)
+        known = stamped.get(("annotations", id(annotations)))
+        if known is None:
+            known = stamped[("annotations", id(annotations))] = Shared({
+                **annotations, SOURCE_ANNOTATION: origin.source, SOURCE_HASH_ANNOTATION: origin.sha256,
+                VERSION_ANNOTATION: origin.version})
+        metadata["annotations"] = known
 
 
 __all__ = ["Origin", "PIPELINE_LABEL", "VERSION_LABEL", "SOURCE_ANNOTATION", "SOURCE_HASH_ANNOTATION",
