@@ -49,7 +49,7 @@ from .base import (DEFAULT_KUBECTL_IMAGE, PIPELINE_LABEL, EmitResult, Emitter, O
                    build_scopes, conditions_of, documents_over)
 from .naming import LABEL_MAX, NameScope, dns_label
 from .tekton_schedule import schedule_documents
-from .yaml_out import Flow
+from .yaml_out import Flow, SharedList
 
 API_VERSION = "tekton.dev/v1"
 SIZE_LIMIT = 3 << 19  # 1.5 MiB: the API server's (etcd's) limit on one object
@@ -317,6 +317,16 @@ class TektonEmitter(Emitter):
         self.document_names = document_names if document_names is not None else {}
         self.results_of: dict[int, frozenset[str]] = {}  # id(component) -> its outputs that are results
         self.task_keys: dict[str, tuple] = {}  # task id -> its Task's key
+        self.shared_lists: dict[tuple, SharedList] = {}  # content -> the one list of Task specs that holds it
+
+    def shared_list(self, items: list) -> SharedList:
+        """One object for equal lists in Task specs (params, workspaces, a step's command),
+        which the YAML writer makes into lines once; nothing changes them afterwards."""
+        key = _frozen(items)
+        known = self.shared_lists.get(key)
+        if known is None:
+            known = self.shared_lists[key] = SharedList(items)
+        return known
 
     def is_result(self, component: ir.ComponentSpec, port: ir.Port) -> bool:
         known = self.results_of.get(id(component))
@@ -1218,11 +1228,11 @@ class TektonEmitter(Emitter):
         if guard:
             params += [{"name": GUARD_PARAM, "type": "string"}, {"name": GUARD_VALUES_PARAM, "type": "array"}]
         if params:
-            spec["params"] = params
+            spec["params"] = self.shared_list(params)
         results = [{"name": port.name, "type": "string"} for port in component.outputs
                    if self.is_result(component, port)]
         if results:
-            spec["results"] = results
+            spec["results"] = self.shared_list(results)
         workspaces = [Flow(name=input_workspace(port.name), mountPath=pod.input_path(port.name), readOnly=True)
                       for port in component.inputs if port.type.is_artifact]
         if self.writes_files(component):
@@ -1230,7 +1240,7 @@ class TektonEmitter(Emitter):
         if files or guard == "files":
             workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True))
         if workspaces:
-            spec["workspaces"] = workspaces
+            spec["workspaces"] = self.shared_list(workspaces)
         volumes = [pod.volume_source(volume) for volume in settings.volumes]
         if gathers:
             volumes.append({"name": VALUES_VOLUME, "emptyDir": {}})
@@ -1274,15 +1284,15 @@ class TektonEmitter(Emitter):
                       "image": self.literal(component.image, task.span, f"the image of {where}")}
         env = self.env(task)
         if files or guard:
-            step["command"] = self.launcher(task, files, env, bool(guard))
+            step["command"] = self.shared_list(self.launcher(task, files, env, bool(guard)))
             env = [variable for variable in env if variable["name"] not in self.file_env(task, files)]
         else:
             command = [self.argument(argument, task, where) for argument in component.command]
             args = [self.argument(argument, task, where) for argument in component.args]
             if command:
-                step["command"] = command
+                step["command"] = self.shared_list(command)
             if args:
-                step["args"] = args
+                step["args"] = self.shared_list(args)
         if env:
             step["env"] = env
         if settings.image_pull_policy:
@@ -1651,6 +1661,23 @@ def duration(seconds: int) -> str:
     minutes, secs = divmod(rest, 60)
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
     return text or "0s"
+
+
+def _frozen(value):
+    """A hashable stand-in for a list or dict of a Task spec that is equal only for content
+    that the YAML writer writes the same (kinds of mapping and text included)."""
+    if isinstance(value, dict):
+        if set(map(type, value.values())) <= _TEXT:  # the usual case, checked without a call per item
+            return (type(value),) + tuple(value.items())
+        return (type(value),) + tuple((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, list):
+        if set(map(type, value)) <= _TEXT:
+            return (type(value),) + tuple(value)
+        return (type(value),) + tuple(_frozen(item) for item in value)
+    return value if type(value) is str else (type(value), value)
+
+
+_TEXT = {str}
 
 
 def _document(kind: str, name: str, labels: dict, spec: dict) -> dict:

@@ -43,6 +43,14 @@ class Shared(dict):
     __slots__ = ()
 
 
+class SharedList(list):
+    """A block sequence that a backend puts in several places (the equal commands or params
+    of Tasks): like `Shared`, its lines are made once per indentation. Nothing may change it
+    once it is given out."""
+
+    __slots__ = ()
+
+
 # ---------------------------------------------------------------- scalars
 # Plain (unquoted) only for text made of these characters, which no YAML reader mistakes.
 _PLAIN_BLOCK = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@%+=-]*(?:[: ][A-Za-z0-9_./@%+=-]+)*|--?[A-Za-z][A-Za-z0-9_./@%+=-]*")
@@ -212,6 +220,9 @@ class _Writer:
             elif type(value) is Shared and value:
                 out.append(head + "\n")
                 self.shared(value, inner)
+            elif type(value) is SharedList and value:
+                out.append(head + "\n")
+                self.shared(value, indent)
             elif isinstance(value, dict):
                 if value:
                     out.append(head + "\n")
@@ -229,20 +240,23 @@ class _Writer:
             else:
                 out.append(head + " " + self.block_scalar(value, indent) + "\n")
 
-    def shared(self, mapping: Shared, indent: str) -> None:
-        """The lines of a non-empty Shared mapping, made on its first use at this indentation.
-        Objects live until the dump ends, so their ids stay theirs."""
-        known = self.shared_blocks.get((id(mapping), indent))
+    def shared(self, block: Shared | SharedList, indent: str) -> None:
+        """The lines of a non-empty Shared mapping or SharedList, made on its first use at
+        this indentation. Objects live until the dump ends, so their ids stay theirs."""
+        known = self.shared_blocks.get((id(block), indent))
         if known is not None:
             self.json_size += known[1]
             self.out.append(known[0])
             return
         start, before = len(self.out), self.json_size
-        self.mapping(mapping, indent)
+        if type(block) is SharedList:
+            self.sequence(block, indent)
+        else:
+            self.mapping(block, indent)
         text = "".join(self.out[start:])
         del self.out[start:]
         self.out.append(text)
-        self.shared_blocks[(id(mapping), indent)] = (text, self.json_size - before)
+        self.shared_blocks[(id(block), indent)] = (text, self.json_size - before)
 
     def sequence(self, items: list, indent: str) -> None:
         """Lines of a non-empty block sequence."""
