@@ -234,6 +234,8 @@ GUARD_FILE = f"{GUARD_PATH}/holds"
 # Task is shared by calls); ports are identifiers, so these names never meet a port's.
 MPI_SHARED_WORKSPACE = "treadle-shared"  # the whole artifacts workspace: its claim, and the values
 MPI_SHARED_PATH = "/treadle/shared"
+# A pipeline task's binding of the whole workspace: one object, whose text the YAML writer makes once; never changed.
+SHARED_WORKSPACE_BINDING = Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)
 MPI_OUTPUTS_PARAM = "treadle-outputs"
 MPI_JOB_VOLUME = "treadle-mpijob"  # an emptyDir the helper steps hand the manifest through
 MPI_JOB_PATH = "/treadle/mpijob"
@@ -317,6 +319,8 @@ class TektonEmitter(Emitter):
         self.document_names = document_names if document_names is not None else {}
         self.results_of: dict[int, frozenset[str]] = {}  # id(component) -> its outputs that are results
         self.task_keys: dict[str, tuple] = {}  # task id -> its Task's key
+        self.pod_settings: dict[int, ir.Settings] = {}  # id(settings) -> the part of them that shapes a Task
+        self.keys_alive: list[ir.Settings] = []
         self.shared_lists: dict[tuple, SharedList] = {}  # content -> the one list of Task specs that holds it
 
     def shared_list(self, items: list) -> SharedList:
@@ -341,7 +345,12 @@ class TektonEmitter(Emitter):
         known = self.task_keys.get(task.id)
         if known is None:
             component_id, settings = self.keys.key(task)
-            known = (component_id, replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=()))
+            pod_settings = self.pod_settings.get(id(settings))  # calls of one pattern share a Settings object
+            if pod_settings is None:
+                pod_settings = replace(settings, retries=0, timeout_seconds=None, node_selector=(), tolerations=())
+                self.pod_settings[id(settings)] = pod_settings
+                self.keys_alive.append(settings)  # keeps the id valid
+            known = (component_id, pod_settings)
             self.task_keys[task.id] = known
         return known
 
@@ -607,7 +616,7 @@ class TektonEmitter(Emitter):
                 params.append(Flow(name=VALUES_PARAM, value=values))
         # The whole workspace, read-only: for files read, an MPI job's claim, or a check's files.
         if files or (task.settings.mpi is not None and self.mpi_shares_workspace(task)) or (check and check[2]):
-            workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE))
+            workspaces.append(SHARED_WORKSPACE_BINDING)
         if task.settings.mpi is not None:
             if component.outputs:
                 params.append(Flow(name=MPI_OUTPUTS_PARAM, value=name))
@@ -798,7 +807,7 @@ class TektonEmitter(Emitter):
             entry["runAfter"] = after
         entry["params"] = [Flow(name="condition", value=shape), Flow(name="values", value=operands)]
         if files:
-            entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
+            entry["workspaces"] = [SHARED_WORKSPACE_BINDING]
             self.uses_workspace = True
         self.pending_tasks.append(entry)
         return name
@@ -1132,7 +1141,7 @@ class TektonEmitter(Emitter):
                 raise AssertionError(f"list output {items.task}.{items.output} is a result")
             source, value = "file", route[1][0]
             entry["runAfter"] = [self.ref_name(items.task)]
-            entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
+            entry["workspaces"] = [SHARED_WORKSPACE_BINDING]
             self.uses_workspace = True
         elif isinstance(items, ir.TaskOutput):  # a loop's outputs, one value per copy
             route = self.file_route(items, task)
@@ -1140,7 +1149,7 @@ class TektonEmitter(Emitter):
                 source, value = "text", self.result_ref(items, task)
             else:
                 source, value = "texts" if route[0] == "text" else "values", json.dumps(route[1], separators=(",", ":"))
-                entry["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)]
+                entry["workspaces"] = [SHARED_WORKSPACE_BINDING]
                 self.uses_workspace = True
             entry["runAfter"] = sorted(self.waits_for(items.task, task))
         else:
