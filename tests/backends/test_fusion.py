@@ -106,15 +106,18 @@ def test_argo_fused_steps_get_what_their_own_pods_get(word):
     argv, _ = container_view(workflow, fused["a-b-c"])
     ran = run_fused(argv)
     # Each step's own pod, with its files where the fused pod keeps them.
-    paths = {"/tmp/treadle/outputs/data": "/tmp/treadle/outputs/s1-data",
-             "/tmp/treadle/inputs/data": "/tmp/treadle/outputs/s1-data",
-             "/tmp/treadle/outputs/model": "/tmp/treadle/outputs/s2-model",
-             "/tmp/treadle/inputs/model": "/tmp/treadle/outputs/s2-model",
-             "/tmp/treadle/outputs/score": "/tmp/treadle/outputs/s2-score",
-             "/tmp/treadle/outputs/report": "/tmp/treadle/outputs/s3-report"}
+    paths = {**FUSED_FILES, "/tmp/treadle/outputs/score": "/tmp/treadle/outputs/s2-score"}
     expected = [[paths.get(item, item) for item in alone[name][3:]] for name in "abc"]
     assert ran == expected
     assert ran[0][1] == HOSTILE["argo"] and ran[1][2] == word
+
+
+# Where each step's own pod keeps a file -> where the fused pod keeps it.
+FUSED_FILES = {"/tmp/treadle/outputs/data": "/tmp/treadle/outputs/s1-data",
+               "/tmp/treadle/inputs/data": "/tmp/treadle/outputs/s1-data",
+               "/tmp/treadle/outputs/model": "/tmp/treadle/outputs/s2-model",
+               "/tmp/treadle/inputs/model": "/tmp/treadle/outputs/s2-model",
+               "/tmp/treadle/outputs/report": "/tmp/treadle/outputs/s3-report"}
 
 
 def _workflow(documents: list[dict]) -> dict:
@@ -142,12 +145,7 @@ def test_tekton_fused_steps_get_what_their_own_steps_get(word):
     unfused, fused = compiled("tekton", 1, word), compiled("tekton", 2, word)
     alone = {name: _tekton_argv(unfused, name) for name in "abc"}
     ran = run_fused(_tekton_argv(fused, "a-b-c"))
-    paths = {"/tmp/treadle/inputs/data": "/tmp/treadle/outputs/s1-data",
-             "/tmp/treadle/outputs/data": "/tmp/treadle/outputs/s1-data",
-             "/tmp/treadle/inputs/model": "/tmp/treadle/outputs/s2-model",
-             "/tmp/treadle/outputs/model": "/tmp/treadle/outputs/s2-model",
-             "/tmp/treadle/outputs/report": "/tmp/treadle/outputs/s3-report",
-             "/tekton/results/score": "/tekton/results/s2-score"}
+    paths = {**FUSED_FILES, "/tekton/results/score": "/tekton/results/s2-score"}
     expected = [[paths.get(item, item) for item in alone[name][3:]] for name in "abc"]
     assert ran == expected
     assert ran[0][1] == HOSTILE["tekton"] and ran[1][2] == word

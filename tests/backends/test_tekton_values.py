@@ -45,6 +45,16 @@ def documents(body: str, options: Options | None = None, components: str = COMPO
     return {f"{d['kind']}/{d['metadata']['name']}": d for d in load_all(output.text)}
 
 
+def checked_documents(source: str, schema_errors) -> dict[str, dict]:
+    """The Tekton documents of a whole program, each valid against the schemas (strict)."""
+    output, _ = compile_text(source, target="tekton")
+    assert output.ok, [d.message for d in output.diagnostics]
+    loaded = load_all(output.text)
+    for document in loaded:
+        assert schema_errors(document, strict=True) == []
+    return {f"{d['kind']}/{d['metadata']['name']}": d for d in loaded}
+
+
 def errors(body: str, components: str = COMPONENTS) -> list[tuple[str, str]]:
     output, _ = compile_text(components + f"pipeline p() {{\n{body}\n}}\n", target="tekton")
     return [(d.code, d.message) for d in output.diagnostics if d.is_error]
@@ -252,14 +262,9 @@ def test_a_finally_step_checks_its_condition_in_a_step_of_its_own(tmp_path, sche
                              '    if k > 3 or not (k == 1) {\n      f = show(text="done $(x)" )\n    }\n  }\n}\n',
                              target="tekton")
     assert not output.ok  # '$(' in a literal: refused, as everywhere
-    output, _ = compile_text(COMPONENTS + 'pipeline p(k: float = 2) {\n  a = show(text="main")\n  finally {\n'
+    docs = checked_documents(COMPONENTS + 'pipeline p(k: float = 2) {\n  a = show(text="main")\n  finally {\n'
                              '    if k > 3 or not (k == 1) {\n      f = show(text="done $HOME")\n    }\n  }\n}\n',
-                             target="tekton")
-    assert output.ok, [d.message for d in output.diagnostics]
-    documents = load_all(output.text)
-    for document in documents:
-        assert schema_errors(document, strict=True) == []
-    docs = {f"{d['kind']}/{d['metadata']['name']}": d for d in documents}
+                             schema_errors)
     (entry,) = docs["Pipeline/p"]["spec"]["finally"]
     assert "when" not in entry  # a finally task cannot read a check task's result
     spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
@@ -324,14 +329,9 @@ def test_an_mpi_step_reads_a_loops_file_outputs_as_one_list(tmp_path, schema_err
 
 @pytest.mark.parametrize("k,runs", [("5", True), ("1", False), ("nan", True)])
 def test_a_finally_mpi_step_checks_its_condition_before_it_creates_the_job(tmp_path, schema_errors, k, runs):
-    output, _ = compile_text(MPI_COMPONENTS + 'pipeline p(k: float = 2) {\n  a = say(text="main")\n  finally {\n'
+    docs = checked_documents(MPI_COMPONENTS + 'pipeline p(k: float = 2) {\n  a = say(text="main")\n  finally {\n'
                              '    if k > 3 or not (k == 1) {\n      f = rank(text="done $HOME")\n    }\n  }\n}\n',
-                             target="tekton")
-    assert output.ok, [d.message for d in output.diagnostics]
-    documents_ = load_all(output.text)
-    for document in documents_:
-        assert schema_errors(document, strict=True) == []
-    docs = {f"{d['kind']}/{d['metadata']['name']}": d for d in documents_}
+                             schema_errors)
     (entry,) = docs["Pipeline/p"]["spec"]["finally"]
     assert "when" not in entry
     spec = docs[f"Task/{entry['taskRef']['name']}"]["spec"]
