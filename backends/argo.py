@@ -534,6 +534,9 @@ def _insert_after(mapping: dict, after: str, key: str, value) -> dict:
     return result
 
 
+EMITTER = ArgoEmitter  # the engine's emitter class, for what it asks of the optimizer
+
+
 def emit(graph: nx.DiGraph, options: Options | None = None,
          document_names: dict[int, NameScope] | None = None) -> EmitResult:
     """Compile one pipeline; problems come back as diagnostics, never as exceptions."""

@@ -217,6 +217,9 @@ class Emitter(abc.ABC):
     CACHE = True  # `cache` + `deterministic` steps memoized by the engine
     FINALLY = True  # a `finally` block
     MAX_DOCUMENT_BYTES: int | None = None  # the engine's limit on one object's JSON size
+    # Loops over lists known when compiling that the engine wants as copies of their body
+    # (the optimizer's unroll-loops pass makes them; `unrolled_loops` says which).
+    UNROLL_LOOPS = False
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
@@ -237,8 +240,17 @@ class Emitter(abc.ABC):
     def failed(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
+    def unrolled_loops(self, graph: nx.DiGraph) -> set[str]:
+        """The loops of `graph` this engine wants unrolled (when their list is known)."""
+        return {loop.id for loop in ir.info(graph).loops} if self.UNROLL_LOOPS else set()
+
     # ------------------------------------------------------------ entry point
     def emit(self, graph: nx.DiGraph) -> EmitResult:
+        if self.UNROLL_LOOPS:  # the optimizer did it already, unless the graph comes from elsewhere
+            from ..compiler.passes.common import Options as PassOptions
+            from ..compiler.passes.unroll_loops import unroll_loops
+
+            graph = unroll_loops(graph, PassOptions(unroll=self.unrolled_loops))
         self.ordered = ir.tasks(graph)  # deterministic order, computed once
         self.check_features(graph)
         documents = [] if self.failed else self.pipeline(graph)

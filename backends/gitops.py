@@ -17,6 +17,7 @@ import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import networkx as nx
 
@@ -91,9 +92,11 @@ def _clashes(graphs: list[nx.DiGraph]) -> list[str]:
 
 
 def compile_tree(graphs: list[nx.DiGraph], sources: dict[str, str], targets: list[str],
-                 options: dict[str, Options], version: str | None = None) -> Tree:
+                 options: dict[str, Options], version: str | None = None,
+                 prepare: Callable[[nx.DiGraph, str], nx.DiGraph] | None = None) -> Tree:
     """Every pipeline for every target. `sources`: path as in the spans -> source text
-    (for the provenance stamp); `options`: per target."""
+    (for the provenance stamp); `options`: per target; `prepare(graph, target)`: the graph
+    a target compiles (the optimizer's work, which depends on what the engine asks for)."""
     version = version if version is not None else treadle_version()
     tree = Tree(targets=tuple(targets))
     tree.problems = _clashes(graphs)
@@ -101,7 +104,8 @@ def compile_tree(graphs: list[nx.DiGraph], sources: dict[str, str], targets: lis
         return tree
     origins = {path: Origin.of(path, text, version=version) for path, text in sources.items()}
     for target in targets:
-        output = compile_pipelines(graphs, target, options[target], origins)
+        ready = [prepare(graph, target) for graph in graphs] if prepare is not None else graphs
+        output = compile_pipelines(ready, target, options[target], origins)
         tree.diagnostics.extend(output.diagnostics)
         if not output.ok:
             continue

@@ -48,6 +48,13 @@ def _collector_paused():
             gc.enable()
 
 
+def unroll_request(target: str, options: Options):
+    """What the optimizer's `Options.unroll` is for this engine: which loops of a graph it
+    wants unrolled, or None when it unrolls none."""
+    emitter = import_module(TARGETS[target]).EMITTER(options)
+    return emitter.unrolled_loops if emitter.UNROLL_LOOPS else None
+
+
 def compile_pipelines(graphs: list[nx.DiGraph], target: str, options: Options,
                       origins: Mapping[str, Origin] | None = None) -> CompileOutput:
     """Every pipeline's documents in one YAML stream, or the diagnostics that stop it.

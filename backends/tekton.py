@@ -23,8 +23,9 @@ Shape of the output:
   termination message's budget) -> read from the workspace by the reader: the step's
   command runs through a fixed launcher that puts each file's content into its argument;
 - loops -> a matrix (literal lists, or an items task's array result for a list known at
-  run time), or copies of the body; a finally step's checked condition -> a step of its
-  own Task;
+  run time); other loops over literal lists reach this backend unrolled into copies of
+  their body (the optimizer's unroll-loops pass, which this backend asks for); a finally
+  step's checked condition -> a step of its own Task;
 - a `schedule` -> a CronJob that creates the PipelineRun (see `tekton_schedule`);
   `parallelism` -> a warning: Tekton cannot bound it.
 Constructs Tekton cannot express are B001 errors that say why, never dropped.
@@ -312,6 +313,7 @@ for source, target in zip(pairs[0::2], pairs[1::2]):
 class TektonEmitter(Emitter):
     TARGET = "tekton"
     MAX_DOCUMENT_BYTES = SIZE_LIMIT
+    UNROLL_LOOPS = True  # every loop that cannot be one matrix task (see unrolled_loops)
 
     def __init__(self, options: Options | None = None, document_names: dict | None = None) -> None:
         super().__init__(options)
@@ -365,6 +367,26 @@ class TektonEmitter(Emitter):
     def kubectl_image(self) -> str:
         return self.options.kubectl_image or DEFAULT_KUBECTL_IMAGE
 
+    def unrolled_loops(self, graph: nx.DiGraph) -> set[str]:
+        """The loops Tekton fans out only as copies of their body: those that are not one
+        matrix task (see `matrix_chain`; a loop whose outputs a step or another loop reads
+        after it is not), and every loop in `finally`, whose copies are finally tasks (a
+        matrix there could not be read by its loop's other steps)."""
+        ordered = ir.tasks(graph)
+        gathered = gathered_steps(ordered, ir.info(graph))
+        wanted: set[str] = set()
+
+        def visit(scope: Scope, every: bool) -> None:
+            for child in scope.children:
+                if every or self.matrix_chain(child, gathered) is None:
+                    wanted.add(child.loop.id)
+                    visit(child, every)
+
+        main, final = build_scopes(graph, ordered)
+        visit(main, False)
+        visit(final, True)
+        return wanted
+
     # ------------------------------------------------------------ what is not mapped yet
     def check_features(self, graph: nx.DiGraph) -> None:
         super().check_features(graph)
@@ -409,19 +431,10 @@ class TektonEmitter(Emitter):
         self.checks: dict[tuple, str] = {}  # conditions -> the pipeline task that checks them
         self.pending_tasks: list[dict] = []  # condition checks made for the task being built
         self.inline_check: tuple[str, list[str], bool, tuple[str, ...]] | None = None  # a finally step's own check
-        self.items: dict[str, ir.Value] = {}  # loop id -> the item of the iteration being unrolled
-        self.items_tasks: dict[tuple, str] = {}  # (loop id, indices) -> its items task: one per loop's copy
+        self.items_tasks: dict[str, str] = {}  # loop id -> its items task: one per loop (copies have their own ids)
         self.items_limit: int | None = None  # the items task's limit while several matrices share it
         self.matrix_items: dict[str, str] = {}  # loop id -> the input its item goes to, in the matrix being built
-        self.iteration_names: dict[str, str] = {}  # body task id -> its name in that iteration
-        self.indices: list[int] = []  # the item index of each loop being unrolled, outermost first
-        self.loop_copies: dict[str, list[tuple[tuple[int, ...], str]]] = {}  # loop step -> (indices, name) per copy
-        # Loop steps whose outputs are read after the loop: unrolled, so each value is a result.
-        # (A loop over such outputs reads them too.)
-        self.gathered = {binding.task for task in self.ordered for _, binding in task.arguments
-                         if isinstance(binding, ir.TaskOutput) and binding.gathered}
-        self.gathered |= {loop.items.task for loop in self.info.loops
-                          if isinstance(loop.items, ir.TaskOutput) and loop.items.gathered}
+        self.gathered = gathered_steps(self.ordered, self.info)
         main, final = build_scopes(graph, self.ordered)
         for task in self.ordered:  # names in task order, so a reader's name is known already
             self.names.name(task.id, task.id)
@@ -513,52 +526,8 @@ class TektonEmitter(Emitter):
 
     # ------------------------------------------------------------ pipeline tasks
     def ref_name(self, task_id: str) -> str:
-        """The pipeline task that stands for step `task_id` here: its copy in the iteration
-        being unrolled, or its one pipeline task."""
-        return self.iteration_names.get(task_id) or self.names.name(task_id, task_id)
-
-    def waits_for(self, task_id: str, reader: ir.Task) -> set[str]:
-        """Every pipeline task that `reader` waiting for `task_id` must run after: its copy
-        in this iteration, or all its copies in the loops `reader` is outside of."""
-        if task_id in self.iteration_names:
-            return {self.iteration_names[task_id]}
-        if task_id in self.loop_copies:
-            return {name for _, name in self.copies(task_id, reader)}
-        return {self.names.name(task_id, task_id)}
-
-    def copies(self, task_id: str, reader: ir.Task) -> list[tuple[tuple[int, ...], str]]:
-        """(iteration indices, name) of the copies of loop step `task_id` that `reader` sees:
-        those of the iterations of the loops they share that are running now, in item order."""
-        producer: ir.Task = self.graph.nodes[task_id]["task"]
-        common = 0
-        while (common < min(len(producer.loops), len(reader.loops))
-               and producer.loops[common] == reader.loops[common]):
-            common += 1
-        prefix = tuple(self.indices[:common])
-        return [(indices, name) for indices, name in self.loop_copies.get(task_id, []) if indices[:common] == prefix]
-
-    def gathered_layout(self, binding: ir.TaskOutput, reader: ir.Task, leaf) -> list:
-        """A loop step's output read outside its loops (fan-in) as nested lists, one level per
-        loop the reader is outside of, in item order; `leaf(name)` stands for one copy's value."""
-        copies = self.copies(binding.task, reader)
-        depth = len(binding.gathered)
-
-        def nest(group: list[tuple[tuple[int, ...], str]], level: int) -> list:
-            if level == depth:
-                return leaf(group[0][1])
-            position = len(group[0][0]) - depth + level
-            result, current, key = [], [], None
-            for copy in group:
-                if current and copy[0][position] != key:
-                    result.append(nest(current, level + 1))
-                    current = []
-                key = copy[0][position]
-                current.append(copy)
-            if current:
-                result.append(nest(current, level + 1))
-            return result
-
-        return nest(copies, 0) if copies else []
+        """The pipeline task of step `task_id`."""
+        return self.names.name(task_id, task_id)
 
     def task(self, task: ir.Task, scope, matrix_inputs: set[str] = frozenset()) -> dict:
         """A call as a pipeline task; with `matrix_inputs`, one task for whole loops whose
@@ -629,7 +598,7 @@ class TektonEmitter(Emitter):
         if when:
             entry["when"] = when
         if not task.is_finally:
-            after = sorted(set().union(*(self.waits_for(other, task) for other in self.graph.predecessors(task.id))))
+            after = sorted({self.ref_name(other) for other in self.graph.predecessors(task.id)})
             if after:
                 entry["runAfter"] = after
         else:
@@ -656,34 +625,36 @@ class TektonEmitter(Emitter):
         files = {}
         for port in task.component.inputs:
             binding = task.argument(port.name)
-            if not port.type.is_artifact and isinstance(binding, ir.TaskOutput):
+            if not port.type.is_artifact and isinstance(binding, (ir.TaskOutput, ir.ListOf)):
                 route = self.file_route(binding, task)
                 if route is not None:
                     files[port.name] = route
         return files
 
-    def file_route(self, binding: ir.TaskOutput, reader: ir.Task | None = None) -> tuple[str, list] | None:
+    def file_route(self, binding: ir.TaskOutput | ir.ListOf, reader: ir.Task | None = None) -> tuple[str, list] | None:
         """How `reader` gets an output that is a file, not a result: (mode, [workspace path])
-        for one file, or for a loop's outputs read after it (fan-in) (mode, layout), the
-        files of the iterations nested by loop in item order; None for a result."""
-        producer: ir.Task = self.graph.nodes[binding.task]["task"]
-        port = producer.component.output(binding.output)
+        for one file, or for the outputs of an unrolled loop read after it (fan-in)
+        (mode, layout), the copies' files nested by loop in item order; None for a result."""
+        leaf = next((b for b in ir.binding_leaves(binding) if isinstance(b, ir.TaskOutput)), None)
+        if leaf is None:
+            return None  # no copies at all: the empty list is a literal
+        producer: ir.Task = self.graph.nodes[leaf.task]["task"]
+        port = producer.component.output(leaf.output)
         if self.is_result(producer.component, port):
             return None
-        if not binding.gathered:
+        if isinstance(binding, ir.TaskOutput):
             return "one", [f"{self.ref_name(binding.task)}/{binding.output}"]
         mode = "text" if port.type.name == "str" else "json"
-        return mode, self.gathered_layout(binding, reader, lambda name: f"{name}/{binding.output}")
+        return mode, nested(binding, lambda output: f"{self.ref_name(output.task)}/{output.output}")
 
     def value_text(self, binding: ir.Binding, task: ir.Task, where: str) -> str:
         """A parameter value of a pipeline task: literal text, or a Tekton variable."""
-        binding = self.resolved(binding)
         if isinstance(binding, ir.Const):
             # The value lands in the step's args or env, which the kubelet expands.
             return kube_escape(self.literal(binding.value, task.span, where))
         if isinstance(binding, ir.ParamRef):
             return f"$(params.{binding.name})"
-        if isinstance(binding, ir.TaskOutput):
+        if isinstance(binding, (ir.TaskOutput, ir.ListOf)):
             return self.result_ref(binding, task)
         # A loop item is a literal in an unrolled copy, or the matrix param of its one input;
         # the loop's planning never sends it anywhere else, but a refusal is better than a
@@ -692,9 +663,16 @@ class TektonEmitter(Emitter):
                                     "item only to the input that the matrix param names")
         return ""
 
-    def result_ref(self, binding: ir.TaskOutput, reader: ir.Task) -> str:
-        """A result as a Tekton variable; a loop's outputs read after it (fan-in) as a JSON
-        list written around one variable per iteration, in item order."""
+    def result_ref(self, binding: ir.TaskOutput | ir.ListOf, reader: ir.Task) -> str:
+        """A result as a Tekton variable; the outputs of an unrolled loop read after it
+        (fan-in) as a JSON list written around one variable per copy, in item order."""
+        if isinstance(binding, ir.ListOf):
+            # The language lets a step read a loop's outputs only under every condition the
+            # loop's steps run under, so a copy is never skipped while its reader runs.
+            def text(node) -> str:
+                return "[" + ", ".join(text(item) for item in node) + "]" if isinstance(node, list) else node
+
+            return text(nested(binding, lambda output: self.result_ref(output, reader)))
         producer: ir.Task = self.graph.nodes[binding.task]["task"]
         port = producer.component.output(binding.output)
         if not self.is_result(producer.component, port):
@@ -703,14 +681,7 @@ class TektonEmitter(Emitter):
             self.unsupported(reader.span, f"step '{reader.id}' reads output '{binding.output}' of '{binding.task}', a "
                                           "file in the workspace, where only a Tekton result can go")
             return ""
-        if not binding.gathered:
-            return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
-        # The language lets a step read a loop's outputs only under every condition the
-        # loop's steps run under, so an iteration is never skipped while its reader runs.
-        def text(node) -> str:
-            return "[" + ", ".join(text(item) for item in node) + "]" if isinstance(node, list) else node
-
-        return text(self.gathered_layout(binding, reader, lambda name: f"$(tasks.{name}.results.{binding.output})"))
+        return f"$(tasks.{self.ref_name(binding.task)}.results.{binding.output})"
 
     def literal(self, value: ir.Value, span: Span, where: str) -> str:
         text = ir.render_value(value)
@@ -791,8 +762,7 @@ class TektonEmitter(Emitter):
     def condition_check(self, conditions: tuple[ir.Condition, ...], task: ir.Task) -> str:
         """The pipeline task that evaluates `conditions` (shared by every step they guard).
         The condition's shape is compile-time JSON; the values arrive as separate args."""
-        iteration = tuple(sorted(self.iteration_names.items()))
-        key = ("check", conditions, iteration)
+        key = ("check", conditions)
         known = self.checks.get(key)
         if known is not None:
             return known
@@ -853,7 +823,7 @@ class TektonEmitter(Emitter):
                 operands.append(route)
                 return len(operands) - 1
             text = self.condition_text(binding, task)  # the check step's args: the kubelet expands them
-            operands.append(kube_escape(text) if isinstance(self.resolved(binding), ir.Const) else text)
+            operands.append(kube_escape(text) if isinstance(binding, ir.Const) else text)
             return len(operands) - 1
 
         if isinstance(condition, ir.Truthy):
@@ -902,14 +872,7 @@ class TektonEmitter(Emitter):
             operator = "notin" if operator == "in" else "in"
         return Flow(input=self.condition_text(operand, task), operator=operator, values=values)
 
-    def resolved(self, binding: ir.Binding) -> ir.Binding:
-        """A loop item of the iteration being unrolled is a literal."""
-        if isinstance(binding, ir.LoopItem) and binding.loop in self.items:
-            return ir.Const(self.items[binding.loop])
-        return binding
-
     def condition_text(self, binding: ir.Binding, task: ir.Task) -> str:
-        binding = self.resolved(binding)
         if isinstance(binding, ir.Const):
             return self.literal(binding.value, task.span, f"a value in the condition of step '{task.id}'")
         return self.value_text(binding, task, f"a condition of step '{task.id}'")
@@ -924,17 +887,18 @@ class TektonEmitter(Emitter):
         """A `for`: one task with a `matrix` when the loop (with the loops nested in it) is
         one step that takes each loop's item in exactly one input, writes no files
         (iterations would share its folder), is not gathered and whose condition does not
-        read an item; otherwise the body unrolled, one copy per item (named STEP-INDEX,
-        STEP-OUTER-INNER in nested loops), which needs the list at compile time (a list
-        known only at run time gets a matrix per member, see `matrices`). In finally, always
-        unrolled: its copies are finally tasks."""
+        read an item; a list known only at run time gets a matrix per member (see
+        `matrices`). Other loops over a list known when compiling, and every such loop in
+        finally, arrive unrolled into copies of their body (named STEP-INDEX,
+        STEP-OUTER-INNER in nested loops; see `unrolled_loops`)."""
         in_finally = next(scope.all_tasks()).is_finally
-        chain = None if in_finally else self.matrix_chain(scope)
+        chain = None if in_finally else self.matrix_chain(scope, self.gathered)
         if chain is not None:
             return self.matrix_loop(scope, *chain)
         loop = scope.loop
-        items = self.resolved(loop.items)
-        if not isinstance(items, ir.Const) and in_finally:
+        if isinstance(loop.items, ir.Const):
+            raise AssertionError(f"loop {loop.id} over a literal list reached the Tekton emitter without unrolling")
+        if in_finally:
             self.unsupported(loop.span, f"the loop over {loop.variable} in the finally block gets its list at run "
                                         "time, and Tekton has no task that could read it for a finally task: a "
                                         "finally task cannot read the results of another finally task, and reads "
@@ -942,31 +906,7 @@ class TektonEmitter(Emitter):
                                         "cancelled run does not promise",
                              hint="loop over a literal list in the finally block, or move the loop out of it")
             return []
-        if not isinstance(items, ir.Const):
-            return self.matrices(scope)
-        result: list[dict] = []
-        body = list(scope.all_tasks())
-        for task in body:
-            self.loop_copies.setdefault(task.id, [])
-        saved = dict(self.iteration_names)
-        for index, item in enumerate(items.value):
-            self.items[loop.id] = item
-            self.indices.append(index)
-            for task in scope.tasks:  # nested loops name their own steps' copies
-                self.iteration_names[task.id] = self.copy_name(task)
-            for member in scope.items:
-                if isinstance(member, Scope):
-                    result += self.loop(member, scope)
-                    continue
-                entry = self.task(member, scope)
-                result += self.pending_tasks
-                self.pending_tasks = []
-                result.append(entry)
-                self.loop_copies[member.id].append((tuple(self.indices), entry["name"]))
-            self.indices.pop()
-        self.items.pop(loop.id, None)
-        self.iteration_names = saved
-        return result
+        return self.matrices(scope)
 
     def matrices(self, scope: Scope) -> list[dict]:
         """A loop over a list known only at run time whose body has several members: one
@@ -974,7 +914,8 @@ class TektonEmitter(Emitter):
         a matrix by itself and none reads or waits for another (a matrix fans out one
         pipeline task, and the iterations of two matrices cannot be paired)."""
         loop = scope.loop
-        chains = [self.matrix_chain(Scope(loop, scope.depth, [member]), item_checks=True) for member in scope.items]
+        chains = [self.matrix_chain(Scope(loop, scope.depth, [member]), self.gathered, item_checks=True)
+                  for member in scope.items]
         members = [{item.id} if isinstance(item, ir.Task) else {task.id for task in item.all_tasks()}
                    for item in scope.items]
         owner = {task_id: index for index, ids in enumerate(members) for task_id in ids}
@@ -989,8 +930,8 @@ class TektonEmitter(Emitter):
                              hint="loop over a literal list (the body is then unrolled), or make each step of the "
                                   "body take the item and write no files, with nothing read after the loop")
             return []
-        known = [math.prod(len(self.resolved(inner.items).value) for inner in chain[0]
-                           if isinstance(self.resolved(inner.items), ir.Const)) for chain in chains]
+        known = [math.prod(len(inner.items.value) for inner in chain[0] if isinstance(inner.items, ir.Const))
+                 for chain in chains]
         # A member with an empty literal list inside runs no iteration (and makes no task).
         self.items_limit = MATRIX_LIMIT // max(1, max(known))
         result: list[dict] = []
@@ -1024,15 +965,12 @@ class TektonEmitter(Emitter):
             return f"step '{task.id}' writes files, and every combination of a matrix would share its folder"
         return f"step '{task.id}' does not take the item of each loop in exactly one value input"
 
-    def copy_name(self, task: ir.Task) -> str:
-        """The name of a loop step's copy in the iterations being unrolled: STEP-I(-J...)."""
-        suffix = "-".join(map(str, self.indices))
-        return self.names.name((task.id, tuple(self.indices)), f"{task.id}-{suffix}")
-
-    def matrix_chain(self, scope: Scope, item_checks: bool = False) -> tuple[list[ir.Loop], list[str], ir.Task] | None:
+    def matrix_chain(self, scope: Scope, gathered: set[str], item_checks: bool = False
+                     ) -> tuple[list[ir.Loop], list[str], ir.Task] | None:
         """(loops, the input each loop's item goes to, the step) when `scope` can be one
-        matrix task: a chain of loops, each holding only the next, around one step. A
-        matrix is the product of its params, which is what nested loops are. A condition on
+        matrix task: a chain of loops, each holding only the next, around one step, whose
+        outputs no step or loop reads after the loop (`gathered`). A matrix is the product
+        of its params, which is what nested loops are. A condition on
         an item needs `item_checks` (each combination checks it in its own Task; otherwise
         the loop is unrolled and the item written into a `when`)."""
         loops = []
@@ -1046,7 +984,7 @@ class TektonEmitter(Emitter):
                 continue
             task = member
             break
-        if self.writes_files(task.component) or task.id in self.gathered:
+        if self.writes_files(task.component) or task.id in gathered:
             return None
         if task.settings.mpi is not None and task.component.outputs:
             return None  # its values pass through its folder, which iterations would share
@@ -1072,11 +1010,10 @@ class TektonEmitter(Emitter):
     def matrix_loop(self, scope: Scope, loops: list[ir.Loop], inputs: list[str], task: ir.Task) -> list[dict]:
         """One pipeline task whose matrix has a param per loop: the literal items, or the
         array result of an items task that reads a list known at run time."""
-        self.loop_copies.setdefault(task.id, [])
         params: list = []
         known = 1  # combinations known at compile time
         for loop, input_name in zip(loops, inputs):
-            items = self.resolved(loop.items)
+            items = loop.items
             if isinstance(items, ir.Const):
                 values = [kube_escape(self.literal(item, loop.span, f"an item of the loop over {loop.variable}"))
                           for item in items.value]
@@ -1087,8 +1024,7 @@ class TektonEmitter(Emitter):
         if known == 0:
             return []  # an empty list: no iteration at all
         if known > MATRIX_LIMIT:
-            sizes = " x ".join(str(len(self.resolved(loop.items).value)) for loop in loops
-                               if isinstance(self.resolved(loop.items), ir.Const))
+            sizes = " x ".join(str(len(loop.items.value)) for loop in loops if isinstance(loop.items, ir.Const))
             self.unsupported(loops[0].span, f"the loop over {', '.join(loop.variable for loop in loops)} makes "
                                             f"{known} combinations ({sizes}); Tekton runs at most {MATRIX_LIMIT} "
                                             "combinations of a matrix by default",
@@ -1104,16 +1040,12 @@ class TektonEmitter(Emitter):
                     return []
                 item_tasks.append(name)
                 params[position] = Flow(name=input_name, value=f"$(tasks.{name}.results.{ITEMS_RESULT}[*])")
-        if self.indices:  # a matrix in each iteration of an unrolled loop
-            self.iteration_names[task.id] = self.copy_name(task)
         self.matrix_items = {loop.id: input_name for loop, input_name in zip(loops, inputs)}
         entry = self.task(task, scope, matrix_inputs=set(inputs))
         self.matrix_items = {}
-        self.iteration_names.pop(task.id, None)
         if item_tasks:
             entry["runAfter"] = sorted(set(entry.get("runAfter", [])) | set(item_tasks))
         entry["matrix"] = {"params": params}
-        self.loop_copies[task.id].append((tuple(self.indices), entry["name"]))
         result = self.pending_tasks + [entry]
         self.pending_tasks = []
         return result
@@ -1122,16 +1054,16 @@ class TektonEmitter(Emitter):
         """A pipeline task that turns a list known only at run time (a list parameter's JSON
         text, a step's list output in the workspace, or an unrolled loop's outputs) into the
         array result a matrix takes, refusing more than `limit` items (`items_limit` while
-        several matrices share it); it runs under the loop's conditions. One per loop copy."""
-        items = self.resolved(loop.items)
-        suffix = "".join(f"-{index}" for index in self.indices)
-        key = (loop.id, tuple(self.indices))
-        if key in self.items_tasks:
-            return self.items_tasks[key]
-        name = self.names.name(("items",) + key, f"{loop.variable}-items{suffix}")
+        several matrices share it); it runs under the loop's conditions. One per loop copy
+        (a loop inside an unrolled one has an id of its own in each copy)."""
+        items = loop.items
+        if loop.id in self.items_tasks:
+            return self.items_tasks[loop.id]
+        suffix = "".join(f"-{index}" for _, index in task.copy_of)  # the loop's copy in unrolled ones
+        name = self.names.name(("items", loop.id), f"{loop.variable}-items{suffix}")
         if self.items_limit is not None:
             limit = self.items_limit
-        self.items_tasks[key] = name
+        self.items_tasks[loop.id] = name
         entry: dict = {"name": name, "taskRef": {"name": self.items_task_spec()}, "_key": ITEMS_KEY}
         if isinstance(items, ir.ParamRef):
             source, value = "text", f"$(params.{items.name})"
@@ -1143,7 +1075,11 @@ class TektonEmitter(Emitter):
             entry["runAfter"] = [self.ref_name(items.task)]
             entry["workspaces"] = [SHARED_WORKSPACE_BINDING]
             self.uses_workspace = True
-        elif isinstance(items, ir.TaskOutput):  # a loop's outputs, one value per copy
+        elif isinstance(items, ir.TaskOutput):
+            # The outputs of a loop left in place (its list is known only at run time): its
+            # own refusal says why Tekton cannot gather them (`matrices`).
+            return ""
+        elif isinstance(items, ir.ListOf):  # an unrolled loop's outputs, one value per copy
             route = self.file_route(items, task)
             if route is None:
                 source, value = "text", self.result_ref(items, task)
@@ -1151,7 +1087,8 @@ class TektonEmitter(Emitter):
                 source, value = "texts" if route[0] == "text" else "values", json.dumps(route[1], separators=(",", ":"))
                 entry["workspaces"] = [SHARED_WORKSPACE_BINDING]
                 self.uses_workspace = True
-            entry["runAfter"] = sorted(self.waits_for(items.task, task))
+            entry["runAfter"] = sorted({self.ref_name(leaf.task) for leaf in ir.binding_leaves(items)
+                                        if isinstance(leaf, ir.TaskOutput)})
         else:
             self.unsupported(loop.span, f"the loop over {loop.variable} iterates the item of a loop that is a "
                                         "matrix itself, and a matrix is the product of lists that do not depend on "
@@ -1602,6 +1539,20 @@ class TektonEmitter(Emitter):
         return {}
 
 
+def gathered_steps(ordered: list[ir.Task], pipeline: ir.PipelineInfo) -> set[str]:
+    """Loop steps whose outputs a step outside their loop reads (fan-in), or another loop
+    iterates."""
+    bindings = [binding for task in ordered for _, binding in task.arguments]
+    bindings += [loop.items for loop in pipeline.loops]
+    return {leaf.task for binding in bindings for leaf in ir.binding_leaves(binding)
+            if isinstance(leaf, ir.TaskOutput) and leaf.gathered}
+
+
+def nested(binding: ir.ListOf, leaf) -> list:
+    """A list of unrolled outputs as nested lists, `leaf(output)` standing for each output."""
+    return [nested(item, leaf) if isinstance(item, ir.ListOf) else leaf(item) for item in binding.items]
+
+
 def result_names(component: ir.ComponentSpec) -> frozenset[str]:
     """The outputs that travel as Tekton results: values of a few bytes (int, float, bool)
     with a name Tekton accepts for a result (`x_` is a valid treadle name but not a result
@@ -1691,6 +1642,9 @@ _TEXT = {str}
 
 def _document(kind: str, name: str, labels: dict, spec: dict) -> dict:
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name, "labels": labels}, "spec": spec}
+
+
+EMITTER = TektonEmitter  # the engine's emitter class, for what it asks of the optimizer
 
 
 def emit(graph: nx.DiGraph, options: Options | None = None, document_names: dict | None = None) -> EmitResult:

@@ -201,15 +201,15 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
 
     from ..backends.base import Options
-    from ..backends.targets import compile_pipelines
+    from ..backends.targets import compile_pipelines, unroll_request
 
     from .passes import Options as PassOptions, optimize
 
-    optimized = [(graph, optimize(graph, args.optimize, PassOptions(fold_defaults=args.fold_defaults)))
-                 for graph in graphs]
-    graphs = [result.graph for _, result in optimized]
     options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
                       embedded=args.embedded, kubectl_image=args.kubectl_image)
+    pass_options = PassOptions(fold_defaults=args.fold_defaults, unroll=unroll_request(args.target, options))
+    optimized = [(graph, optimize(graph, args.optimize, pass_options)) for graph in graphs]
+    graphs = [result.graph for _, result in optimized]
     from ..backends.provenance import Origin
 
     origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}

@@ -63,12 +63,17 @@ def command_compile_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
 
     graphs = [graph for checked in result.checked.pipelines
               for graph in [_lowered(result, checked)] if graph is not None]
+    from ..backends.targets import unroll_request
     from .passes import Options as PassOptions, optimize
 
-    graphs = [optimize(graph, args.optimize, PassOptions(fold_defaults=args.fold_defaults)).graph
-              for graph in graphs]
+    options = _options(args)
+
+    def optimized(graph, target: str):
+        pass_options = PassOptions(fold_defaults=args.fold_defaults, unroll=unroll_request(target, options[target]))
+        return optimize(graph, args.optimize, pass_options).graph
+
     sources = {path: source.text for path, source in result.program.sources.items()}
-    tree = gitops.compile_tree(graphs, sources, args.target, _options(args))
+    tree = gitops.compile_tree(graphs, sources, args.target, options, prepare=optimized)
     backend = sorted(tree.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
     cli.report(result, backend, err)
     for problem in tree.problems:
@@ -136,9 +141,11 @@ def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"treadle: error: {args.file} has no pipeline '{name}' (pipelines: {', '.join(names)})", file=err)
         return cli.EXIT_USAGE
     origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
-    from .passes import optimize
+    from ..backends.targets import unroll_request
+    from .passes import Options as PassOptions, optimize
 
-    graph = optimize(result.pipelines[name]).graph  # the default level, as `treadle compile`
+    # The default level, as `treadle compile`.
+    graph = optimize(result.pipelines[name], options=PassOptions(unroll=unroll_request(args.target, Options()))).graph
     output = compile_pipelines([graph], args.target, Options(), origins)
     backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
     cli.report(result, backend, err)

@@ -16,7 +16,7 @@ from typing import Union
 import networkx as nx
 
 from .source import Span
-from .types import Type
+from .types import Type, list_of
 
 Value = Union[str, int, float, bool, list, dict]
 
@@ -251,7 +251,25 @@ class LoopItem:
     loop: str
 
 
-Binding = Union[Const, ParamRef, TaskOutput, LoopItem]
+@dataclass(frozen=True, slots=True)
+class ListOf:
+    """A list made of other values, in order: what a step outside an unrolled loop reads of
+    the loop's outputs (fan-in), one element per iteration in item order. Elements are
+    outputs of the loop steps' copies, or lists of them for nested loops."""
+
+    items: tuple["Binding", ...]
+
+
+Binding = Union[Const, ParamRef, TaskOutput, LoopItem, ListOf]
+
+
+def binding_leaves(binding: Binding):
+    """The binding itself, or the elements of a ListOf taken apart (to the outputs it reads)."""
+    if isinstance(binding, ListOf):
+        for item in binding.items:
+            yield from binding_leaves(item)
+    else:
+        yield binding
 
 
 # ---------------------------------------------------------------- conditions
@@ -360,6 +378,10 @@ class Task:
     after: tuple[str, ...]  # order-only dependencies, as written
     span: Span
     fused: tuple[FusedStep, ...] = ()
+    # Set on the copies of a loop body that unrolling makes: (span of the loop, item index)
+    # of each unrolled loop around it, outermost first. Task order puts copies where their
+    # loop is, iteration after iteration (they share the body's spans).
+    copy_of: tuple[tuple[Span, int], ...] = ()
 
     def argument(self, name: str) -> Binding | None:
         for input_name, binding in self.arguments:
@@ -407,7 +429,7 @@ def tasks(graph: nx.DiGraph) -> list[Task]:
     topological sort with a priority queue gives the same order when source order is
     topological, which is the usual case, at several times the cost)."""
     nodes = graph.nodes
-    position = {node: (data["task"].span.line, data["task"].span.column, node) for node, data in nodes.items()}
+    position = {node: _position(data["task"]) for node, data in nodes.items()}
     by_position = position.__getitem__
     predecessors = graph.pred
     placed: set[str] = set()
@@ -435,6 +457,19 @@ def tasks(graph: nx.DiGraph) -> list[Task]:
     return order
 
 
+def _position(task: Task) -> tuple:
+    """Where a task sorts: its source place; a copy of an unrolled loop body sorts at its
+    loop, by item index, then by its place in the body. Every key has the shape
+    (line, column, tuple, id), so keys always compare."""
+    span = task.span
+    if not task.copy_of:
+        return (span.line, span.column, (), task.id)
+    key = (span.line, span.column, (), task.id)
+    for loop_span, index in reversed(task.copy_of):
+        key = (loop_span.line, loop_span.column, (index,) + key, task.id)
+    return key
+
+
 def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
     """The graph of `task_list`: an edge wherever a task reads another's outputs (arguments,
     guard, the items of its loops) or runs after it. Lowering and every pass build graphs
@@ -443,11 +478,18 @@ def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
     edges: dict[tuple[str, str], tuple[set[str], bool]] = {}
     for task in task_list:
         # task_bindings(task), written out: this runs once per task of every graph built
-        reads = [binding for _, binding in task.arguments if isinstance(binding, TaskOutput)]
+        reads = []
+        for _, binding in task.arguments:
+            if isinstance(binding, TaskOutput):
+                reads.append(binding)
+            elif isinstance(binding, ListOf):  # an unrolled loop's outputs, read after it
+                reads += [leaf for leaf in binding_leaves(binding) if isinstance(leaf, TaskOutput)]
         if task.guard is not None:
-            reads += [binding for binding in condition_bindings(task.guard) if isinstance(binding, TaskOutput)]
+            reads += [leaf for binding in condition_bindings(task.guard) for leaf in binding_leaves(binding)
+                      if isinstance(leaf, TaskOutput)]
         if task.loops:
-            reads += [loop_items[loop_id] for loop_id in task.loops if isinstance(loop_items[loop_id], TaskOutput)]
+            reads += [leaf for loop_id in task.loops for leaf in binding_leaves(loop_items[loop_id])
+                      if isinstance(leaf, TaskOutput)]
         for binding in reads:
             edges.setdefault((binding.task, task.id), (set(), False))[0].add(binding.output)
         for other in task.after:
@@ -475,15 +517,20 @@ def condition_text(condition: Condition, binding_text) -> str:
 
 
 def task_bindings(task: Task):
-    """Every binding a task reads: its arguments and its guard."""
+    """Every binding a task reads: its arguments and its guard (lists of unrolled outputs
+    taken apart into their elements)."""
     for _, binding in task.arguments:
-        yield binding
-    yield from condition_bindings(task.guard)
+        yield from binding_leaves(binding)
+    for binding in condition_bindings(task.guard):
+        yield from binding_leaves(binding)
 
 
-def declared_type(graph: nx.DiGraph, binding: Union[ParamRef, LoopItem, TaskOutput]) -> Type:
+def declared_type(graph: nx.DiGraph, binding: Union[ParamRef, LoopItem, TaskOutput, ListOf]) -> Type:
     """The type declared for what a binding reads: the pipeline parameter's, the loop's item
-    type, or the producer's output type (of one item, for a gathered output)."""
+    type, or the producer's output type (of one item, for a gathered output); a list of
+    unrolled outputs is a list of its elements' type."""
+    if isinstance(binding, ListOf):
+        return list_of(declared_type(graph, binding.items[0]) if binding.items else None)
     if isinstance(binding, ParamRef):
         return next(param.type for param in info(graph).params if param.name == binding.name)
     if isinstance(binding, LoopItem):

@@ -363,7 +363,8 @@ class Runner:
         items_around = self._items_of(chain, scope.prefix)
         context = (chain, scope.prefix, items_around)
         verdicts = set()
-        for binding in list(ir.condition_bindings(loop.guard)) + [loop.items]:
+        for binding in [leaf for b in list(ir.condition_bindings(loop.guard)) + [loop.items]
+                        for leaf in ir.binding_leaves(b)]:
             if isinstance(binding, ir.TaskOutput):
                 producer = self.graph.nodes[binding.task]["task"]
                 shared = len(producer.loops) - len(binding.gathered)
@@ -429,6 +430,8 @@ class Runner:
             return self.params[binding.name]
         if isinstance(binding, ir.LoopItem):
             return items[loops.index(binding.loop)]
+        if isinstance(binding, ir.ListOf):  # the outputs of an unrolled loop's copies
+            return [self._value(item, context) for item in binding.items]
         producer = self.graph.nodes[binding.task]["task"]
         shared = len(producer.loops) - len(binding.gathered)
         return self._gather(producer, binding.output, iteration[:shared])

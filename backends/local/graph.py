@@ -35,6 +35,8 @@ def describe_binding(binding: ir.Binding, graph: nx.DiGraph) -> str:
         return binding.name
     if isinstance(binding, ir.LoopItem):
         return ir.info(graph).loop(binding.loop).variable
+    if isinstance(binding, ir.ListOf):
+        return "[" + ", ".join(describe_binding(item, graph) for item in binding.items) + "]"
     return f"{binding.task}.{binding.output}"
 
 

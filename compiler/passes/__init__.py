@@ -3,7 +3,7 @@
 `optimize(graph, level)` runs the passes of an `-O` level in list order, checks the IR's
 invariants after each, and reports what each pass changed and how long it took.
 Levels: 0 runs nothing, 1 (the default) the passes that keep every engine feature, 2 adds
-fusion. Each pass states what must run before it; the list is checked against that.
+fusion. Loop unrolling runs at every level, and only when the target engine asks for it. Each pass states what must run before it; the list is checked against that.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .dead_tasks import eliminate_dead_tasks
 from .fold_constants import fold_constants
 from .fuse_tasks import fuse_tasks
 from .reduce_edges import reduce_edges
+from .unroll_loops import unroll_loops
 
 PassFunction = Callable[..., nx.DiGraph]
 
@@ -30,13 +31,21 @@ PassFunction = Callable[..., nx.DiGraph]
 class Pass:
     name: str
     run: PassFunction
-    level: int  # the lowest -O level that runs it
+    level: int | None  # the lowest -O level that runs it; None: every level, when the engine asks for it
     needs: tuple[str, ...]  # passes that must have run before it
     why: str  # why it needs them
 
+    def runs(self, level: int, options: Options) -> bool:
+        if self.level is None:
+            return options.unroll is not None
+        return self.level <= level
+
 
 PASSES: tuple[Pass, ...] = (
-    Pass("fold-constants", fold_constants, 1, (), "first: it decides the conditions the others look at"),
+    # Not an optimization: the engine's own request, so it runs at -O0 too.
+    Pass("unroll-loops", unroll_loops, None, (), "first: the copies' conditions on their item become literal, "
+                                                 "for folding to decide"),
+    Pass("fold-constants", fold_constants, 1, (), "it decides the conditions the others look at"),
     Pass("dead-tasks", eliminate_dead_tasks, 1, ("fold-constants",),
          "removes the tasks whose conditions folding made false"),
     Pass("common-tasks", eliminate_common_tasks, 1, ("dead-tasks",),
@@ -93,7 +102,7 @@ def optimize(graph: nx.DiGraph, level: int = DEFAULT_LEVEL, options: Options = O
 def _optimize(graph: nx.DiGraph, level: int, options: Options) -> Optimized:
     reports = []
     for step in PASSES:
-        if step.level > level:
+        if not step.runs(level, options):
             continue
         changes: list[Change] = []
         before = graph.number_of_nodes()
@@ -109,5 +118,5 @@ def _optimize(graph: nx.DiGraph, level: int, options: Options) -> Optimized:
 
 
 __all__ = ["PASSES", "LEVELS", "DEFAULT_LEVEL", "Options", "Change", "Pass", "PassReport", "Optimized", "optimize",
-           "check_pass_order", "fold_constants", "eliminate_dead_tasks", "eliminate_common_tasks", "reduce_edges",
-           "fuse_tasks"]
+           "check_pass_order", "unroll_loops", "fold_constants", "eliminate_dead_tasks", "eliminate_common_tasks",
+           "reduce_edges", "fuse_tasks"]

@@ -4,6 +4,7 @@ graph from new tasks (passes never change the graph they are given)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable, Collection
 
 import networkx as nx
 
@@ -16,6 +17,9 @@ class Options:
     """Choices that change what a pass may assume."""
 
     fold_defaults: bool = False  # pipeline parameters keep their defaults: conditions on them fold
+    # The loops of a graph that the target engine wants as copies of their body (None: the
+    # engine unrolls nothing); see unroll_loops.
+    unroll: Callable[[nx.DiGraph], Collection[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ def rename_outputs(binding: ir.Binding, renamed: dict[str, str]) -> ir.Binding:
     """`binding` with the producers in `renamed` replaced."""
     if isinstance(binding, ir.TaskOutput) and binding.task in renamed:
         return ir.TaskOutput(renamed[binding.task], binding.output, binding.gathered)
+    if isinstance(binding, ir.ListOf):
+        return ir.ListOf(tuple(rename_outputs(item, renamed) for item in binding.items))
     return binding
 
 

@@ -91,6 +91,6 @@ def _reads(task: ir.Task, pipeline: ir.PipelineInfo):
         if isinstance(binding, ir.TaskOutput):
             yield binding
     for loop_id in task.loops:
-        items = pipeline.loop(loop_id).items
-        if isinstance(items, ir.TaskOutput):
-            yield items
+        for items in ir.binding_leaves(pipeline.loop(loop_id).items):
+            if isinstance(items, ir.TaskOutput):
+                yield items

@@ -13,7 +13,8 @@ import networkx as nx
 from .. import ir
 
 # Components the docstring examples call: `inc` is deterministic and side-effect free,
-# `show` only has side effects, `draw` is neither deterministic nor free of side effects.
+# `show` only has side effects, `draw` is neither deterministic nor free of side effects,
+# `count` (the length of a list) takes the outputs of a loop.
 EXAMPLE_COMPONENTS = '''
 component inc(x: int = 0) -> (y: int) {
   image = "python:3.12-slim"
@@ -28,6 +29,12 @@ component show(x: int) {
 component draw(x: int = 0) -> (y: int) {
   image = "python:3.12-slim"
   command = ["python3", "-c", "import random, sys; open(sys.argv[2], 'w').write(str(random.randint(0, 9)))", x, y]
+}
+component count(xs: list) -> (n: int) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import json, sys; open(sys.argv[2], 'w').write(str(len(json.loads(sys.argv[1]))))", xs, n]
+  deterministic = true
+  side_effects = false
 }
 '''
 
@@ -76,6 +83,8 @@ def binding_text(binding: ir.Binding, pipeline: ir.PipelineInfo | None = None) -
         return binding.name
     if isinstance(binding, ir.LoopItem):
         return pipeline.loop(binding.loop).variable if pipeline is not None else binding.loop
+    if isinstance(binding, ir.ListOf):
+        return "[" + ", ".join(binding_text(item, pipeline) for item in binding.items) + "]"
     gathered = "".join(f"[all {pipeline.loop(loop).variable if pipeline is not None else loop}]"
                        for loop in binding.gathered)
     return f"{binding.task}.{binding.output}{gathered}"

@@ -79,10 +79,12 @@ def _orders_lost(task: ir.Task, guard: ir.Condition | None) -> tuple[str, ...]:
     """Steps that only the folded-away part of the guard read: the task still waits for
     them (as `after`), so a failure of theirs stops it as before."""
     def producers(condition):
-        return {b.task for b in ir.condition_bindings(condition) if isinstance(b, ir.TaskOutput)}
+        return {leaf.task for b in ir.condition_bindings(condition) for leaf in ir.binding_leaves(b)
+                if isinstance(leaf, ir.TaskOutput)}
 
     kept = producers(guard) | set(task.after)
-    kept.update(b.task for _, b in task.arguments if isinstance(b, ir.TaskOutput))
+    kept.update(leaf.task for _, b in task.arguments for leaf in ir.binding_leaves(b)
+                if isinstance(leaf, ir.TaskOutput))
     return tuple(sorted(producers(task.guard) - kept))
 
 

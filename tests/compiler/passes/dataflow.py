@@ -6,7 +6,8 @@ to these input terms" for a deterministic step (equal inputs give equal outputs)
 "output o of step S, iteration i" for any other (each run draws anew). Conditions on
 literals and parameters are decided; those on step outputs stay as formulas in a normal
 form (`true and x` is `x`). Loops over literal lists and parameters are expanded; a loop
-over a step's output is one symbolic iteration. A pass keeps the meaning when the steps
+over a step's output is one symbolic iteration. A copy of an unrolled loop body stands for
+its step in the iteration it was copied for. A pass keeps the meaning when the steps
 with side effects run with the same inputs under the same conditions, and no work
 appears that was not there before."""
 
@@ -91,6 +92,8 @@ class Meaning:
             return _literal(self.params[binding.name])
         if isinstance(binding, ir.LoopItem):
             return env[binding.loop][1]
+        if isinstance(binding, ir.ListOf):  # the outputs of an unrolled loop's copies
+            return ("list", tuple(self.term(item, env) for item in binding.items))
         producer = self.tasks[binding.task]
         shared = tuple(loop for loop in producer.loops if loop not in binding.gathered)
         return self.gathered(producer, binding.output, shared, binding.gathered, env)
@@ -155,12 +158,19 @@ class Meaning:
              inputs: tuple, guard, iteration: tuple) -> dict[str, tuple]:
         """One step's run: its work and effects recorded, its outputs' terms returned."""
         what = (component.name, component.image, component.command, component.args, repr(settings), is_finally)
-        origin = ("computed", what, inputs) if settings.deterministic else ("drawn", step_id, iteration, inputs)
+        origin = ("computed", what, inputs) if settings.deterministic else ("drawn", *_step(step_id, iteration), inputs)
         event = (what, inputs, guard)
         self.work[event] += 1
         if settings.side_effects:
             self.effects.add((event, origin))
         return {port.name: ("output", port.name, origin) for port in component.outputs}
+
+
+def _step(step_id: str, iteration: tuple) -> tuple[str, tuple]:
+    """(step, iteration) as written: a copy of an unrolled loop body, STEP-I-J (step names
+    hold no `-`), is its step in the iteration it was copied for."""
+    step, *indices = step_id.split("-")
+    return step, tuple(map(int, indices)) + iteration
 
 
 def meaning(graph: nx.DiGraph, params: dict) -> Meaning:

@@ -24,6 +24,7 @@ PIPELINE = EXAMPLE_COMPONENTS + '''pipeline demo(limit: int = 3) {
   last = show(x=a.y) after a
 }
 '''
+LINE = EXAMPLE_COMPONENTS.count("\n") + 1  # the pipeline's first line
 
 
 def run(argv, capsys):
@@ -46,13 +47,47 @@ def test_levels_and_explain(in_tmp, capsys):
     code, out, err = run(["compile", "demo.treadle", "--target", "argo", "--explain"], capsys)
     assert code == EXIT_OK
     assert _tasks(out) == ["a", "gated", "last"]
-    assert "demo.treadle:20:5: step 'dead' removed: its condition never holds" in err
-    assert "demo.treadle:18:3: step 'b' removed: it computes what 'a' (demo.treadle:17:3) computes" in err
-    assert "demo.treadle:25:3: step 'last': after 'a' dropped: it reads the outputs of 'a'" in err
+    assert f"demo.treadle:{LINE + 4}:5: step 'dead' removed: its condition never holds" in err
+    assert (f"demo.treadle:{LINE + 2}:3: step 'b' removed: it computes what 'a' "
+            f"(demo.treadle:{LINE + 1}:3) computes") in err
+    assert f"demo.treadle:{LINE + 9}:3: step 'last': after 'a' dropped: it reads the outputs of 'a'" in err
     assert "result: 5 -> 3 steps" in err and f"YAML: {len(out.encode())} bytes" in err
     code, out, err = run(["compile", "demo.treadle", "--target", "tekton", "--fold-defaults", "--explain"], capsys)
     assert code == EXIT_OK
     assert "step 'gated' runs if limit > 2: folded to always" in err
+
+
+LOOPS = EXAMPLE_COMPONENTS + '''pipeline loops(limit: int = 3) {
+  for n in [1, 2] {
+    a = inc(x=n)
+    if n > 1 {
+      show(x=a.y)
+    }
+  }
+  b = count(xs=a.y)
+}
+'''
+
+
+def _tekton_tasks(out: str) -> list[str]:
+    pipeline = next(d for d in yaml.safe_load_all(out) if d["kind"] == "Pipeline")
+    return [task["name"] for task in pipeline["spec"]["tasks"]]
+
+
+def test_tekton_asks_for_unrolling_at_every_level_and_argo_does_not(in_tmp, capsys):
+    Path("loops.treadle").write_text(LOOPS, encoding="utf-8")
+    code, out, err = run(["compile", "loops.treadle", "--target", "tekton", "-O0", "--explain"], capsys)
+    assert code == EXIT_OK
+    assert f"loops.treadle:{LINE + 1}:3: loop over n ([1, 2]) unrolled: 2 copies of a, show" in err
+    assert "unroll-loops: 1 change, 3 -> 5 steps" in err and "fold-constants" not in err
+    # -O0: the copies' conditions on their item are literal comparisons, checked at run time.
+    assert _tekton_tasks(out) == ["a-0", "check-show-0", "show-0", "a-1", "check-show-1", "show-1", "b"]
+    code, out, err = run(["compile", "loops.treadle", "--target", "tekton", "--explain"], capsys)
+    assert code == EXIT_OK and "unroll-loops: 1 change" in err
+    assert f"loops.treadle:{LINE + 4}:7: step 'show-0' removed: its condition never holds" in err
+    assert _tekton_tasks(out) == ["a-1", "show-1"]  # a-0 and b are pure and unused: gone too
+    code, out, err = run(["compile", "loops.treadle", "--target", "argo", "-O0", "--explain"], capsys)
+    assert code == EXIT_OK and "unroll-loops" not in err and "no passes run" in err
 
 
 def test_unknown_level_is_a_usage_error(in_tmp, capsys):

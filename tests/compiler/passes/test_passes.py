@@ -16,22 +16,31 @@ from treadle.compiler.passes.describe import describe, pipeline_of
 from treadle.compiler.passes.fuse_tasks import fuse_tasks
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PASS_MODULES = ["fold_constants", "dead_tasks", "common_tasks", "reduce_edges"]
+PASS_MODULES = ["unroll_loops", "fold_constants", "dead_tasks", "common_tasks", "reduce_edges"]
+# `# options:` words and the Options field each sets: `unroll` asks for every loop unrolled.
+OPTION_WORDS = {"fold_defaults": ("fold_defaults", True),
+                "unroll": ("unroll", lambda graph: {loop.id for loop in ir.info(graph).loops})}
 
 
 def _cases(name: str):
-    """(title, params, options, input body, expected body) of each case of a fixture file."""
+    """(title, params, options, input body, expected) of each case of a fixture file. The
+    expected part is a body (after `# expected`) or, where the result has names no program
+    can write (unrolled copies), the result's description (after `# expected text`)."""
     text = (FIXTURES / f"{name}.cases").read_text(encoding="utf-8")
     cases = []
     for chunk in text.split("# case: ")[1:]:
         title, _, rest = chunk.partition("\n")
         params, options, body_lines = "", Options(), []
-        source, _, expected = rest.partition("# expected\n")
+        if "# expected text\n" in rest:
+            source, _, text = rest.partition("# expected text\n")
+            expected = ("text", text.strip("\n"))
+        else:
+            source, _, expected = rest.partition("# expected\n")
         for line in source.splitlines():
             if line.startswith("# params: "):
                 params = line[len("# params: "):]
             elif line.startswith("# options: "):
-                options = Options(**{flag: True for flag in line[len("# options: "):].split()})
+                options = Options(**dict(OPTION_WORDS[word] for word in line[len("# options: "):].split()))
             else:
                 body_lines.append(line)
         cases.append(pytest.param(params, options, "\n".join(body_lines), expected, id=title))
@@ -40,7 +49,7 @@ def _cases(name: str):
 
 def _pass(name: str):
     return getattr(importlib.import_module(f"treadle.compiler.passes.{name}"),
-                   {"fold_constants": "fold_constants", "dead_tasks": "eliminate_dead_tasks",
+                   {"unroll_loops": "unroll_loops", "fold_constants": "fold_constants", "dead_tasks": "eliminate_dead_tasks",
                     "common_tasks": "eliminate_common_tasks", "reduce_edges": "reduce_edges"}[name])
 
 
@@ -58,7 +67,10 @@ def test_pass_fixture(name, params, options, body, expected):
     changes = []
     result = _pass(name)(graph, options, changes)
     assert ir.validate(result) == []
-    assert describe(result) == describe(pipeline_of(expected, params))
+    if isinstance(expected, tuple):
+        assert describe(result) == expected[1]
+    else:
+        assert describe(result) == describe(pipeline_of(expected, params))
     assert describe(graph) == before, "a pass changed the graph it was given"
     assert bool(changes) == (describe(result) != before)
     for change in changes:
@@ -114,7 +126,8 @@ def test_levels():
     graph = pipeline_of("  a = inc(x=1)\n  b = inc(x=1)\n  if false {\n    show(x=b.y)\n  }\n  show(x=a.y)")
     assert optimize(graph, 0).graph is graph
     result = optimize(graph, 1)
-    assert [report.name for report in result.reports] == [p.name for p in PASSES if p.level <= 1]
+    assert [report.name for report in result.reports] == [p.name for p in PASSES if p.runs(1, Options())]
+    assert "unroll-loops" not in [report.name for report in result.reports]  # no engine asked for it
     assert describe(result.graph) == "a = inc(x=1)\nshow_2 = show(x=a.y)"
     assert [report.name for report in optimize(graph, 2).reports] == [p.name for p in PASSES]
     with pytest.raises(ValueError):

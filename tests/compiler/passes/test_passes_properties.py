@@ -1,8 +1,9 @@
 """Passes keep what a pipeline means. Generated pipelines of pure components (small Python
 programs computing outputs from inputs) with duplicates, literal and parameter conditions,
-loops (some under a condition), fan-in and `after`; before and after optimizing, the same steps with side effects
-run with the same inputs under the same conditions (dataflow.py), no new work appears,
-and every order between the steps that stay is kept.
+loops (some under a condition), fan-in and `after`; before and after optimizing (with loops
+unrolled or not), the same steps with side effects run with the same inputs under the same
+conditions (dataflow.py), no new work appears, and every order between the steps that stay
+is kept.
 
 At -O2 a fused step counts as the steps it holds, run in turn, and its launcher's argv
 must give back each step's own command line. The local runner's tests run a fused
@@ -89,7 +90,9 @@ def pipelines(draw):
     lines: list[str] = []
     counter = 0
 
-    def value(pool):
+    def value(pool, prefer=None):
+        if prefer is not None and draw(st.booleans()):  # a loop body mostly reads its item
+            return prefer
         return draw(st.sampled_from([str(draw(st.integers(0, 2)))] + pool))
 
     def condition(pool):
@@ -105,23 +108,25 @@ def pipelines(draw):
         return atom if kind == "output" else f"{atom} {draw(st.sampled_from(['and', 'or']))} " \
                                              f"{draw(st.sampled_from(['true', 'false', 'flag']))}"
 
-    def call(name, pool, indent):
+    def call(name, pool, indent, prefer=None):
         component = draw(st.sampled_from(sorted(INT_STEPS) + ["pack", "pack", "show", "total"]))
         if component == "total" and not lists:
             component = "inc"
+        elif lists and not indent.startswith("    ") and draw(st.integers(0, 2)) == 0:
+            component = "total"  # a fan-in, often: its order is what unrolling must keep
         if component == "show":
-            return f"{indent}{name} = show(x={value(pool)})", None
+            return f"{indent}{name} = show(x={value(pool, prefer)})", None
         if component == "total":
             return f"{indent}{name} = total(xs={draw(st.sampled_from(lists))})", f"{name}.n"
         if component == "pack":  # a chain of files (fusion's matter), one to three steps long
-            text = f"{indent}{name}_p = pack(x={value(pool)})"
+            text = f"{indent}{name}_p = pack(x={value(pool, prefer)})"
             file = f"{name}_p.d"
             if draw(st.booleans()):
                 text += f"\n{indent}{name}_r = repack(d={file})"
                 file = f"{name}_r.e"
             return text + f"\n{indent}{name} = unpack(d={file})", f"{name}.y"
         argument, output = INT_STEPS[component]
-        text = f"{indent}{name} = {component}({argument}={value(pool)})"
+        text = f"{indent}{name} = {component}({argument}={value(pool, prefer)})"
         if component == "inc" and draw(st.booleans()):
             text = f"{indent}{name} = inc()"  # the default, equal to inc(x=0)
         return text, f"{name}.{output}"
@@ -148,7 +153,7 @@ def pipelines(draw):
         elif shape == "for":
             variable = f"v{counter}"
             items = draw(st.lists(st.integers(0, 2), min_size=1, max_size=3))
-            inside, produced = call(name, ints + [variable], "    ")
+            inside, produced = call(name, ints + [variable], "    ", prefer=variable)
             guard = draw(st.sampled_from([None, f"{variable} > 0", "true", "p > 0"]))
             if guard:
                 inside = f"    if {guard} {{\n" + "\n".join("  " + line for line in inside.split("\n")) + "\n    }"
@@ -167,6 +172,8 @@ def pipelines(draw):
             lines.append(text)
             if produced:
                 ints.append(produced)
+                if produced.endswith(".n") and draw(st.booleans()):  # a fan-in's total, seen
+                    lines.append(f"  show(x={produced})")
             steps.append(name)
     if draw(st.booleans()):
         lines.append(f"  show(x={value(ints)})")
@@ -183,17 +190,22 @@ def _output_of(text: str) -> str:
 PARAMS = st.fixed_dictionaries({"p": st.integers(0, 2), "flag": st.booleans()})
 
 
+def every_loop(graph) -> set[str]:
+    """An engine's request to unroll whatever loop it can."""
+    return {loop.id for loop in ir.info(graph).loops}
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(pipelines(), PARAMS, st.booleans())
-def test_optimizing_keeps_the_dataflow(program, params, fold_defaults):
+@given(pipelines(), PARAMS, st.booleans(), st.booleans())
+def test_optimizing_keeps_the_dataflow(program, params, fold_defaults, unroll):
     text, defaults = program
     result = compile_text(text)
     errors = [f"{d.span}: {d.message}" for d in result.diagnostics if d.is_error]
     assert not errors, (text, errors)
     graph = result.pipelines["generated"]
+    options = Options(fold_defaults=fold_defaults, unroll=every_loop if unroll else None)
     for level in (1, 2):  # -O2: fused steps run as the steps they hold
-        _keeps_the_dataflow(text, graph, optimize(graph, level, Options(fold_defaults=fold_defaults)).graph,
-                            defaults, params, fold_defaults)
+        _keeps_the_dataflow(text, graph, optimize(graph, level, options).graph, defaults, params, fold_defaults)
 
 
 def _keeps_the_dataflow(text, graph, optimized, defaults, params, fold_defaults):
