@@ -1,13 +1,13 @@
 """Passes keep what a pipeline means. Generated pipelines of pure components (small Python
 programs computing outputs from inputs) with duplicates, literal and parameter conditions,
-loops (some under a condition), fan-in and `after`; before and after optimizing (with loops
-unrolled or not), the same steps with side effects run with the same inputs under the same
-conditions (dataflow.py), no new work appears, and every order between the steps that stay
-is kept.
+loops (some under a condition), fan-in, `after` and `finally`; before and after optimizing
+(with loops unrolled or not), the same steps with side effects run with the same inputs
+under the same conditions (dataflow.py), no new work appears, and every order between the
+steps that stay is kept.
 
 At -O2 a fused step counts as the steps it holds, run in turn, and its launcher's argv
-must give back each step's own command line. The local runner's tests run a fused
-pipeline and compare its outputs with the unfused run's (tests/local/test_local_fusion.py)."""
+must give back each step's own command line. test_passes_runs.py runs the same programs
+on the local runner before and after, at every level, and compares their outputs."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ component unpack(d: Dataset) -> (y: int) {{
 }}
 component total(xs: list) -> (n: int) {{
   image = {IMAGE}
-  command = ["python3", "-c", "import json, sys; open(sys.argv[2], 'w').write(str(sum(json.loads(sys.argv[1]))))",
+  command = ["python3", "-c", "import json, sys; open(sys.argv[2], 'w').write(str(sum(i * x for i, x in enumerate(json.loads(sys.argv[1]), 1))))",
              xs, n]
   deterministic = true
   side_effects = false
@@ -80,8 +80,10 @@ INT_STEPS = {"inc": ("x", "y"), "draw": ("x", "y"), "record": ("x", "y"), "add":
 
 
 @st.composite
-def pipelines(draw):
-    """Source text of a pipeline with parameters p (int) and flag (bool), and their defaults."""
+def pipelines(draw, fan_in: bool = False):
+    """Source text of a pipeline with parameters p (int) and flag (bool), and their defaults.
+    `fan_in`: it starts with a loop over distinct items whose outputs a step reads after it
+    (where item order shows)."""
     default_p = draw(st.integers(0, 2))
     default_flag = draw(st.booleans())
     ints: list[str] = ["p"]  # int expressions visible at the top level
@@ -89,6 +91,13 @@ def pipelines(draw):
     steps: list[str] = []  # names others may run after
     lines: list[str] = []
     counter = 0
+    if fan_in:
+        items = draw(st.lists(st.integers(0, 5), min_size=2, max_size=3, unique=True))
+        body = draw(st.sampled_from(["    s0 = inc(x=v0)", "    s0_p = pack(x=v0)\n    s0 = unpack(d=s0_p.d)"]))
+        lines += [f"  for v0 in [{', '.join(map(str, items))}] {{\n{body}\n  }}", "  t0 = total(xs=s0.y)"]
+        ints.append("t0.n")
+        lists.append("s0.y")
+        steps += ["s0", "t0"]
 
     def value(pool, prefer=None):
         if prefer is not None and draw(st.booleans()):  # a loop body mostly reads its item
@@ -177,6 +186,8 @@ def pipelines(draw):
             steps.append(name)
     if draw(st.booleans()):
         lines.append(f"  show(x={value(ints)})")
+    if draw(st.booleans()):  # finally steps read parameters and literals only
+        lines.append(f"  finally {{\n    {draw(st.sampled_from(['show', 'record']))}(x={value(['p'])})\n  }}")
     signature = f"p: int = {default_p}, flag: bool = {'true' if default_flag else 'false'}"
     text = COMPONENTS + f"pipeline generated({signature}) {{\n" + "\n".join(lines) + "\n}\n"
     return text, {"p": default_p, "flag": default_flag}

@@ -1,0 +1,125 @@
+"""Passes keep what a pipeline computes, checked by running it. The generated pipelines of
+test_passes_properties (pure Python one-liners with conditions, loops, fan-in, `after` and
+`finally`; `draw` made to compute instead of drawing, so that runs can be compared) run
+on the local runner as written (-O0), at every other level, and with every loop unrolled.
+Every step that still runs must finish as it did with the same output values and files,
+and the steps with side effects must run with the same inputs."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from treadle.backends.local.executor import Options as RunOptions, Runner
+from treadle.backends.local.store import Store
+from treadle.backends.local.view import View
+from treadle.compiler import ir
+from treadle.compiler.passes import LEVELS, Options, optimize
+
+from ...helpers import compile_text
+from .test_passes_properties import PARAMS, every_loop, pipelines
+
+RANDOM = "import random, sys; open(sys.argv[2], 'w').write(str(random.randint(0, 9)))"
+# Still not declared deterministic (the optimizer must treat it as drawing anew), but it
+# computes, so two runs can be compared.
+COMPUTED = "import sys; open(sys.argv[2], 'w').write(str((int(sys.argv[1]) * 7 + 3) % 10))"
+_RUNS = itertools.count()
+
+
+def run(graph, params: dict, folder: Path) -> dict:
+    """The finished instances of one run: (step as written, iteration) -> (status, outputs,
+    the inputs of a step with side effects)."""
+    store = Store(folder / f"runs-{next(_RUNS)}")
+    info = ir.info(graph)
+    run_id = store.new_run(info.name, "generated.treadle", str(folder), "", params, {})
+    runner = Runner(graph, store, run_id, params,
+                    RunOptions(parallelism=2, use_cache=False, cwd=str(folder), version="test", cores=2),
+                    View(io.StringIO(), live=False, color=False))
+    try:
+        assert runner.run() in ("succeeded", "failed")
+    finally:
+        store.close()
+    result = {}
+    for (task_id, iteration), instance in runner.instances.items():
+        task = instance.task
+        step, iteration = written(task, iteration)
+        outputs = {}
+        for port in task.component.outputs:
+            if instance.status in ("succeeded", "cached"):
+                path = instance.folder / port.name
+                outputs[port.name] = (path.read_bytes() if port.type.is_artifact and path.is_file()
+                                      else instance.outputs.get(port.name))
+        effect = None
+        if task.settings.side_effects and instance.status == "succeeded":
+            effect = (task.component.name, tuple(sorted((name, ir.render_value(value))
+                                                        for name, value in instance.values.items())))
+        result[(step, iteration)] = (instance.status, outputs, effect)
+    return result
+
+
+def written(task: ir.Task, iteration: tuple) -> tuple[str, tuple]:
+    """A task instance as the step and iteration written in the program (a copy of an
+    unrolled loop body is its step in the iteration it was copied for)."""
+    if not task.copy_of:
+        return task.id, iteration
+    return task.id.rsplit("-", len(task.copy_of))[0], tuple(index for _, index in task.copy_of) + iteration
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(pipelines(fan_in=True), PARAMS)
+def test_running_the_optimized_pipeline_gives_the_same_outputs(tmp_path, program, params):
+    text, _ = program
+    assert RANDOM in text
+    text = text.replace(RANDOM, COMPUTED)
+    graph = compile_text(text).pipelines["generated"]
+    folder = tmp_path / f"example-{next(_RUNS)}"
+    folder.mkdir()
+    written_run = run(graph, params, folder)
+    variants = [(level, None) for level in LEVELS if level > 0] + [(0, every_loop), (max(LEVELS), every_loop)]
+    for level, unroll in variants:
+        optimized = optimize(graph, level, Options(unroll=unroll)).graph
+        optimized_run = run(optimized, params, folder)
+        for key, (status, outputs, _) in optimized_run.items():
+            assert key in written_run, (level, unroll is not None, key, text)
+            assert (status, outputs) == written_run[key][:2], (level, unroll is not None, key, text)
+        effects = {effect for _, _, effect in written_run.values() if effect is not None}
+        assert {effect for _, _, effect in optimized_run.values() if effect is not None} == effects, \
+            (level, unroll is not None, text)
+
+
+def test_a_fan_in_in_another_order_runs_differently(tmp_path):
+    """What the property compares can differ: a fan-in list in the wrong order changes
+    what the reader computes."""
+    text = '''
+component inc(x: int) -> (y: int) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write(str(int(sys.argv[1]) + 1))", x, y]
+}
+component first(xs: list) -> (y: int) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import json, sys; open(sys.argv[2], 'w').write(str(json.loads(sys.argv[1])[0]))",
+             xs, y]
+}
+pipeline generated() {
+  for n in [1, 2] {
+    a = inc(x=n)
+  }
+  b = first(xs=a.y)
+}
+'''
+    graph = compile_text(text).pipelines["generated"]
+    unrolled = optimize(graph, 0, Options(unroll=every_loop)).graph
+    ((name, items),) = unrolled.nodes["b"]["task"].arguments
+    assert items == ir.ListOf((ir.TaskOutput("a-0", "y"), ir.TaskOutput("a-1", "y")))
+    reversed_graph = ir.build_graph(ir.info(unrolled), [
+        replace(task, arguments=((name, ir.ListOf(items.items[::-1])),)) if task.id == "b" else task
+        for task in ir.tasks(unrolled)])
+    assert run(graph, {}, tmp_path)[("b", ())][1] == {"y": 2}
+    assert run(unrolled, {}, tmp_path)[("b", ())][1] == {"y": 2}
+    assert run(reversed_graph, {}, tmp_path)[("b", ())][1] == {"y": 3}
