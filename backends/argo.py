@@ -488,25 +488,25 @@ class ArgoEmitter(Emitter):
         return templates.mpi_step_dag(name, task, job_name, values_name)
 
     def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
+        """`memoize` for a deterministic step that Argo can memoize; where it cannot, a step
+        whose author wrote `cache = true` is told why (B005), the others run every time."""
         settings = task.settings
         if not (settings.cache and settings.deterministic):
             return {}
         component = task.component
         if task.settings.mpi is not None:
-            self.warning("B005", task.span, f"step '{task.id}' is not memoized: Argo memoizes container steps only")
-            return {}
-        if any(port.type.is_artifact for port in component.inputs):
-            self.warning("B005", task.span, f"step '{task.id}' is not memoized: Argo keys its cache on parameter "
-                                            "values only, and this step reads artifacts")
-            return {}
-        if ir.engine_variables(component, settings):
-            self.warning("B005", task.span, f"step '{task.id}' is not memoized: its command line reads the run's id "
-                                            "or its pod's name, which differ in every run")
-            return {}
-        if self.volume_mode and any(port.type.is_artifact for port in component.outputs):
-            self.warning("B005", task.span, f"step '{task.id}' is not memoized: its artifacts live on this run's volume")
-            return {}
-        return templates.memoize(name, self.keys.identity(key), component)
+            why = "Argo memoizes container steps only"
+        elif any(port.type.is_artifact for port in component.inputs):
+            why = "Argo keys its cache on parameter values only, and this step reads artifacts"
+        elif ir.engine_variables(component, settings):
+            why = "its command line reads the run's id or its pod's name, which differ in every run"
+        elif self.volume_mode and any(port.type.is_artifact for port in component.outputs):
+            why = "its artifacts live on this run's volume"
+        else:
+            return templates.memoize(name, self.keys.identity(key), component)
+        if settings.cache_asked:
+            self.warning("B005", task.span, f"step '{task.id}' is not memoized: {why}")
+        return {}
 
     # The base class's per-construct hooks that Argo expresses inside templates.
     def retries(self, settings: ir.Settings) -> dict:

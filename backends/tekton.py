@@ -1533,8 +1533,9 @@ class TektonEmitter(Emitter):
         return spec
 
     def cache(self, task: ir.Task, name: str, key: tuple) -> dict:
-        """Tekton has no result cache: a step that asks for one is told so, and runs every time."""
-        if task.settings.cache and task.settings.deterministic:
+        """Tekton has no result cache: a step whose author wrote `cache = true` is told so;
+        every step runs every time."""
+        if task.settings.cache_asked and task.settings.deterministic:
             self.warning("B005", task.span, f"step '{task.id}' is not memoized: Tekton has no result cache")
         return {}
 

@@ -172,6 +172,9 @@ class Settings:
     volumes: tuple[Volume, ...] = ()
     cache: bool = True
     deterministic: bool = False
+    # The author wrote `cache = true`: a step the engine cannot memoize is then reported
+    # (B005). Caching itself is on by default; this changes no container's run.
+    cache_asked: bool = field(default=False, compare=False, repr=False)
     # An optimizer hint, not part of how the task runs: two tasks that differ only here
     # share a template, and engine cache keys do not change with it.
     side_effects: bool = field(default=True, compare=False, repr=False)

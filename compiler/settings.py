@@ -146,6 +146,8 @@ class SettingsReader:
                 value = self.value(setting, bool, "true or false")
                 if value is not None:
                     result = replace(result, **{key: value})
+                    if key == "cache":
+                        result = replace(result, cache_asked=value)
             elif key == "image_pull_policy":
                 value = self.one_of(setting, PULL_POLICIES)
                 if value is not None:

@@ -276,7 +276,11 @@ def test_memoize_only_deterministic_parameter_only_steps():
     assert memo["cache"] == {"configMap": {"name": "treadle-memo"}} and memo["maxAge"]
     assert "memoize" not in template(document, "use") and "memoize" not in template(document, "make")
     output, _ = compile_text(COMPONENTS + 'pipeline p() {\n  a = make()\n  u = use(data=a.data) with { deterministic = true }\n}\n')
+    assert output.ok and output.diagnostics == []  # caching is best effort unless asked for
+    output, _ = compile_text(COMPONENTS + 'pipeline p() {\n  a = make()\n'
+                             '  u = use(data=a.data) with { deterministic = true, cache = true }\n}\n')
     assert [d.code for d in output.diagnostics] == ["B005"]
+    assert "reads artifacts" in output.diagnostics[0].message
 
 
 # ---------------------------------------------------------------- documents

@@ -329,9 +329,11 @@ def test_fan_in_is_a_json_list_of_every_iteration_result():
     assert tasks["g"]["runAfter"] == ["c-0", "c-1", "c-2"]
 
 
-def test_deterministic_steps_warn_that_tekton_has_no_cache():
-    output = tekton('say(text="a") with { deterministic = true }')
+def test_steps_that_ask_for_caching_are_told_that_tekton_has_none():
+    output = tekton('say(text="a") with { deterministic = true, cache = true }')
     assert output.ok and [d.code for d in output.diagnostics] == ["B005"]
+    output = tekton('say(text="a") with { deterministic = true }')  # caching is best effort unless asked for
+    assert output.ok and output.diagnostics == []
 
 
 @pytest.mark.parametrize("seconds,text", [(1, "1s"), (60, "1m"), (3600, "1h"), (3723, "1h2m3s"), (7200, "2h")])
