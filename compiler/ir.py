@@ -432,7 +432,10 @@ def tasks(graph: nx.DiGraph) -> list[Task]:
     topological sort with a priority queue gives the same order when source order is
     topological, which is the usual case, at several times the cost)."""
     nodes = graph.nodes
-    position = {node: _position(data["task"]) for node, data in nodes.items()}
+    position = {}
+    for node, data in nodes.items():
+        task = data["task"]
+        position[node] = (task.span.line, task.span.column, (), node) if not task.copy_of else _position(task)
     by_position = position.__getitem__
     predecessors = graph.pred
     placed: set[str] = set()

@@ -35,7 +35,6 @@ import networkx as nx
 
 from .. import ir
 from .common import Change, Options, rebuild
-from .describe import binding_text
 
 Env = dict[str, tuple[int, ir.Value]]  # unrolled loop id -> (item index, item) of the copy being made
 
@@ -190,8 +189,7 @@ class _Unroller:
                 if loop.id in self.unrolled:
                     body = [task.id for task in self.tasks.values() if loop.id in task.loops]
                     count = sum(1 for _ in self.iterations(self.prefix(self.chain(loop.id)), {}))
-                    changes.append(Change(loop.span, f"loop over {loop.variable} "
-                                                     f"({binding_text(loop.items, self.pipeline)}) unrolled: "
+                    changes.append(Change(loop.span, f"loop over {loop.variable} unrolled: "
                                                      f"{count} cop{'y' if count == 1 else 'ies'} of "
                                                      f"{', '.join(body)}"))
         return rebuild(self.graph, task_list, tuple(loops))
@@ -203,6 +201,6 @@ class _Unroller:
         loops = tuple(self.loop_name(loop_id, env) for loop_id in task.loops[len(unrolled):])
         if not unrolled and (arguments, guard, after, loops) == (task.arguments, task.guard, task.after, task.loops):
             return task
-        return replace(task, id=self.task_name(task.id, env), arguments=arguments, guard=guard, after=after,
-                       loops=loops, copy_of=task.copy_of + tuple((self.loops[loop_id].span, env[loop_id][0])
-                                                                 for loop_id in unrolled))
+        copy_of = task.copy_of + tuple((self.loops[loop_id].span, env[loop_id][0]) for loop_id in unrolled)
+        return ir.Task(self.task_name(task.id, env), task.component, arguments, task.settings, guard, loops,
+                       task.is_finally, after, task.span, task.fused, copy_of)
