@@ -3,7 +3,8 @@
 `optimize(graph, level)` runs the passes of an `-O` level in list order, checks the IR's
 invariants after each, and reports what each pass changed and how long it took.
 Levels: 0 runs nothing, 1 (the default) the passes that keep every engine feature, 2 adds
-fusion. Loop unrolling runs at every level, and only when the target engine asks for it. Each pass states what must run before it; the list is checked against that.
+fusion. Loop unrolling runs at every level, and only when the target engine asks for it.
+Each pass states what must run before it; the list is checked against that.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ component draw(x: int = 0) -> (y: int) {
 }
 component count(xs: list) -> (n: int) {
   image = "python:3.12-slim"
-  command = ["python3", "-c", "import json, sys; open(sys.argv[2], 'w').write(str(len(json.loads(sys.argv[1]))))", xs, n]
+  command = ["python3", "-c", "import json, sys; open(sys.argv[2], 'w').write(str(len(json.loads(sys.argv[1]))))",
+             xs, n]
   deterministic = true
   side_effects = false
 }

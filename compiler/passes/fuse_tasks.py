@@ -127,6 +127,8 @@ def fuse_tasks(graph: nx.DiGraph, options: Options = Options(), changes: list[Ch
         if isinstance(binding, ir.TaskOutput) and (binding.task, binding.output) in outputs:
             task_id, output = outputs[(binding.task, binding.output)]
             return ir.TaskOutput(task_id, output, binding.gathered)
+        if isinstance(binding, ir.ListOf):  # the outputs of an unrolled loop's copies
+            return ir.ListOf(tuple(renamed(item) for item in binding.items))
         return binding
 
     task_list = []
@@ -170,6 +172,9 @@ def _refusal(graph: nx.DiGraph, chain: list[ir.Task], following: ir.Task, waitin
     if other is not None:
         return f"it also waits for '{other}', which '{first.id}' does not wait for"
     for name, binding in following.arguments:
+        if isinstance(binding, ir.ListOf) and any(isinstance(leaf, ir.TaskOutput) and leaf.task == last.id
+                                                  for leaf in ir.binding_leaves(binding)):
+            return f"it reads values of '{last.id}' in a list (the outputs of an unrolled loop)"
         if isinstance(binding, ir.TaskOutput) and binding.task == last.id:
             produced = last.component.output(binding.output)
             if not produced.type.is_artifact or _reads_value(following.component, name):

@@ -119,9 +119,10 @@ def test_level_2_fuses_and_explains_each_refusal(in_tmp, capsys):
     assert code == EXIT_OK
     assert _tasks(out) == ["a-b", "c", "show"]
     assert "fuse-tasks: 1 change, 2 refused, 4 -> 3 steps" in err
-    assert "files.treadle:17:3: steps 'a' (17:3), 'b' (18:3) fused into 'a+b': one pod runs them in turn" in err
-    assert "files.treadle:19:3: step 'c' not fused with 'b': it reads the value 'b.y'" in err
-    assert "files.treadle:20:3: step 'show' not fused with 'c': their settings differ (deterministic)" in err
+    a, b, c, show = LINE + 1, LINE + 2, LINE + 3, LINE + 4
+    assert f"files.treadle:{a}:3: steps 'a' ({a}:3), 'b' ({b}:3) fused into 'a+b': one pod runs them in turn" in err
+    assert f"files.treadle:{c}:3: step 'c' not fused with 'b': it reads the value 'b.y'" in err
+    assert f"files.treadle:{show}:3: step 'show' not fused with 'c': their settings differ (deterministic)" in err
     assert "4 -> 3 pods per run" in err
     code, out, err = run(["compile", "files.treadle", "--target", "tekton", "--explain"], capsys)
     assert code == EXIT_OK and "fuse" not in err and "refused" not in err and "pods" not in err

@@ -57,7 +57,8 @@ component unpack(d: Dataset) -> (y: int) {{
 }}
 component total(xs: list) -> (n: int) {{
   image = {IMAGE}
-  command = ["python3", "-c", "import json, sys; open(sys.argv[2], 'w').write(str(sum(i * x for i, x in enumerate(json.loads(sys.argv[1]), 1))))",
+  command = ["python3", "-c",
+             "import json, sys; open(sys.argv[2], 'w').write(str(sum(i * x for i, x in enumerate(json.loads(sys.argv[1]), 1))))",
              xs, n]
   deterministic = true
   side_effects = false
