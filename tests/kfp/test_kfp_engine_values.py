@@ -177,10 +177,12 @@ def _stamp_output(tmp_path, target: str, settings: str):
 
 
 def test_argo_does_not_memoize_a_step_that_reads_engine_variables(tmp_path):
-    output = _stamp_output(tmp_path, "argo", "deterministic = true")
+    output = _stamp_output(tmp_path, "argo", "deterministic = true, cache = true")
     assert output.ok and [(d.code, d.span.line) for d in output.diagnostics] == [("B005", 3)]
     assert "differ in every run" in output.diagnostics[0].message
     assert "memoize" not in str(output.documents)
+    output = _stamp_output(tmp_path, "argo", "deterministic = true")  # nobody asked for caching: silent
+    assert output.ok and output.diagnostics == [] and "memoize" not in str(output.documents)
 
 
 @pytest.mark.parametrize("target", ["argo", "tekton"])
