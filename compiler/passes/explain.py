@@ -7,6 +7,11 @@ import networkx as nx
 from .. import ir
 from . import Optimized
 
+# Refusals shown per pass: each changes nothing, and on a large pipeline they are one line
+# per step (fusion refuses every link of a 2,000-step chain of values); the changes made are
+# always all shown.
+REFUSALS_SHOWN = 20
+
 
 def template_count(graph: nx.DiGraph) -> int:
     """Distinct (component, settings) pairs: the engine templates (Argo) or Tasks (Tekton)
@@ -42,8 +47,15 @@ def explain(results: list[tuple[nx.DiGraph, Optimized]], level: int, yaml_bytes:
             lines.append(f"  {report.name}: {made} change{'s' if made != 1 else ''}"
                          + (f", {refused} refused" if refused else "")
                          + f", {report.tasks_before} -> {report.tasks_after} steps, {report.seconds * 1000:.1f} ms")
+            shown_refusals = 0
             for change in sorted(report.changes, key=lambda change: change.span.sort_key):
+                if change.refused:
+                    shown_refusals += 1
+                    if shown_refusals > REFUSALS_SHOWN:
+                        continue
                 lines.append(f"    {change.span}: {change.message}")
+            if refused > REFUSALS_SHOWN:
+                lines.append(f"    ... and {refused - REFUSALS_SHOWN} more refused, not shown")
         after = optimized.graph
         lines.append(f"  result: {before.number_of_nodes()} -> {after.number_of_nodes()} steps, "
                      f"{template_count(before)} -> {template_count(after)} templates, "

@@ -126,3 +126,17 @@ def test_level_2_fuses_and_explains_each_refusal(in_tmp, capsys):
     assert "4 -> 3 pods per run" in err
     code, out, err = run(["compile", "files.treadle", "--target", "tekton", "--explain"], capsys)
     assert code == EXIT_OK and "fuse" not in err and "refused" not in err and "pods" not in err
+
+
+def test_explain_lists_twenty_refusals_and_counts_the_rest(in_tmp, capsys):
+    """A chain of values refuses fusion at every link; the report stays short."""
+    steps = "\n".join(f"  s{i} = inc(x={'s%d.y' % (i - 1) if i else '1'})" for i in range(30))
+    (in_tmp / "chain.treadle").write_text(
+        'component inc(x: int) -> (y: int) {\n  image = "python:3.12-slim"\n'
+        '  command = ["python3", "-c", "import sys; open(sys.argv[2], \'w\').write(sys.argv[1])", x, y]\n}\n'
+        f"pipeline chain() {{\n{steps}\n}}\n")
+    code, _, err = run(["compile", "chain.treadle", "--target", "argo", "-O2", "--explain", "-o", "out.yaml"], capsys)
+    assert code == 0, err
+    assert "fuse-tasks: 0 changes, 29 refused" in err
+    assert sum("not fused with" in line for line in err.splitlines()) == 20
+    assert "    ... and 9 more refused, not shown" in err.splitlines()
