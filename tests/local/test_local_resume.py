@@ -12,6 +12,10 @@ from pathlib import Path
 
 from treadle.backends.local.store import Store
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # local_helpers
+
+from local_helpers import COMPONENTS  # noqa: E402
+
 PIPELINE = r'''
 # Each call appends its name to counts.txt; `b` writes half its output, then waits while
 # the file `hold` exists.
@@ -164,16 +168,11 @@ def test_resume_refuses_a_changed_pipeline(in_tmp, treadle):
     assert code == 2 and "changed since run" in err
 
 
-LOOPED = r'''
+LOOPED = COMPONENTS + r'''
 component maybe(flag: str) -> (items: list[int]) {
   image = "python:3.11-slim"
   command = ["python3", "-c", "import os, sys; os.path.exists(sys.argv[1]) or sys.exit(1); open(sys.argv[2], 'w').write('[1, 2]')",
              flag, items]
-}
-
-component square(x: int) -> (y: int) {
-  image = "python:3.11-slim"
-  command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write(str(int(sys.argv[1]) ** 2))", x, y]
 }
 
 pipeline looped() {
