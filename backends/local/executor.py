@@ -240,7 +240,7 @@ class Runner:
         earlier = self.previous.get(key)
         if earlier is not None:
             instance.attempts = earlier["attempts"] or 0
-            if earlier["status"] in DONE and self._outputs_present(instance):
+            if earlier["status"] in DONE and _artifacts_in(instance.folder, task):
                 instance.status = earlier["status"]
                 instance.outputs = earlier["outputs"]
                 instance.started, instance.ended = earlier["started"], earlier["ended"]
@@ -248,10 +248,6 @@ class Runner:
                 return
         self._record(instance)
         self.pending.append(instance)
-
-    def _outputs_present(self, instance: Instance) -> bool:
-        return all((instance.folder / port.name).exists() for port in instance.task.component.outputs
-                   if port.type.is_artifact)
 
     def _make_scope(self, loop: ir.Loop, prefix: plan.Iteration) -> None:
         scope = LoopScope(loop, prefix)
@@ -489,12 +485,11 @@ class Runner:
         if entry is None:
             return False
         source = Path(entry["folder"])
-        outputs = instance.task.component.outputs
-        if not all((source / port.name).exists() for port in outputs if port.type.is_artifact):
+        if not _artifacts_in(source, instance.task):
             self.store.forget(instance.cache_key)  # its files were deleted
             return False
         if source != instance.folder:
-            for port in outputs:
+            for port in instance.task.component.outputs:
                 if port.type.is_artifact:
                     _link_or_copy(source / port.name, instance.folder / port.name)
         instance.outputs = entry["outputs"]
@@ -667,10 +662,7 @@ class Runner:
                 outputs[port.name] = plan.read_output_value(path, port.type, f"output '{port.name}'")
         for port in instance.task.component.outputs:
             final = instance.folder / port.name
-            if final.is_dir() and not final.is_symlink():
-                shutil.rmtree(final)
-            elif final.exists() or final.is_symlink():
-                final.unlink()
+            _remove(final)
             os.replace(staging / port.name, final)
         for leftover in instance.folder.glob(".attempt-*"):  # this one, and any a killed runner left
             shutil.rmtree(leftover, ignore_errors=True)
@@ -755,12 +747,22 @@ def _seconds(seconds: int | None) -> str:
     return f"{seconds}s" if seconds is not None else "?"
 
 
+def _artifacts_in(folder: Path, task: ir.Task) -> bool:
+    """Whether every artifact output of the step is (still) in the folder."""
+    return all((folder / port.name).exists() for port in task.component.outputs if port.type.is_artifact)
+
+
+def _remove(path: Path) -> None:
+    """Make room for an output: a folder, a file or a link there goes (a link, not what it points to)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
 def _link_or_copy(source: Path, target: Path) -> None:
     """An earlier run's artifact in this run's folder: hard links where the file system allows."""
-    if target.is_dir() and not target.is_symlink():
-        shutil.rmtree(target)
-    elif target.exists() or target.is_symlink():
-        target.unlink()
+    _remove(target)
 
     def link(src, dst):
         try:
