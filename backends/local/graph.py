@@ -8,9 +8,11 @@ step inside a loop shows how many of its iterations ended in each state).
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 
 import networkx as nx
 
@@ -98,6 +100,24 @@ class _Picture:
             node.setdefault(("tasks",), []).append(task)
         return tree
 
+    def nested(self, step: Callable[[ir.Task], str], group: Callable[[int, str], list[str]],
+               close: str) -> list[str]:
+        """Lines of the steps inside their groups' opening and closing lines, indented by depth;
+        both text formats nest the same way and differ only in these three pieces."""
+        lines: list[str] = []
+        numbers = itertools.count()
+
+        def emit(node: dict, indent: str) -> None:
+            lines.extend(indent + step(task) for task in node.get(("tasks",), []))
+            for key, child in node.items():
+                if key[0] == "group":
+                    lines.extend(indent + line for line in group(next(numbers), self.group_label(key[1])))
+                    emit(child, indent + "  ")
+                    lines.append(indent + close)
+
+        emit(self.group_tree(), "  ")
+        return lines
+
     def group_label(self, group: str) -> str:
         if group == "finally":
             return "finally"
@@ -124,25 +144,18 @@ def to_dot(graph: nx.DiGraph, states: dict[str, list[str]] | None = None) -> str
     lines = [f'digraph "{_dot_text(picture.info.name)}" {{', "  rankdir=TB;",
              '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
              '  edge [fontname="Helvetica", fontsize=10];']
-    tree = picture.group_tree()
-    counter = iter(range(1_000_000))
 
-    def emit(node: dict, indent: str) -> None:
-        for task in node.get(("tasks",), []):
-            style = '"rounded,filled,dashed"' if task.guard is not None else '"rounded,filled"'
-            fill = picture.fill(task)
-            extra = f', fillcolor="{fill}"' if fill else ""
-            label = _dot_text("\n".join(picture.label(task)))
-            lines.append(f'{indent}{picture.ids[task.id]} [label="{label}", style={style}{extra}];')
-        for key, child in node.items():
-            if key[0] != "group":
-                continue
-            lines.append(f"{indent}subgraph cluster_{next(counter)} {{")
-            lines.append(f'{indent}  label="{_dot_text(picture.group_label(key[1]))}"; style=dashed;')
-            emit(child, indent + "  ")
-            lines.append(f"{indent}}}")
+    def step(task: ir.Task) -> str:
+        style = '"rounded,filled,dashed"' if task.guard is not None else '"rounded,filled"'
+        fill = picture.fill(task)
+        extra = f', fillcolor="{fill}"' if fill else ""
+        label = _dot_text("\n".join(picture.label(task)))
+        return f'{picture.ids[task.id]} [label="{label}", style={style}{extra}];'
 
-    emit(tree, "  ")
+    def group(number: int, label: str) -> list[str]:
+        return [f"subgraph cluster_{number} {{", f'  label="{_dot_text(label)}"; style=dashed;']
+
+    lines += picture.nested(step, group, "}")
     for source, target, reads, is_data in picture.edges():
         if is_data:
             lines.append(f'  {source} -> {target} [label="{_dot_text(reads)}"];')
@@ -159,22 +172,16 @@ def _mermaid_text(text: str) -> str:
 def to_mermaid(graph: nx.DiGraph, states: dict[str, list[str]] | None = None) -> str:
     picture = _Picture(graph, states)
     lines = ["flowchart TD"]
-    tree = picture.group_tree()
-    counter = iter(range(1_000_000))
 
-    def emit(node: dict, indent: str) -> None:
-        for task in node.get(("tasks",), []):
-            label = "<br/>".join(_mermaid_text(line) for line in picture.label(task))
-            shape = ('{{"' + label + '"}}') if task.guard is not None else f'["{label}"]'
-            lines.append(f"{indent}{picture.ids[task.id]}{shape}")
-        for key, child in node.items():
-            if key[0] != "group":
-                continue
-            lines.append(f'{indent}subgraph g{next(counter)}["{_mermaid_text(picture.group_label(key[1]))}"]')
-            emit(child, indent + "  ")
-            lines.append(f"{indent}end")
+    def step(task: ir.Task) -> str:
+        label = "<br/>".join(_mermaid_text(line) for line in picture.label(task))
+        shape = ('{{"' + label + '"}}') if task.guard is not None else f'["{label}"]'
+        return f"{picture.ids[task.id]}{shape}"
 
-    emit(tree, "  ")
+    def group(number: int, label: str) -> list[str]:
+        return [f'subgraph g{number}["{_mermaid_text(label)}"]']
+
+    lines += picture.nested(step, group, "end")
     for source, target, reads, is_data in picture.edges():
         if is_data:
             lines.append(f'  {source} -->|"{_mermaid_text(reads)}"| {target}')
