@@ -131,7 +131,9 @@ def test_ctrl_c_stops_the_steps_and_marks_the_run_interrupted(in_tmp, treadle):
     (in_tmp / "p.treadle").write_text(PIPELINE)
     (in_tmp / "hold").write_text("")
     runner = start_runner(in_tmp, "run", "p.treadle")
-    run_id, _ = wait_for(lambda: b_is_running(in_tmp))
+    # Signal once `d` is done too: a `d` still running would be interrupted and rerun on resume.
+    run_id, _ = wait_for(lambda: (found := b_is_running(in_tmp)) and found[1].get("d", {}).get("status") == "succeeded"
+                         and found)
     step = int((in_tmp / "b.pid").read_text())
     runner.send_signal(signal.SIGINT)
     output, _ = runner.communicate(timeout=30)
