@@ -273,11 +273,10 @@ class Emitter(abc.ABC):
         for task in self.ordered:
             if task.settings.mpi is not None and not self.MPI:
                 self.unsupported(task.span, f"MPI step '{task.id}'")
-            if task.settings.mpi is not None and ir.engine_variables(task.component, task.settings):
+            if task.settings.mpi is not None and (variables := ir.engine_variables(task.component, task.settings)):
                 # Its command runs in the MPIJob's pods, which the engine creates through a manifest,
                 # not as its own pod: there is no engine variable for their names.
-                read = ", ".join(ir.ENGINE_VARIABLES[name] for name in sorted(ir.engine_variables(
-                    task.component, task.settings)))
+                read = ", ".join(ir.ENGINE_VARIABLES[name] for name in sorted(variables))
                 self.unsupported(task.span, f"MPI step '{task.id}' reads {read} in its command or env; its "
                                             "ranks run in an MPIJob's pods, where the engine fills in no variables",
                                  hint="run the component without mpi")
