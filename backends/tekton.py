@@ -548,8 +548,7 @@ class TektonEmitter(Emitter):
             check = self.check_shape(own, task)
         guard = "" if check is None else "files" if check[2] else "values"
         items = check[3] if check is not None else ()
-        extra = ((reads, guard) + ((items,) if items else ())) if reads or guard else ()
-        key = self.task_key(task) + extra
+        key = self.variant_key(task, reads, guard, items)
         entry: dict = {"name": name, "taskRef": {"name": self.component(task, reads, guard, items)}, "_key": key}
         if not task.is_finally:  # checks come after the Task in the output, as they always did
             when = self.condition(tuple(condition for condition in conditions if condition not in own), task)
@@ -1132,12 +1131,20 @@ class TektonEmitter(Emitter):
     def writes_files(self, component: ir.ComponentSpec) -> bool:
         return not all(self.is_result(component, port) for port in component.outputs)
 
+    def variant_key(self, task: ir.Task, files: tuple[tuple[str, bool], ...], guard: str,
+                    items: tuple[str, ...]) -> tuple:
+        """The key of `task`'s Task (see `component`): its pod's key, plus how it reads files
+        and checks its own condition when it does either."""
+        if not (files or guard):
+            return self.task_key(task)
+        return self.task_key(task) + (files, guard) + ((items,) if items else ())
+
     def component(self, task: ir.Task, files: tuple[tuple[str, bool], ...] = (), guard: str = "",
                   items: tuple[str, ...] = ()) -> str:
         """The Task of `task`; `files`: (input, gathered) for each input it reads from the
         workspace (one file, or a loop's files gathered into a list); `guard`: "values" or
         "files" when the Task checks its own condition (a finally step), reading files or not."""
-        key = self.task_key(task) + (((files, guard) + ((items,) if items else ())) if files or guard else ())
+        key = self.variant_key(task, files, guard, items)
         known = self.task_specs.get(key)
         if known is not None:
             return known[0]
