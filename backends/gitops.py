@@ -123,7 +123,7 @@ def compile_tree(graphs: list[nx.DiGraph], sources: dict[str, str], targets: lis
 
 
 def kustomization(resources: list[str], version: str) -> str:
-    listed = "".join(f"- {name}\n" for name in resources) if resources else ""
+    listed = "".join(f"- {name}\n" for name in resources)
     return (header(version, None) + "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
             + ("resources:\n" + listed if listed else "resources: []\n"))
 
