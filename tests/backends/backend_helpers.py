@@ -11,8 +11,16 @@ import yaml
 from treadle.backends.base import Options
 from treadle.backends.provenance import Origin
 from treadle.backends.targets import compile_pipelines
+from treadle.compiler.cli import main
 from treadle.compiler.frontend import compile_sources
 from treadle.compiler.source import SourceFile
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of the `treadle` command line run in-process."""
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def compile_text(text: str, options: Options | None = None, path: str = "test.treadle", target: str = "argo",

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from treadle.compiler.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from backend_helpers import run
+from treadle.compiler.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 PIPELINES = Path(__file__).parent / "pipelines"
 
@@ -18,10 +19,6 @@ def _in_the_checkout(monkeypatch):
     files were written from the checkout's root."""
     monkeypatch.chdir(PIPELINES.parents[2])
 
-def run(argv, capsys):
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 def test_compile_to_stdout(capsys):
     code, out, err = run(["compile", str(PIPELINES / "digits.treadle"), "--target", "argo"], capsys)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from backend_helpers import run
 from treadle.backends.naming import dns_label
 from treadle.backends.provenance import display_path, label_value, treadle_version
 from treadle.compiler.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
@@ -32,12 +33,6 @@ def repo(in_tmp):
     (in_tmp / "pipelines" / "train.treadle").write_text(TRAIN)
     (in_tmp / "pipelines" / "nightly" / "score.treadle").write_text(SCORE)
     return in_tmp
-
-
-def run(argv, capsys):
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -7,8 +7,9 @@ import socket
 
 import pytest
 
+from backend_helpers import run
 from kube_standin import StandIn
-from treadle.compiler.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from treadle.compiler.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 SOURCE = ('component say(text: str) {\n  image = "alpine:3.20"\n  command = ["echo", text]\n}\n'
           'pipeline hello(greeting: str = "hi") {\n  first = say(text=greeting)\n'
@@ -27,12 +28,6 @@ def source(in_tmp):
 def standin():
     with StandIn() as server:
         yield server
-
-
-def run(argv, capsys):
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def submit(standin, tmp_path, capsys, target, *extra):
