@@ -141,7 +141,6 @@ class _Formatter:
         self.module_node = module
         text = source.text
         self.text = text
-        self.line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
         first_newline = text.find("\n")
         self.newline = "\r\n" if first_newline > 0 and text[first_newline - 1] == "\r" else "\n"
         comments = []
@@ -157,17 +156,16 @@ class _Formatter:
 
     # ------------------------------------------------------------ source helpers
     def blank_line(self, line: int) -> bool:
-        return line >= 1 and line <= len(self.line_starts) and not self.source.line_text(line).strip()
+        return 1 <= line <= self.source.line_count and not self.source.line_text(line).strip()
 
     def offset(self, position: Position) -> int:
-        return self.line_starts[position[0] - 1] + position[1] - 1
+        return self.source.offset(*position)
 
     def position(self, offset: int) -> Position:
-        index = bisect.bisect_right(self.line_starts, offset) - 1
-        return (index + 1, offset - self.line_starts[index] + 1)
+        return self.source.position(offset)
 
     def slice(self, span: Span) -> str:
-        return self.text[self.offset(_start(span)): self.offset(_end(span))]
+        return self.source.text_of(span)
 
     def scan(self, position: Position, skip: str = "") -> int:
         """The offset of the first character at or after `position` that is not a blank,
@@ -323,7 +321,7 @@ class _Formatter:
         module = self.module_node
         items = sorted(module.imports + module.lets + module.components + module.pipelines,
                        key=lambda item: _start(item.span))
-        entries, dangling = self.entries(items, (len(self.line_starts) + 1, 1), self.item)
+        entries, dangling = self.entries(items, (self.source.line_count + 1, 1), self.item)
         big = [isinstance(item, (ast.Component, ast.Pipeline)) for item in items]
 
         def separate(index: int) -> bool:
