@@ -111,6 +111,13 @@ def report(result, diagnostics, err: TextIO) -> None:
         err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
 
 
+def report_backend(result, diagnostics, err: TextIO) -> list:
+    """Write a backend's diagnostics to `err` in file order; the sorted list, for the summary."""
+    ordered = sorted(diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
+    report(result, ordered, err)
+    return ordered
+
+
 def front_end(paths: list[str], err: TextIO):
     """The checked program of files, its diagnostics written to `err`: (result, EXIT_OK),
     or (None, the exit code) when a file cannot be read or has errors."""
@@ -214,8 +221,7 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
     output = compile_pipelines(graphs, args.target, options, origins)
-    backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
-    report(result, backend, err)
+    backend = report_backend(result, output.diagnostics, err)
     if args.explain:
         from .passes.explain import explain
 

@@ -74,8 +74,7 @@ def command_compile_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
 
     sources = {path: source.text for path, source in result.program.sources.items()}
     tree = gitops.compile_tree(graphs, sources, args.target, options, prepare=optimized)
-    backend = sorted(tree.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
-    cli.report(result, backend, err)
+    backend = cli.report_backend(result, tree.diagnostics, err)
     for problem in tree.problems:
         print(f"treadle: error: {problem}", file=err)
     if not tree.ok:
@@ -147,8 +146,7 @@ def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # The default level, as `treadle compile`.
     graph = optimize(result.pipelines[name], options=PassOptions(unroll=unroll_request(args.target, Options()))).graph
     output = compile_pipelines([graph], args.target, Options(), origins)
-    backend = sorted(output.diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
-    cli.report(result, backend, err)
+    backend = cli.report_backend(result, output.diagnostics, err)
     if not output.ok:
         err.write(cli._summary(diagnostics + backend, 1) + "\n")
         return cli.EXIT_PROBLEMS
