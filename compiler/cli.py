@@ -118,6 +118,13 @@ def report_backend(result, diagnostics, err: TextIO) -> list:
     return ordered
 
 
+def origins(result) -> dict:
+    """The provenance of every source file of a compiled program, for the emitted objects."""
+    from ..backends.provenance import Origin
+
+    return {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
+
+
 def front_end(paths: list[str], err: TextIO):
     """The checked program of files, its diagnostics written to `err`: (result, EXIT_OK),
     or (None, the exit code) when a file cannot be read or has errors."""
@@ -217,10 +224,7 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     pass_options = PassOptions(fold_defaults=args.fold_defaults, unroll=unroll_request(args.target, options))
     optimized = [(graph, optimize(graph, args.optimize, pass_options)) for graph in graphs]
     graphs = [result.graph for _, result in optimized]
-    from ..backends.provenance import Origin
-
-    origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
-    output = compile_pipelines(graphs, args.target, options, origins)
+    output = compile_pipelines(graphs, args.target, options, origins(result))
     backend = report_backend(result, output.diagnostics, err)
     if args.explain:
         from .passes.explain import explain

@@ -123,7 +123,6 @@ def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     --watch follow the run to its end (exit 0 succeeded, 1 failed)."""
     from ..backends.base import Options
     from ..backends.cluster import Cluster, ClusterError, connect, follow, submit
-    from ..backends.provenance import Origin
     from ..backends.targets import compile_pipelines
 
     result, code = cli.front_end([args.file], err)
@@ -139,13 +138,12 @@ def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if name not in result.pipelines:
         print(f"treadle: error: {args.file} has no pipeline '{name}' (pipelines: {', '.join(names)})", file=err)
         return cli.EXIT_USAGE
-    origins = {path: Origin.of(path, source.text) for path, source in result.program.sources.items()}
     from ..backends.targets import unroll_request
     from .passes import Options as PassOptions, optimize
 
     # The default level, as `treadle compile`.
     graph = optimize(result.pipelines[name], options=PassOptions(unroll=unroll_request(args.target, Options()))).graph
-    output = compile_pipelines([graph], args.target, Options(), origins)
+    output = compile_pipelines([graph], args.target, Options(), cli.origins(result))
     backend = cli.report_backend(result, output.diagnostics, err)
     if not output.ok:
         err.write(cli._summary(diagnostics + backend, 1) + "\n")
