@@ -76,13 +76,31 @@ def rename_outputs(binding: ir.Binding, renamed: dict[str, str]) -> ir.Binding:
     return binding
 
 
-def rename_in_condition(condition: ir.Condition | None, renamed: dict[str, str]) -> ir.Condition | None:
-    if condition is None or not renamed:
-        return condition
+def map_condition(condition: ir.Condition | None, binding: Callable[[ir.Binding], ir.Binding]) -> ir.Condition | None:
+    """`condition` with `binding` applied to each binding it reads (its shape kept)."""
+    if condition is None:
+        return None
     if isinstance(condition, ir.Compare):
-        return ir.Compare(condition.op, rename_outputs(condition.left, renamed), rename_outputs(condition.right, renamed))
+        return ir.Compare(condition.op, binding(condition.left), binding(condition.right))
     if isinstance(condition, ir.Truthy):
-        return ir.Truthy(rename_outputs(condition.operand, renamed))
+        return ir.Truthy(binding(condition.operand))
     if isinstance(condition, ir.Not):
-        return ir.Not(rename_in_condition(condition.operand, renamed))
-    return type(condition)(tuple(rename_in_condition(operand, renamed) for operand in condition.operands))
+        return ir.Not(map_condition(condition.operand, binding))
+    return type(condition)(tuple(map_condition(operand, binding) for operand in condition.operands))
+
+
+def rename_in_condition(condition: ir.Condition | None, renamed: dict[str, str]) -> ir.Condition | None:
+    if not renamed:
+        return condition
+    return map_condition(condition, lambda binding: rename_outputs(binding, renamed))
+
+
+def retarget(task: ir.Task, binding: Callable[[ir.Binding], ir.Binding], waits: dict[str, str]) -> ir.Task:
+    """`task` reading `binding(b)` for each binding b it reads and waiting for `waits[t]`
+    where it waited for a step t (duplicates dropped); `task` itself when nothing changes."""
+    arguments = tuple((name, binding(argument)) for name, argument in task.arguments)
+    guard = map_condition(task.guard, binding)
+    after = tuple(dict.fromkeys(waits.get(other, other) for other in task.after))
+    if arguments == task.arguments and guard == task.guard and after == task.after:
+        return task
+    return replace(task, arguments=arguments, guard=guard, after=after)

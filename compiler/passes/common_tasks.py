@@ -33,7 +33,7 @@ from dataclasses import replace
 import networkx as nx
 
 from .. import ir
-from .common import Change, Options, rebuild, rename_in_condition, rename_outputs
+from .common import Change, Options, rebuild, rename_in_condition, rename_outputs, retarget
 
 
 def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
@@ -76,9 +76,4 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
 def _renamed(task: ir.Task, renamed: dict[str, str]) -> ir.Task:
     if not renamed:
         return task
-    arguments = tuple((name, rename_outputs(binding, renamed)) for name, binding in task.arguments)
-    guard = rename_in_condition(task.guard, renamed)
-    after = tuple(dict.fromkeys(renamed.get(other, other) for other in task.after))
-    if arguments == task.arguments and guard == task.guard and after == task.after:
-        return task
-    return replace(task, arguments=arguments, guard=guard, after=after)
+    return retarget(task, lambda binding: rename_outputs(binding, renamed), renamed)

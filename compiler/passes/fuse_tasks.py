@@ -41,7 +41,7 @@ from dataclasses import fields, replace
 import networkx as nx
 
 from .. import ir
-from .common import Change, Options, rebuild
+from .common import Change, Options, map_condition, rebuild, retarget
 
 # argv: the steps' arguments, each "=TEXT", each step's followed by "!". For each step a
 # subshell keeps its own arguments (the text after "=") in order, drops the rest, and
@@ -137,9 +137,9 @@ def fuse_tasks(graph: nx.DiGraph, options: Options = Options(), changes: list[Ch
             task = fused[task.id]
         elif task.id in member_of:
             continue  # inside a fused task
-        task_list.append(_reading_fused(task, renamed, member_of))  # fused tasks too: a chain may read another
+        task_list.append(retarget(task, renamed, member_of))  # fused tasks too: a chain may read another
     pipeline = ir.info(graph)
-    loops = tuple(replace(loop, items=renamed(loop.items), guard=_renamed_condition(loop.guard, renamed))
+    loops = tuple(replace(loop, items=renamed(loop.items), guard=map_condition(loop.guard, renamed))
                   for loop in pipeline.loops)
     return rebuild(graph, task_list, loops)
 
@@ -272,25 +272,3 @@ def _launcher_argument(argument: ir.Argument, position: int, paths: dict[str, st
         else:
             pieces.append(renamed)
     return tuple(pieces)
-
-
-def _reading_fused(task: ir.Task, renamed, member_of: dict[str, str]) -> ir.Task:
-    """`task` reading the fused tasks' outputs where it read their steps'."""
-    arguments = tuple((name, renamed(binding)) for name, binding in task.arguments)
-    guard = _renamed_condition(task.guard, renamed)
-    after = tuple(dict.fromkeys(member_of.get(other, other) for other in task.after))
-    if arguments == task.arguments and guard == task.guard and after == task.after:
-        return task
-    return replace(task, arguments=arguments, guard=guard, after=after)
-
-
-def _renamed_condition(condition: ir.Condition | None, renamed) -> ir.Condition | None:
-    if condition is None:
-        return None
-    if isinstance(condition, ir.Compare):
-        return ir.Compare(condition.op, renamed(condition.left), renamed(condition.right))
-    if isinstance(condition, ir.Truthy):
-        return ir.Truthy(renamed(condition.operand))
-    if isinstance(condition, ir.Not):
-        return ir.Not(_renamed_condition(condition.operand, renamed))
-    return type(condition)(tuple(_renamed_condition(operand, renamed) for operand in condition.operands))

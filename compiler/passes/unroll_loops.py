@@ -34,7 +34,7 @@ from dataclasses import replace
 import networkx as nx
 
 from .. import ir
-from .common import Change, Options, rebuild
+from .common import Change, Options, map_condition, rebuild
 
 Env = dict[str, tuple[int, ir.Value]]  # unrolled loop id -> (item index, item) of the copy being made
 
@@ -147,15 +147,7 @@ class _Unroller:
         return gather(env, unrolled_gathered)
 
     def condition(self, condition: ir.Condition | None, env: Env) -> ir.Condition | None:
-        if condition is None:
-            return None
-        if isinstance(condition, ir.Compare):
-            return ir.Compare(condition.op, self.binding(condition.left, env), self.binding(condition.right, env))
-        if isinstance(condition, ir.Truthy):
-            return ir.Truthy(self.binding(condition.operand, env))
-        if isinstance(condition, ir.Not):
-            return ir.Not(self.condition(condition.operand, env))
-        return type(condition)(tuple(self.condition(operand, env) for operand in condition.operands))
+        return map_condition(condition, lambda binding: self.binding(binding, env))
 
     def waits(self, other_id: str, reader_loops: tuple[str, ...], env: Env) -> list[str]:
         """The copies of step `other_id` that a reader in `reader_loops` waits for: the one in
