@@ -10,6 +10,8 @@ the backends only ever see plain command lines (`ir.Argument`s)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import ir
 from ..diagnostics import Diagnostics
 from ..source import Span
@@ -131,9 +133,6 @@ def specialize(component: ImportedComponent, arguments: dict[str, ir.Binding], s
     key = (command, args, tuple(port.name for port in inputs))
     spec = component.specialized.get(key)
     if spec is None:
-        spec = ir.ComponentSpec(
-            name=component.generic.name, image=component.generic.image, command=command, args=args,
-            inputs=inputs, outputs=component.generic.outputs, settings=component.generic.settings,
-            source=component.generic.source, description=component.generic.description)
+        spec = replace(component.generic, command=command, args=args, inputs=inputs)
         component.specialized[key] = spec
     return spec
