@@ -96,11 +96,8 @@ def port_type(kfp_type, used_as: str | None) -> Type:
     file as the placeholder says, whatever the type name; for a name it does not know and
     no placeholder to go by, its v2 SDK takes the name for an artifact type."""
     known_parameter = parameter_type(kfp_type)
-    key = type_key(kfp_type)
     if used_as == "value":
         return known_parameter or types.STR
-    if used_as == "file":
-        return ARTIFACT_TYPES.get(key, GENERIC_ARTIFACT) if key is not None else GENERIC_ARTIFACT
-    if known_parameter is not None:
+    if used_as != "file" and known_parameter is not None:
         return known_parameter
-    return ARTIFACT_TYPES.get(key, GENERIC_ARTIFACT) if key is not None else GENERIC_ARTIFACT
+    return ARTIFACT_TYPES.get(type_key(kfp_type), GENERIC_ARTIFACT)  # no type (None) is no key: Artifact
