@@ -25,7 +25,7 @@ from ..compiler.diagnostics import Diagnostic
 from .base import Options
 from .provenance import Origin, treadle_version
 from .targets import TARGETS, compile_pipelines
-from .yaml_out import dump_documents, write_atomic
+from .yaml_out import write_atomic
 
 SOURCE_SUFFIX = ".treadle"
 KUSTOMIZATION = "kustomization.yaml"
@@ -110,11 +110,11 @@ def compile_tree(graphs: list[nx.DiGraph], sources: dict[str, str], targets: lis
         if not output.ok:
             continue
         names = []
-        for graph, documents in output.pipelines:
+        for graph, _, stream in output.pipelines:
             info = graph.graph["info"]
             name = f"{info.name}.yaml"
             names.append(name)
-            text = header(version, origins[info.span.path].source) + dump_documents(documents)
+            text = header(version, origins[info.span.path].source) + stream
             tree.files[f"{target}/{name}"] = text
         tree.files[f"{target}/{KUSTOMIZATION}"] = kustomization(sorted(names), version)
     if not tree.ok:

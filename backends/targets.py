@@ -16,7 +16,7 @@ from ..compiler.diagnostics import Diagnostic, Severity
 from .base import Options
 from .naming import dns_label
 from .provenance import Origin, stamp
-from .yaml_out import dump_measured
+from .yaml_out import dump_each, join_documents
 
 TARGETS = {"argo": "treadle.backends.argo", "tekton": "treadle.backends.tekton"}
 
@@ -26,8 +26,9 @@ class CompileOutput:
     text: str = ""
     documents: list[dict] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # (pipeline graph, its documents) in compile order: for callers that write one file per pipeline
-    pipelines: list[tuple[nx.DiGraph, list[dict]]] = field(default_factory=list)
+    # (pipeline graph, its documents, their YAML stream) in compile order: for callers that
+    # write one file per pipeline
+    pipelines: list[tuple[nx.DiGraph, list[dict], str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -75,12 +76,17 @@ def _compile(graphs: list[nx.DiGraph], target: str, options: Options,
             stamp(result.documents, origins[graph.graph["info"].span.path])
         output.diagnostics.extend(result.diagnostics)
         output.documents.extend(result.documents)
-        output.pipelines.append((graph, result.documents))
+        output.pipelines.append((graph, result.documents, ""))
     if not output.ok:
         output.documents = []
         output.pipelines = []
         return output
-    output.text, sizes = dump_measured(output.documents)  # JSON sizes measured while writing
+    texts, sizes = dump_each(output.documents)  # JSON sizes measured while writing
+    output.text = join_documents(texts)
+    first = 0
+    for index, (graph, documents, _) in enumerate(output.pipelines):
+        output.pipelines[index] = (graph, documents, join_documents(texts[first:first + len(documents)]))
+        first += len(documents)
     near = engine.documents_near_limit(output.documents, sizes)
     if near:
         spans = {dns_label(graph.graph["info"].name): graph.graph["info"].span for graph in graphs}

@@ -353,19 +353,34 @@ def dump_documents(documents: list[dict]) -> str:
 
 def dump_measured(documents: list[dict]) -> tuple[str, list[int]]:
     """(the YAML stream, each document's size as compact JSON in UTF-8 bytes)."""
+    texts, sizes = dump_each(documents)
+    return join_documents(texts), sizes
+
+
+def dump_each(documents: list[dict]) -> tuple[list[str], list[int]]:
+    """(each document's YAML, each one's size as compact JSON in UTF-8 bytes): for callers
+    that put the same documents into more than one stream, so that each is written once."""
     writer = _Writer()
+    texts = []
     sizes = []
     for document in documents:
-        if len(documents) > 1:
-            writer.out.append("---\n")
+        writer.out = []
         writer.json_size = 0
         if document:
             writer.mapping(document, "")
         else:
             writer.json_size = 2
             writer.out.append("{}\n")
+        texts.append("".join(writer.out))
         sizes.append(writer.json_size)
-    return "".join(writer.out), sizes
+    return texts, sizes
+
+
+def join_documents(texts: list[str]) -> str:
+    """Documents' YAML as one stream; when there are several, each starts with `---`."""
+    if len(texts) == 1:
+        return texts[0]
+    return "".join("---\n" + text for text in texts)
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
