@@ -8,6 +8,10 @@ For each component it runs, 3 times each (median reported):
 - scikit-learn in one process doing the same job: with 1 thread, with its default
   threading (both cores), and with n_jobs=2 where the estimator has it.
 
+A thread count is enforced on BLAS and OpenMP (environment variables and threadpoolctl)
+and on pandas' own CSV reader, which from pandas 3.1 parses a file given by path on
+several threads (`mode.max_threads`); treadle's ranks parse their byte ranges on one.
+
 "work" is the time from the start of reading the input to the end of writing the outputs,
 measured inside each process (`--stats` for treadle), so interpreter start and library
 imports (~1-3 s, the same for every process-based step) are left out on both sides (an
@@ -181,12 +185,25 @@ def _rss_mib() -> float:
     return 0.0
 
 
+def limit_csv_threads(count: int) -> None:
+    """pandas 3.1 and later parse a CSV file given by path on several threads (option
+    `mode.max_threads`, by default every usable core), which BLAS/OpenMP limits do not
+    reach: a peer "with 1 thread" would read on both cores."""
+    import pandas as pd
+
+    try:
+        pd.set_option("mode.max_threads", count)
+    except KeyError:  # older pandas: always one thread
+        pass
+
+
 def run_peer_in_this_process(args) -> None:
     limiter = None
     if args.peer_threads != "default":
         from threadpoolctl import threadpool_limits
 
         limiter = threadpool_limits(int(args.peer_threads))
+        limit_csv_threads(int(args.peer_threads))
     job = peer_job(args.peer, args.data, args.out, args.n_jobs)
     rss_after_imports = _rss_mib()
     started, cpu_at_start = time.perf_counter(), _cpu_seconds()
