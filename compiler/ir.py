@@ -596,11 +596,11 @@ def validate(graph: nx.DiGraph) -> list[str]:
             if not graph.has_edge(other, node):
                 problems.append(f"{node}: no edge from {other}, which it runs after")
         problems += _fused_problems(task)
-        task_conditions = _flat_conditions(task.guard)
+        task_conditions = flat_conditions(task.guard)
         for loop_id in task.loops:
             if loop_id not in loop_ids:
                 continue
-            loop_conditions = _flat_conditions(pipeline.loop(loop_id).guard)
+            loop_conditions = flat_conditions(pipeline.loop(loop_id).guard)
             if task_conditions[:len(loop_conditions)] != loop_conditions:
                 problems.append(f"{node}: its guard does not start with the guard of its loop {loop_id}")
     return problems
@@ -627,9 +627,11 @@ def _fused_problems(task: Task) -> list[str]:
     return problems
 
 
-def _flat_conditions(guard: Condition | None) -> tuple[Condition, ...]:
+def flat_conditions(guard: Condition | None) -> tuple[Condition, ...]:
+    """A guard as the conditions that must all hold, outermost first (nested `and`s flattened,
+    so a loop's guard is a prefix of the guard of each task inside it)."""
     if guard is None:
         return ()
     if isinstance(guard, And):
-        return tuple(condition for operand in guard.operands for condition in _flat_conditions(operand))
+        return tuple(condition for operand in guard.operands for condition in flat_conditions(operand))
     return (guard,)

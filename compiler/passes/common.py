@@ -9,6 +9,7 @@ from typing import Callable, Collection
 import networkx as nx
 
 from .. import ir
+from ..ir import flat_conditions
 from ..source import Span
 
 
@@ -33,16 +34,6 @@ class Change:
 
 
 FALSE = ir.Truthy(ir.Const(False))
-
-
-def flat_conditions(guard: ir.Condition | None) -> tuple[ir.Condition, ...]:
-    """A guard as the conditions that must all hold, outermost first (nested `and`s flattened,
-    so a loop's guard is a prefix of the guard of each task inside it)."""
-    if guard is None:
-        return ()
-    if isinstance(guard, ir.And):
-        return tuple(condition for operand in guard.operands for condition in flat_conditions(operand))
-    return (guard,)
 
 
 def conjunction(conditions) -> ir.Condition | None:
