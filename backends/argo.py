@@ -25,6 +25,7 @@ from .naming import CRON_WORKFLOW_MAX, LABEL_MAX, NameScope, dns_label
 from .yaml_out import Flow
 
 API_VERSION = "argoproj.io/v1alpha1"
+ENGINE_NAME = "Argo Workflows"  # as messages name the engine
 SIZE_LIMIT = 1 << 20  # Argo refuses a workflow whose JSON exceeds 1 MiB
 SIZE_WARNING = int(SIZE_LIMIT * 0.8)
 REFUSES = "Argo refuses workflows"  # what the size warning says happens above SIZE_LIMIT

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Callable, Iterable
+
+from .targets import TARGETS
 
 FIELD_MANAGER = "treadle"
 REQUEST_TIMEOUT = (10, 60)  # seconds: connect, read (watches have their own)
 
-ENGINES = {"argo": ("argoproj.io", "v1alpha1", "Argo Workflows"),
-           "tekton": ("tekton.dev", "v1", "Tekton Pipelines")}
 PLURALS = {"Workflow": "workflows", "WorkflowTemplate": "workflowtemplates", "CronWorkflow": "cronworkflows",
            "Task": "tasks", "Pipeline": "pipelines", "PipelineRun": "pipelineruns", "TaskRun": "taskruns"}
 RUN_KINDS = ("Workflow", "PipelineRun")
@@ -118,7 +119,9 @@ class Cluster:
 
         self.api = client.CustomObjectsApi(api_client)
         self.target = target
-        self.group, self.version, self.engine = ENGINES[target]
+        backend = import_module(TARGETS[target])
+        self.group, self.version = backend.API_VERSION.split("/")
+        self.engine = backend.ENGINE_NAME
 
     def require_engine(self, namespace: str) -> None:
         """The engine's API group must be served (its CRDs installed)."""

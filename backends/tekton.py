@@ -53,6 +53,7 @@ from .tekton_schedule import schedule_documents
 from .yaml_out import Flow, SharedList
 
 API_VERSION = "tekton.dev/v1"
+ENGINE_NAME = "Tekton Pipelines"  # as messages name the engine
 SIZE_LIMIT = 3 << 19  # 1.5 MiB: the API server's (etcd's) limit on one object
 SIZE_WARNING = int(SIZE_LIMIT * 0.8)
 REFUSES = "the API server refuses objects"  # what the size warning says happens above SIZE_LIMIT
