@@ -364,7 +364,8 @@ class Analysis:
     def __init__(self, path: str, text: str, read: Reader = SourceFile.read) -> None:
         self.path = path
         self.source = SourceFile(path, text)
-        self.imported: dict[str, str] = {}  # real path -> the text read, of every imported file
+        # real path -> the text read of every imported file (None: it could not be read)
+        self.imported: dict[str, str | None] = {}
         self._read = read
         self.result: FrontendResult = check_sources([self.source], self.read)
         self._index: Index | None = None
@@ -372,7 +373,11 @@ class Analysis:
         self._repair_done = False
 
     def read(self, path: str) -> SourceFile:
-        source = self._read(path)
+        try:
+            source = self._read(path)
+        except (OSError, UnicodeDecodeError):
+            self.imported[os.path.realpath(path)] = None  # a missing import: checked again once it exists
+            raise
         self.imported[os.path.realpath(path)] = source.text
         return source
 

@@ -65,6 +65,8 @@ class TreadleServer(LanguageServer):
         self.worker: threading.Thread | None = None
         self.last_change = 0.0
         self.event_loop: asyncio.AbstractEventLoop | None = None
+        # real path -> (its stat stamp, its text): closed files as last read from disk
+        self.disk: dict[str, tuple[tuple[int, ...], str]] = {}
 
     # ------------------------------------------------------------ documents
     @property
@@ -80,7 +82,24 @@ class TreadleServer(LanguageServer):
         snapshot = self.documents.get(uri) if uri is not None else None
         if snapshot is not None:
             return SourceFile(path, snapshot[1])
-        return SourceFile.read(path)
+        return SourceFile(path, self.disk_text(path))
+
+    def disk_text(self, path: str) -> str:
+        """A closed file's text on disk, read again only when the file changed (its size,
+        times or inode); OSError and UnicodeDecodeError as `SourceFile.read` raises them."""
+        real = os.path.realpath(path)
+        try:
+            status = os.stat(real)
+        except OSError:
+            self.disk.pop(real, None)
+            raise
+        stamp = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
+        known = self.disk.get(real)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        text = SourceFile.read(path).text
+        self.disk[real] = (stamp, text)
+        return text
 
     def changed(self, uri: str, version: int | None, text: str) -> None:
         """A document's new text (called on the event loop): check it and every open document that imports it."""
@@ -101,20 +120,44 @@ class TreadleServer(LanguageServer):
         self.schedule(dependents)
 
     def dependents(self, uri: str) -> list[str]:
-        """Open documents whose last check read this one."""
+        """Open documents whose last check read this one (or tried to)."""
         real = os.path.realpath(path_of(uri))
         return [other for other, analysis in list(self.analyses.items()) if other != uri and real in analysis.imported]
 
     def up_to_date(self, analysis: Analysis, text: str) -> bool:
-        """Whether an analysis was made from this text and from the files it imports as they are now."""
+        """Whether an analysis was made from this text and from the files it imports as they
+        are now: the editor's text of open ones, the disk's of the others."""
         if analysis.source.text is not text and analysis.source.text != text:
             return False
         for real, imported in analysis.imported.items():
             uri = self.open_paths.get(real)
             snapshot = self.documents.get(uri) if uri is not None else None
-            if snapshot is not None and snapshot[1] is not imported and snapshot[1] != imported:
+            if snapshot is not None:
+                current = snapshot[1]
+            else:
+                try:
+                    current = self.disk_text(real)
+                except (OSError, UnicodeDecodeError):
+                    current = None  # unreadable now
+            if current is not imported and current != imported:
                 return False
         return True
+
+    def files_changed(self, changes: list[types.FileEvent]) -> None:
+        """Files changed on disk (the client's file watcher): check again the open documents
+        that read them. A file created or deleted may be one that an import did not find, so
+        then every open document is checked again. An open file's own text is the editor's."""
+        if any(change.type != types.FileChangeType.Changed for change in changes):
+            affected = list(self.documents)
+            for uri in affected:
+                self.analyses.pop(uri, None)
+        else:
+            affected = []
+            for change in changes:
+                if os.path.realpath(path_of(change.uri)) not in self.open_paths:
+                    affected += [other for other in self.dependents(change.uri) if other not in affected]
+        if affected:
+            self.schedule(affected)
 
     def analysis(self, uri: str) -> Analysis | None:
         """The analysis of a document's newest text; the caller holds the front-end lock."""
@@ -252,6 +295,26 @@ def did_change(ls: TreadleServer, params: types.DidChangeTextDocumentParams) -> 
     uri = params.text_document.uri
     document = ls.workspace.get_text_document(uri)  # pygls applied the changes, full or incremental
     ls.changed(uri, params.text_document.version, document.source)
+
+
+@server.feature(types.INITIALIZED)
+@_guarded("initialized")
+def initialized(ls: TreadleServer, params: types.InitializedParams) -> None:
+    """Ask the client to report changes of .treadle files on disk, where it can: a closed
+    file that an open one imports is read from disk."""
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace is not None else None
+    if watched is not None and watched.dynamic_registration:
+        ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
+            id="treadle-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[types.FileSystemWatcher(glob_pattern="**/*.treadle")]))]))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+@_guarded("didChangeWatchedFiles")
+def did_change_watched_files(ls: TreadleServer, params: types.DidChangeWatchedFilesParams) -> None:
+    ls.files_changed(params.changes)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

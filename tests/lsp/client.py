@@ -25,6 +25,7 @@ class LspClient:
         self.responses: dict[int, dict] = {}
         self.notifications: "queue.Queue[dict]" = queue.Queue()
         self.seen: list[dict] = []  # every notification received, in order
+        self.server_requests: list[dict] = []  # every request the server made, in order
         self.condition = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -57,6 +58,7 @@ class LspClient:
                     self.responses[message["id"]] = message
                     self.condition.notify_all()
             elif "id" in message:  # a request from the server (like workspace/configuration): answer null
+                self.server_requests.append(message)
                 self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
             else:
                 self.seen.append(message)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from ..helpers import EXAMPLES
-from .client import position_of
+from .client import position_of, uri
 
 HELLO = 'component hello(name: str) {\n  image = "alpine:3.20"\n  command = ["echo", name]\n}\n\n'
 
@@ -139,6 +140,51 @@ def test_imports_read_open_buffers_and_dependents_are_rechecked(lsp, workspace):
     assert lsp.diagnostics(main_uri, version=1) == []  # main, unchanged, checked again against the new buffer
     lsp.notify("textDocument/didClose", {"textDocument": {"uri": library_uri}})
     assert lsp.diagnostics(library_uri) == []
+
+
+def test_a_closed_import_changed_or_created_on_disk_is_checked_again(lsp, workspace):
+    library = workspace / "disk" / "tools.treadle"
+    library.parent.mkdir()
+    library.write_text('component tool(x: int) {\n  image = "i"\n  command = ["t", x]\n}\n', encoding="utf-8")
+    main = workspace / "disk_main.treadle"
+    main.write_text('import "disk/tools"\n\npipeline p() {\n  tool(x=1)\n}\n', encoding="utf-8")
+    main_uri = lsp.open(main)
+    assert lsp.diagnostics(main_uri, version=1) == []
+    # saved by another program: the client's watcher reports it; main is checked against the new text
+    library.write_text('component tool(x: int, y: str) {\n  image = "i"\n  command = ["t", x, y]\n}\n',
+                       encoding="utf-8")
+    lsp.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri(library), "type": 2}]})
+    (missing,) = lsp.diagnostics(main_uri, version=1)
+    assert missing["code"] == "E203" and "'y'" in missing["message"]
+    # an import of a file that does not exist yet, until it is created
+    later = workspace / "disk" / "later.treadle"
+    other = workspace / "disk_other.treadle"
+    other.write_text('import "disk/later"\n\npipeline q() {\n  later(x=1)\n}\n', encoding="utf-8")
+    other_uri = lsp.open(other)
+    assert "E101" in [d["code"] for d in lsp.diagnostics(other_uri, version=1)]
+    later.write_text('component later(x: int) {\n  image = "i"\n  command = ["t", x]\n}\n', encoding="utf-8")
+    lsp.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri(later), "type": 1}]})
+    assert lsp.diagnostics(other_uri, version=1) == []
+
+
+def test_the_server_asks_to_watch_treadle_files_where_the_client_can(workspace):
+    from .client import LspClient
+
+    client = LspClient(cwd=workspace)
+    try:
+        client.result("initialize", {"processId": None, "rootUri": None, "capabilities": {
+            "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}}})
+        client.notify("initialized", {})
+        deadline = time.monotonic() + 30
+        while not client.server_requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (request,) = client.server_requests
+        assert request["method"] == "client/registerCapability"
+        (registration,) = request["params"]["registrations"]
+        assert registration["method"] == "workspace/didChangeWatchedFiles"
+        assert registration["registerOptions"]["watchers"] == [{"globPattern": "**/*.treadle"}]
+    finally:
+        assert client.close() == 0
 
 
 def test_a_file_that_is_not_a_file_uri_is_checked_too(lsp):
