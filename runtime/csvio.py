@@ -4,8 +4,8 @@ Reading: the data lines are cut into one byte range per rank, each range startin
 line start, and each rank parses only its own range, in one streaming call of pandas' C
 parser, chunk by chunk. Parsing is the costly part of most components, so this is what
 makes them scale; it also keeps each rank's memory to its own rows, held once (parsed
-chunks are copied into one array as they come, never stacked at the end). (Skipping rows with `read_csv(skiprows=...)`
-would still tokenise every skipped line.)
+chunks are copied into one array as they come, never stacked at the end). (Skipping rows
+with `read_csv(skiprows=...)` would still tokenise every skipped line.)
 
 Writing: each rank formats its own rows (orjson's shortest round-trip float formatting,
 far faster than Python's `repr`), rank 0 writes the header and its rows into the staged
@@ -262,6 +262,8 @@ def _read_rows(handle, start: int, end: int, header: Header, feature_names, targ
             dtype={target_name: object} if target_name else None, engine="c", chunksize=per_chunk,
         ) as reader:
             for frame in reader:
+                if not len(frame):  # blank lines only (a range at the end of a file can be)
+                    continue
                 if not all(frame[name].dtype.kind in "biuf" for name in feature_names):
                     raise _Unparsable
                 values = frame[feature_names].to_numpy(dtype=np.float64)

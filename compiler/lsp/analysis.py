@@ -376,7 +376,7 @@ class Analysis:
         try:
             source = self._read(path)
         except (OSError, UnicodeDecodeError):
-            self.imported[os.path.realpath(path)] = None  # a missing import: checked again once it exists
+            self.imported[os.path.realpath(path)] = None  # unreadable: checked again once it reads
             raise
         self.imported[os.path.realpath(path)] = source.text
         return source
