@@ -248,6 +248,7 @@ def invocation(task: ir.Task, values: dict[str, ir.Value], input_paths: dict[str
 
 # ---------------------------------------------------------------- cache keys
 _IDENTITIES: dict[tuple[int, int], tuple[ir.ComponentSpec, ir.Settings, str]] = {}
+_IDENTITIES_KEPT = 4096  # a run has a few distinct ones; a process that plans many runs starts over
 
 
 def component_identity(task: ir.Task) -> str:
@@ -259,6 +260,8 @@ def component_identity(task: ir.Task) -> str:
     known = _IDENTITIES.get(key)
     if known is None or known[0] is not task.component or known[1] is not task.settings:
         known = (task.component, task.settings, repr(replace(task.component, source="")) + repr(task.settings))
+        if len(_IDENTITIES) >= _IDENTITIES_KEPT:
+            _IDENTITIES.clear()
         _IDENTITIES[key] = known
     return known[2]
 
