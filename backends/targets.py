@@ -70,22 +70,22 @@ def _compile(graphs: list[nx.DiGraph], target: str, options: Options,
     engine = import_module(TARGETS[target])
     output = CompileOutput()
     document_names: dict = {}
+    emitted = []  # (graph, its documents)
     for graph in graphs:
         result = engine.emit(graph, options, document_names)
         if origins is not None and result.documents:
             stamp(result.documents, origins[graph.graph["info"].span.path])
         output.diagnostics.extend(result.diagnostics)
         output.documents.extend(result.documents)
-        output.pipelines.append((graph, result.documents, ""))
+        emitted.append((graph, result.documents))
     if not output.ok:
         output.documents = []
-        output.pipelines = []
         return output
     texts, sizes = dump_each(output.documents)  # JSON sizes measured while writing
     output.text = join_documents(texts)
     first = 0
-    for index, (graph, documents, _) in enumerate(output.pipelines):
-        output.pipelines[index] = (graph, documents, join_documents(texts[first:first + len(documents)]))
+    for graph, documents in emitted:
+        output.pipelines.append((graph, documents, join_documents(texts[first:first + len(documents)])))
         first += len(documents)
     near = engine.documents_near_limit(output.documents, sizes)
     if near:
