@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Callable, Union
 
 import networkx as nx
 
@@ -82,6 +82,9 @@ ENGINE_VARIABLES = {
     "pod_name": "the name of the pod the task runs in",
     "task_id": "an id unique to this task in this run",
 }
+# The variables whose value differs between two tasks of one run: a step reading one is not
+# interchangeable with an equal step, nor can it share a pod with others.
+PER_TASK_VARIABLES = frozenset({"pod_name", "task_id"})
 
 Piece = Union[str, InputValue, InputPath, OutputPath, EngineVariable]
 # One command-line argument: pieces concatenated (treadle's own components use one piece).
@@ -90,11 +93,11 @@ Argument = tuple[Piece, ...]
 EngineText = tuple[Union[str, EngineVariable], ...]
 
 
-def engine_variables(component: "ComponentSpec", settings: "Settings | None" = None) -> set[str]:
-    """The engine variables a component's command, args and env read."""
+def engine_variables(component: "ComponentSpec", settings: "Settings") -> set[str]:
+    """The engine variables a component's command, args and env (of a step's settings) read."""
     found = {piece.name for argument in component.command + component.args for piece in argument
              if isinstance(piece, EngineVariable)}
-    for variable in (settings or component.settings).env:
+    for variable in settings.env:
         if isinstance(variable.value, tuple):
             found.update(piece.name for piece in variable.value if isinstance(piece, EngineVariable))
     return found
@@ -264,6 +267,15 @@ class ListOf:
 
 
 Binding = Union[Const, ParamRef, TaskOutput, LoopItem, ListOf]
+
+
+def map_outputs(binding: Binding, output: Callable[[TaskOutput], Binding]) -> Binding:
+    """`binding` with `output` applied to each step output it reads (inside a ListOf too)."""
+    if isinstance(binding, TaskOutput):
+        return output(binding)
+    if isinstance(binding, ListOf):
+        return ListOf(tuple(map_outputs(item, output) for item in binding.items))
+    return binding
 
 
 def binding_leaves(binding: Binding):
@@ -468,8 +480,6 @@ def _position(task: Task) -> tuple:
     loop, by item index, then by its place in the body. Every key has the shape
     (line, column, tuple, id), so keys always compare."""
     span = task.span
-    if not task.copy_of:
-        return (span.line, span.column, (), task.id)
     key = (span.line, span.column, (), task.id)
     for loop_span, index in reversed(task.copy_of):
         key = (loop_span.line, loop_span.column, (index,) + key, task.id)

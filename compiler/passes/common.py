@@ -60,11 +60,8 @@ def rebuild(graph: nx.DiGraph, task_list: list[ir.Task], loops: tuple[ir.Loop, .
 
 def rename_outputs(binding: ir.Binding, renamed: dict[str, str]) -> ir.Binding:
     """`binding` with the producers in `renamed` replaced."""
-    if isinstance(binding, ir.TaskOutput) and binding.task in renamed:
-        return ir.TaskOutput(renamed[binding.task], binding.output, binding.gathered)
-    if isinstance(binding, ir.ListOf):
-        return ir.ListOf(tuple(rename_outputs(item, renamed) for item in binding.items))
-    return binding
+    return ir.map_outputs(binding, lambda output: ir.TaskOutput(renamed[output.task], output.output, output.gathered)
+                          if output.task in renamed else output)
 
 
 def map_condition(condition: ir.Condition | None, binding: Callable[[ir.Binding], ir.Binding]) -> ir.Condition | None:

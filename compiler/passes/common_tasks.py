@@ -47,8 +47,7 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
     for task in ir.tasks(graph):
         task = _renamed(task, renamed)
         # A step that reads its pod's name or task id (imported Kubeflow specs) differs from its twin.
-        if not task.settings.deterministic or ir.engine_variables(task.component, task.settings) & {"pod_name",
-                                                                                                  "task_id"}:
+        if not task.settings.deterministic or ir.engine_variables(task.component, task.settings) & ir.PER_TASK_VARIABLES:
             task_list.append(task)
             continue
         if id(task.component) not in components:

@@ -123,13 +123,14 @@ def fuse_tasks(graph: nx.DiGraph, options: Options = Options(), changes: list[Ch
             steps = ", ".join(f"'{step.id}' ({step.span.line}:{step.span.column})" for step in chain)
             changes.append(Change(chain[0].span, f"steps {steps} fused into '{task.id}': one pod runs them in turn"))
 
+    def renamed_output(output: ir.TaskOutput) -> ir.Binding:
+        if (output.task, output.output) not in outputs:
+            return output
+        task_id, port = outputs[(output.task, output.output)]
+        return ir.TaskOutput(task_id, port, output.gathered)
+
     def renamed(binding: ir.Binding) -> ir.Binding:
-        if isinstance(binding, ir.TaskOutput) and (binding.task, binding.output) in outputs:
-            task_id, output = outputs[(binding.task, binding.output)]
-            return ir.TaskOutput(task_id, output, binding.gathered)
-        if isinstance(binding, ir.ListOf):  # the outputs of an unrolled loop's copies
-            return ir.ListOf(tuple(renamed(item) for item in binding.items))
-        return binding
+        return ir.map_outputs(binding, renamed_output)
 
     task_list = []
     for task in ordered:
@@ -196,7 +197,7 @@ def _cannot_fuse(task: ir.Task) -> str | None:
         return f"'{task.id}' sets environment variables from its inputs"
     if not task.component.command:
         return f"the component '{task.component.name}' gives no command (its image's entrypoint cannot be launched)"
-    own = sorted(ir.engine_variables(task.component, settings) & {"pod_name", "task_id"})
+    own = sorted(ir.engine_variables(task.component, settings) & ir.PER_TASK_VARIABLES)
     if own:
         return (f"'{task.id}' reads {' and '.join(ir.ENGINE_VARIABLES[name] for name in own)}, which the steps of "
                 "one pod would share")

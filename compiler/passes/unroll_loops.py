@@ -80,15 +80,15 @@ class _Unroller:
         self.graph = graph
         self.unrolled = unrolled
         self.known = known
+        self.chains: dict[str | None, tuple[str, ...]] = {None: ()}  # loop id -> chain(loop id)
 
     # ------------------------------------------------------------ structure
     def chain(self, loop_id: str | None) -> tuple[str, ...]:
-        """The loop and the loops around it, outermost first."""
-        chain = []
-        while loop_id is not None:
-            chain.append(loop_id)
-            loop_id = self.loops[loop_id].parent
-        return tuple(reversed(chain))
+        """The loop and the loops around it, outermost first (worked out once per loop)."""
+        known = self.chains.get(loop_id)
+        if known is None:
+            known = self.chains[loop_id] = self.chain(self.loops[loop_id].parent) + (loop_id,)
+        return known
 
     def prefix(self, loops: tuple[str, ...]) -> tuple[str, ...]:
         """The unrolled loops of a chain (always its outermost ones)."""
