@@ -111,6 +111,15 @@ def report(result, diagnostics, err: TextIO) -> None:
         err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
 
 
+def pass_options(target: str, options, fold_defaults: bool = False):
+    """The optimizer's options for compiling to `target` with the backend's `options`: what
+    the user chose, and the loops the engine wants unrolled."""
+    from ..backends.targets import unroll_request
+    from .passes import Options as PassOptions
+
+    return PassOptions(fold_defaults=fold_defaults, unroll=unroll_request(target, options))
+
+
 def report_backend(result, diagnostics, err: TextIO) -> list:
     """Write a backend's diagnostics to `err` in file order; the sorted list, for the summary."""
     ordered = sorted(diagnostics, key=lambda d: (d.span.sort_key, d.code, d.message))
@@ -215,14 +224,14 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
 
     from ..backends.base import Options
-    from ..backends.targets import compile_pipelines, unroll_request
+    from ..backends.targets import compile_pipelines
 
-    from .passes import Options as PassOptions, optimize
+    from .passes import optimize
 
     options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
                       embedded=args.embedded, kubectl_image=args.kubectl_image)
-    pass_options = PassOptions(fold_defaults=args.fold_defaults, unroll=unroll_request(args.target, options))
-    optimized = [(graph, optimize(graph, args.optimize, pass_options)) for graph in graphs]
+    passes = pass_options(args.target, options, args.fold_defaults)
+    optimized = [(graph, optimize(graph, args.optimize, passes)) for graph in graphs]
     graphs = [result.graph for _, result in optimized]
     output = compile_pipelines(graphs, args.target, options, origins(result))
     backend = report_backend(result, output.diagnostics, err)

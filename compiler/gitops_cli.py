@@ -63,14 +63,13 @@ def command_compile_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
 
     graphs = [graph for checked in result.checked.pipelines
               for graph in [_lowered(result, checked)] if graph is not None]
-    from ..backends.targets import unroll_request
-    from .passes import Options as PassOptions, optimize
+    from .passes import optimize
 
     options = _options(args)
+    passes = {target: cli.pass_options(target, options[target], args.fold_defaults) for target in args.target}
 
     def optimized(graph, target: str):
-        pass_options = PassOptions(fold_defaults=args.fold_defaults, unroll=unroll_request(target, options[target]))
-        return optimize(graph, args.optimize, pass_options).graph
+        return optimize(graph, args.optimize, passes[target]).graph
 
     sources = {path: source.text for path, source in result.program.sources.items()}
     tree = gitops.compile_tree(graphs, sources, args.target, options, prepare=optimized)
@@ -138,12 +137,12 @@ def command_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if name not in result.pipelines:
         print(f"treadle: error: {args.file} has no pipeline '{name}' (pipelines: {', '.join(names)})", file=err)
         return cli.EXIT_USAGE
-    from ..backends.targets import unroll_request
-    from .passes import Options as PassOptions, optimize
+    from .passes import optimize
 
+    options = Options()
     # The default level, as `treadle compile`.
-    graph = optimize(result.pipelines[name], options=PassOptions(unroll=unroll_request(args.target, Options()))).graph
-    output = compile_pipelines([graph], args.target, Options(), cli.origins(result))
+    graph = optimize(result.pipelines[name], options=cli.pass_options(args.target, options)).graph
+    output = compile_pipelines([graph], args.target, options, cli.origins(result))
     backend = cli.report_backend(result, output.diagnostics, err)
     if not output.ok:
         err.write(cli._summary(diagnostics + backend, 1) + "\n")
