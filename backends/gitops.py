@@ -110,7 +110,7 @@ def compile_tree(graphs: list[nx.DiGraph], sources: dict[str, str], targets: lis
         if not output.ok:
             continue
         names = []
-        for graph, _, stream in output.pipelines:
+        for graph, stream in output.pipeline_streams():
             info = graph.graph["info"]
             name = f"{info.name}.yaml"
             names.append(name)

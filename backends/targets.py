@@ -26,9 +26,18 @@ class CompileOutput:
     text: str = ""
     documents: list[dict] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # (pipeline graph, its documents, their YAML stream) in compile order: for callers that
-    # write one file per pipeline
-    pipelines: list[tuple[nx.DiGraph, list[dict], str]] = field(default_factory=list)
+    # (pipeline graph, how many of the documents are its) in compile order
+    pipelines: list[tuple[nx.DiGraph, int]] = field(default_factory=list)
+    document_texts: list[str] = field(default_factory=list)  # each document's YAML, as in `text`
+
+    def pipeline_streams(self) -> list[tuple[nx.DiGraph, str]]:
+        """Each pipeline's documents as a YAML stream of its own: for callers that write one
+        file per pipeline (the texts are the ones `text` is made of, not written again)."""
+        streams, first = [], 0
+        for graph, count in self.pipelines:
+            streams.append((graph, join_documents(self.document_texts[first:first + count])))
+            first += count
+        return streams
 
     @property
     def ok(self) -> bool:
@@ -70,23 +79,19 @@ def _compile(graphs: list[nx.DiGraph], target: str, options: Options,
     engine = import_module(TARGETS[target])
     output = CompileOutput()
     document_names: dict = {}
-    emitted = []  # (graph, its documents)
     for graph in graphs:
         result = engine.emit(graph, options, document_names)
         if origins is not None and result.documents:
             stamp(result.documents, origins[graph.graph["info"].span.path])
         output.diagnostics.extend(result.diagnostics)
         output.documents.extend(result.documents)
-        emitted.append((graph, result.documents))
+        output.pipelines.append((graph, len(result.documents)))
     if not output.ok:
         output.documents = []
+        output.pipelines = []
         return output
-    texts, sizes = dump_each(output.documents)  # JSON sizes measured while writing
-    output.text = join_documents(texts)
-    first = 0
-    for graph, documents in emitted:
-        output.pipelines.append((graph, documents, join_documents(texts[first:first + len(documents)])))
-        first += len(documents)
+    output.document_texts, sizes = dump_each(output.documents)  # JSON sizes measured while writing
+    output.text = join_documents(output.document_texts)
     near = engine.documents_near_limit(output.documents, sizes)
     if near:
         spans = {dns_label(graph.graph["info"].name): graph.graph["info"].span for graph in graphs}

@@ -626,13 +626,13 @@ class TektonEmitter(Emitter):
         for port in task.component.inputs:
             binding = task.argument(port.name)
             if not port.type.is_artifact and isinstance(binding, (ir.TaskOutput, ir.ListOf)):
-                route = self.file_route(binding, task)
+                route = self.file_route(binding)
                 if route is not None:
                     files[port.name] = route
         return files
 
-    def file_route(self, binding: ir.TaskOutput | ir.ListOf, reader: ir.Task | None = None) -> tuple[str, list] | None:
-        """How `reader` gets an output that is a file, not a result: (mode, [workspace path])
+    def file_route(self, binding: ir.TaskOutput | ir.ListOf) -> tuple[str, list] | None:
+        """How a reader gets an output that is a file, not a result: (mode, [workspace path])
         for one file, or for the outputs of an unrolled loop read after it (fan-in)
         (mode, layout), the copies' files nested by loop in item order; None for a result."""
         leaf = next((b for b in ir.binding_leaves(binding) if isinstance(b, ir.TaskOutput)), None)
@@ -1080,7 +1080,7 @@ class TektonEmitter(Emitter):
             # own refusal says why Tekton cannot gather them (`matrices`).
             return ""
         elif isinstance(items, ir.ListOf):  # an unrolled loop's outputs, one value per copy
-            route = self.file_route(items, task)
+            route = self.file_route(items)
             if route is None:
                 source, value = "text", self.result_ref(items, task)
             else:
