@@ -172,19 +172,6 @@ def peer_job(name: str, data: str, out: str, n_jobs: int | None):
     return job
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
 def limit_csv_threads(count: int) -> None:
     """pandas 3.1 and later parse a CSV file given by path on several threads (option
     `mode.max_threads`, by default every usable core), which BLAS/OpenMP limits do not
@@ -204,12 +191,14 @@ def run_peer_in_this_process(args) -> None:
 
         limiter = threadpool_limits(int(args.peer_threads))
         limit_csv_threads(int(args.peer_threads))
+    from treadle.runtime.stats import cpu_seconds, current_rss_mib, peak_rss_mib
+
     job = peer_job(args.peer, args.data, args.out, args.n_jobs)
-    rss_after_imports = _rss_mib()
-    started, cpu_at_start = time.perf_counter(), _cpu_seconds()
+    rss_after_imports = current_rss_mib()
+    started, cpu_at_start = time.perf_counter(), cpu_seconds()
     job()
-    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_at_start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_at_start
+    peak = peak_rss_mib()
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak,
                       "rss_after_imports_mib": rss_after_imports}))
     del limiter

@@ -159,18 +159,30 @@ def _diagnose(block: bytes, header: Header, feature_names: list[str]) -> UserErr
     return UserError(f"{header.path}: cannot parse the data as numbers")
 
 
+def _parser_options(header: Header, target_name: str | None) -> dict:
+    """pandas' `read_csv` arguments for data lines. Column types are inferred: naming
+    float64 up front makes pandas' parser over twice as slow. Every column is parsed, so a
+    row with extra fields is an error."""
+    return dict(header=None, names=header.columns, index_col=False,
+                dtype={target_name: object} if target_name else None, engine="c")
+
+
+def _all_numeric(frame, feature_names) -> bool:
+    return all(frame[name].dtype.kind in "biuf" for name in feature_names)
+
+
+def _block_bytes(header: Header) -> int:
+    """The bytes of a block or chunk for this file: BLOCK_BYTES per 100 columns."""
+    return BLOCK_BYTES * max(1, len(header.columns) // 100)
+
+
 def _parse_block(block: bytes, header: Header, feature_names, target_name):
     """The block's rows as a DataFrame whose feature columns are all numeric."""
-    # Column types are inferred: naming float64 up front makes pandas' parser over twice
-    # as slow. Every column is parsed, so a row with extra fields is an error.
     try:
-        frame = pd.read_csv(
-            io.BytesIO(block), header=None, names=header.columns, index_col=False,
-            dtype={target_name: object} if target_name else None, engine="c",
-        )
+        frame = pd.read_csv(io.BytesIO(block), **_parser_options(header, target_name))
     except (ValueError, TypeError, pd.errors.ParserError):
         raise _diagnose(block, header, feature_names) from None
-    if not all(frame[name].dtype.kind in "biuf" for name in feature_names):
+    if not _all_numeric(frame, feature_names):
         raise _diagnose(block, header, feature_names)
     return frame
 
@@ -250,21 +262,18 @@ def _bytes_per_row(handle, start: int, end: int) -> float:
 
 def _read_rows(handle, start: int, end: int, header: Header, feature_names, target_name, rows, target_parts) -> None:
     """Parse [start, end) into `rows` (and the target's text into `target_parts`), in chunks
-    of about BLOCK_BYTES per 100 columns."""
+    of about `_block_bytes` each."""
     bytes_per_row = _bytes_per_row(handle, start, end)
     rows.reserve(int((end - start) / bytes_per_row * 1.05) + 16)
-    per_chunk = max(1, int(BLOCK_BYTES * max(1, len(header.columns) // 100) / bytes_per_row))
+    per_chunk = max(1, int(_block_bytes(header) / bytes_per_row))
     try:
-        # Column types are inferred: naming float64 up front makes pandas' parser over twice
-        # as slow. Every column is parsed, so a row with extra fields is an error.
         with _ByteRange(handle.name, start, end) as stream, pd.read_csv(
-            stream, header=None, names=header.columns, index_col=False,
-            dtype={target_name: object} if target_name else None, engine="c", chunksize=per_chunk,
+            stream, chunksize=per_chunk, **_parser_options(header, target_name)
         ) as reader:
             for frame in reader:
                 if not len(frame):  # blank lines only (a range at the end of a file can be)
                     continue
-                if not all(frame[name].dtype.kind in "biuf" for name in feature_names):
+                if not _all_numeric(frame, feature_names):
                     raise _Unparsable
                 values = frame[feature_names].to_numpy(dtype=np.float64)
                 _check_finite(values, header, feature_names)
@@ -278,7 +287,7 @@ def _read_rows(handle, start: int, end: int, header: Header, feature_names, targ
 
 def _diagnose_range(handle, start: int, end: int, header: Header, feature_names, target_name) -> UserError:
     """The error of the first block of [start, end) that does not parse as numbers."""
-    for block in line_blocks(handle, start, end, BLOCK_BYTES * max(1, len(header.columns) // 100)):
+    for block in line_blocks(handle, start, end, _block_bytes(header)):
         try:
             frame = _parse_block(block, header, feature_names, target_name)
         except UserError as error:
@@ -314,6 +323,7 @@ def _resolve_columns(header: Header, target: str | None, target_required: bool,
     return list(features), target_name
 
 
+@phase("read")
 def read_table(
     comm: Communicator,
     path: str,
@@ -324,11 +334,6 @@ def read_table(
     min_rows: int = 1,
 ) -> Table:
     """Read this rank's share of the rows (or, with `whole`, every row on every rank)."""
-    with phase("read"):
-        return _read_table(comm, path, target, target_required, features, whole, min_rows)
-
-
-def _read_table(comm, path, target, target_required, features, whole, min_rows) -> Table:
     with agreed(comm):
         header = read_header(path)
         feature_names, target_name = _resolve_columns(header, target, target_required, features)
@@ -446,16 +451,12 @@ def part_path(staged: str, rank: int) -> str:
     return f"{staged}.part{rank}"
 
 
+@phase("write")
 def write_rows(comm: Communicator, staged: str, header: bytes, blocks) -> None:
     """Write every rank's rows, in rank order, below one header line into `staged`.
 
     `blocks` yields this rank's CSV text blocks (see `format_rows`). Collective.
     """
-    with phase("write"):
-        _write_rows(comm, staged, header, blocks)
-
-
-def _write_rows(comm: Communicator, staged: str, header: bytes, blocks) -> None:
     own_path = staged if comm.is_root else part_path(staged, comm.rank)
     with agreed(comm):
         with open(own_path, "wb") as handle:

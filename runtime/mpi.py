@@ -26,6 +26,7 @@ from treadle.runtime.errors import InternalError, UserError
 # Variables that MPICH (Hydra), Open MPI and PMIx launchers set in every rank.
 _LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK")
 _LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")
+_WORLD_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # MPICH's and Open MPI's
 
 
 def launched_by_mpi() -> bool:
@@ -42,7 +43,7 @@ def local_rank_count() -> int:
         value = os.environ.get(name, "")
         if value.isdigit() and int(value) > 0:
             return int(value)
-    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+    for name in _WORLD_SIZE_VARIABLES:
         value = os.environ.get(name, "")
         if value.isdigit() and int(value) > 0:
             return int(value)
@@ -202,7 +203,7 @@ def _launched_alone() -> bool:
     one-process communicator serves, and MPI is neither imported nor started."""
     if os.environ.get("TREADLE_MPI") == "1":
         return False
-    return any(os.environ.get(name) == "1" for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"))
+    return any(os.environ.get(name) == "1" for name in _WORLD_SIZE_VARIABLES)
 
 
 def world() -> Communicator:

@@ -95,7 +95,7 @@ def phase(name: str):
         yield
     finally:
         _restart_high_water_mark()
-        _open.remove(record)
+        _open.pop()  # phases close in the reverse order they opened
         record["cpu"] += cpu_seconds() - cpu
         record["seconds"] += time.perf_counter() - wall
         record["collectives"] += _collective_seconds - collectives
