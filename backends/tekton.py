@@ -82,6 +82,14 @@ _TEKTON_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.\-]*[)\[]")
 # and the kubelet puts it into command, args and later env values where `$(NAME)` stands.
 RUN_CONTEXT_PARAMS = {"run_id": ("treadle-run-id", "$(context.pipelineRun.uid)"),
                       "run_name": ("treadle-run-name", "$(context.pipelineRun.name)")}
+
+
+def run_context_variables(component: ir.ComponentSpec, settings: ir.Settings) -> list[str]:
+    """The engine variables a step reads that reach its Task as params, in param order:
+    the pipeline task passes them and the Task declares them."""
+    return sorted(ir.engine_variables(component, settings) & RUN_CONTEXT_PARAMS.keys())
+
+
 POD_NAME_ENV = "TREADLE_POD_NAME"
 POD_NAME_SOURCE = {"fieldRef": {"fieldPath": "metadata.name"}}
 MATRIX_LIMIT = 256  # Tekton's default-max-matrix-combinations-count
@@ -572,7 +580,7 @@ class TektonEmitter(Emitter):
                                        subPath=f"{producer}/{binding.output}"))
             else:
                 params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
-        for variable in sorted(ir.engine_variables(component, task.settings) & RUN_CONTEXT_PARAMS.keys()):
+        for variable in run_context_variables(component, task.settings):
             params.append(Flow(name=RUN_CONTEXT_PARAMS[variable][0], value=RUN_CONTEXT_PARAMS[variable][1]))
         if files:
             values: list[str] = []
@@ -1175,7 +1183,7 @@ class TektonEmitter(Emitter):
                 params.append({"name": port.name, "type": "string"})
             elif not reads[port.name]:
                 params.append({"name": file_param(port.name), "type": "string"})
-        for variable in sorted(ir.engine_variables(component, settings) & RUN_CONTEXT_PARAMS.keys()):
+        for variable in run_context_variables(component, settings):
             params.append({"name": RUN_CONTEXT_PARAMS[variable][0], "type": "string"})
         if gathers:
             params.append({"name": VALUES_PARAM, "type": "array"})
