@@ -134,6 +134,15 @@ def _load_pipeline(path: str, name: str | None, err: TextIO):
 
 
 # ---------------------------------------------------------------- run
+def _as_run(graph, level: int):
+    """The graph a run at optimization `level` runs (its picture must be built the same way)."""
+    if not level:
+        return graph
+    from ...compiler.passes import optimize
+
+    return optimize(graph, level).graph
+
+
 def command_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import sqlite3
 
@@ -201,10 +210,7 @@ def command_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         run_id = store.new_run(ir.info(graph).name, args.file, cwd, source_hash, params,
                                {"parallelism": args.parallelism, "cache": use_cache}
                                | ({"optimize": level} if level else {}))
-    if level:
-        from ...compiler.passes import optimize
-
-        graph = optimize(graph, level).graph
+    graph = _as_run(graph, level)
     lock = store.lock(run_id)
     if lock is None:
         return _usage(err, f"run {run_id} is being run by another treadle process")
@@ -359,9 +365,7 @@ def command_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         held = {}  # a fused step (-O2 run) -> the steps as written that it ran: each gets its state
         level = record["options"].get("optimize", 0)
         if level:
-            from ...compiler.passes import optimize
-
-            held = {task.id: [step.id for step in task.fused] for task in ir.tasks(optimize(graph, level).graph)
+            held = {task.id: [step.id for step in task.fused] for task in ir.tasks(_as_run(graph, level))
                     if task.fused}
         states = {}
         for task in store.tasks(args.run):
