@@ -22,12 +22,12 @@ def template_count(graph: nx.DiGraph) -> int:
 def pod_count(graph: nx.DiGraph) -> int:
     """The steps' own pods in one run where each loop over a literal list runs once per item
     (a loop over a parameter or an output counts once: its length is known at run time)."""
-    pipeline = ir.info(graph)
+    loops = {loop.id: loop for loop in ir.info(graph).loops}
     total = 0
-    for task in ir.tasks(graph):
+    for _, task in graph.nodes(data="task"):
         count = 1
         for loop_id in task.loops:
-            items = pipeline.loop(loop_id).items
+            items = loops[loop_id].items
             count *= len(items.value) if isinstance(items, ir.Const) and isinstance(items.value, list) else 1
         total += count
     return total
