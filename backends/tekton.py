@@ -246,6 +246,8 @@ MPI_SHARED_WORKSPACE = "treadle-shared"  # the whole artifacts workspace: its cl
 MPI_SHARED_PATH = "/treadle/shared"
 # A pipeline task's binding of the whole workspace: one object, whose text the YAML writer makes once; never changed.
 SHARED_WORKSPACE_BINDING = Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)
+# ... and a Task's declaration of it (read only).
+SHARED_WORKSPACE_MOUNT = Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)
 MPI_OUTPUTS_PARAM = "treadle-outputs"
 MPI_JOB_VOLUME = "treadle-mpijob"  # an emptyDir the helper steps hand the manifest through
 MPI_JOB_PATH = "/treadle/mpijob"
@@ -856,7 +858,7 @@ class TektonEmitter(Emitter):
         spec: dict = {"params": [{"name": "condition", "type": "string"}, {"name": "values", "type": "array"}],
                       "results": [{"name": CHECK_RESULT, "type": "string"}]}
         if reads_files:
-            spec["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)]
+            spec["workspaces"] = [SHARED_WORKSPACE_MOUNT]
         spec["steps"] = [step]
         self.task_specs[key] = (name, spec)
         self.task_order.append(key)
@@ -1185,10 +1187,8 @@ class TektonEmitter(Emitter):
                 params.append({"name": file_param(port.name), "type": "string"})
         for variable in run_context_variables(component, settings):
             params.append({"name": RUN_CONTEXT_PARAMS[variable][0], "type": "string"})
-        if gathers:
-            params.append({"name": VALUES_PARAM, "type": "array"})
-        if guard:
-            params += [{"name": GUARD_PARAM, "type": "string"}, {"name": GUARD_VALUES_PARAM, "type": "array"}]
+        helper_params, helper_volumes, helper_steps = self.helper_parts(gathers, guard, items)
+        params += helper_params
         if params:
             spec["params"] = self.shared_list(params)
         results = [{"name": port.name, "type": "string"} for port in component.outputs
@@ -1200,25 +1200,32 @@ class TektonEmitter(Emitter):
         if self.writes_files(component):
             workspaces.append(Flow(name=OUTPUTS_WORKSPACE, mountPath=pod.OUTPUTS_DIR))
         if files or guard == "files":
-            workspaces.append(Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True))
+            workspaces.append(SHARED_WORKSPACE_MOUNT)
         if workspaces:
             spec["workspaces"] = self.shared_list(workspaces)
-        volumes = [pod.volume_source(volume) for volume in settings.volumes]
-        if gathers:
-            volumes.append({"name": VALUES_VOLUME, "emptyDir": {}})
-        if guard:
-            volumes.append({"name": GUARD_VOLUME, "emptyDir": {}})
+        volumes = [pod.volume_source(volume) for volume in settings.volumes] + helper_volumes
         if volumes:
             spec["volumes"] = volumes
-        steps = []
+        spec["steps"] = helper_steps + [self.step(task, files, guard)]
+        self.cache(task, name="", key=())
+        return spec
+
+    def helper_parts(self, gathers: bool, guard: str, items: tuple[str, ...]) -> tuple[list, list, list]:
+        """(params, emptyDir volumes, first steps) that a Task adds to gather a loop's files
+        into one list (`gathers`) and to check its own condition first (`guard`)."""
+        params: list = []
+        volumes: list = []
+        steps: list = []
+        if gathers:
+            params.append({"name": VALUES_PARAM, "type": "array"})
+            volumes.append({"name": VALUES_VOLUME, "emptyDir": {}})
         if guard:
+            params += [{"name": GUARD_PARAM, "type": "string"}, {"name": GUARD_VALUES_PARAM, "type": "array"}]
+            volumes.append({"name": GUARD_VOLUME, "emptyDir": {}})
             steps.append(self.check_step(items))
         if gathers:
             steps.append(self.values_step())
-        steps.append(self.step(task, files, guard))
-        spec["steps"] = steps
-        self.cache(task, name="", key=())
-        return spec
+        return params, volumes, steps
 
     @staticmethod
     def check_step(items: tuple[str, ...] = ()) -> dict:
@@ -1518,10 +1525,8 @@ class TektonEmitter(Emitter):
                           "args": pairs, "securityContext": helper})
         if guard:
             steps = [guarded(step) for step in steps]
-        if gathers:
-            steps.insert(0, self.values_step())
-        if guard:
-            steps.insert(0, self.check_step(items))
+        helper_params, helper_volumes, helper_steps = self.helper_parts(gathers, guard, items)
+        steps = helper_steps + steps
         spec: dict = {}
         params = [{"name": file_param(port.name) if port.name in reads else port.name, "type": "string"}
                   for port in component.inputs if not port.type.is_artifact and not reads.get(port.name)]
@@ -1529,21 +1534,14 @@ class TektonEmitter(Emitter):
                    for port in component.inputs if port.type.is_artifact]
         if component.outputs:
             params.append({"name": MPI_OUTPUTS_PARAM, "type": "string"})
-        if gathers:
-            params.append({"name": VALUES_PARAM, "type": "array"})
-        if guard:
-            params += [{"name": GUARD_PARAM, "type": "string"}, {"name": GUARD_VALUES_PARAM, "type": "array"}]
+        params += helper_params
         if params:
             spec["params"] = params
         if results:
             spec["results"] = [{"name": port.name, "type": "string"} for port in results]
         if self.mpi_shares_workspace(task) or reads or guard == "files":
-            spec["workspaces"] = [Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)]
-        spec["volumes"] = [{"name": MPI_JOB_VOLUME, "emptyDir": {}}]
-        if gathers:
-            spec["volumes"].append({"name": VALUES_VOLUME, "emptyDir": {}})
-        if guard:
-            spec["volumes"].append({"name": GUARD_VOLUME, "emptyDir": {}})
+            spec["workspaces"] = [SHARED_WORKSPACE_MOUNT]
+        spec["volumes"] = [{"name": MPI_JOB_VOLUME, "emptyDir": {}}] + helper_volumes
         spec["steps"] = steps
         self.cache(task, name="", key=())
         return spec
