@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from . import ast
 from .diagnostics import Diagnostics
 from .source import SourceFile, Span
-from .tokens import LexFailure, TreadleLexer
+from .tokens import LexFailure, TreadleLexer, compiled_loop
 from .transformer import ToAst, build_module
 
 if TYPE_CHECKING:
@@ -267,6 +267,7 @@ class _Driver:
                 fast_row[symbol] = fast[action] if action >= 0 else -1 - action
         self.fast_rows = fast
         self.state_of = {id(row): state for state, row in fast.items()}
+        self.automaton = _automaton(tables, self.reductions) if compiled_loop is not None else None
 
     def expected(self, states: list) -> set[str]:
         """The terminals that would really be shifted here: LALR merges lookaheads, so a
@@ -295,6 +296,17 @@ class _Driver:
         return result
 
     def run(self, text: str, comments: list):
+        """The value of the start rule for `text`: the compiled loop where it is built."""
+        tokens = self.lexer.lex(text, comments)
+        if self.automaton is not None:
+            return self.automaton.run(tokens, self._fail)
+        return self.run_python(tokens)
+
+    def _fail(self, token: tuple, states: list[int]):
+        raise ParseFailure(token, self.expected(states))
+
+    def run_python(self, tokens: list):
+        """`run` in Python over the lexed tokens: the reference the compiled loop is tested against."""
         reductions = self.reductions
         end_row = self.fast_rows[self.end_state]
         row = self.fast_rows[self.start_state]
@@ -302,7 +314,7 @@ class _Driver:
         values: list = []
         append_state = states.append
         append_value = values.append
-        for token in self.lexer.lex(text, comments):
+        for token in tokens:
             kind = token[0]
             action = row.get(kind)
             while action.__class__ is int:  # reduce
@@ -328,6 +340,24 @@ class _Driver:
             append_value(token)
             row = action
         raise AssertionError("the end of the input always ends the parse")
+
+
+def _automaton(tables: dict, reductions: list):
+    """The tables as the compiled loop reads them: one flat int array over every symbol."""
+    symbols: dict[str, int] = {}
+    for row in tables["states"].values():
+        for symbol in row:
+            symbols.setdefault(symbol, len(symbols))
+    for _, _, origin in reductions:
+        symbols.setdefault(origin, len(symbols))
+    width = len(symbols)
+    flat = [0] * ((1 + max(int(state) for state in tables["states"])) * width)
+    for state, row in tables["states"].items():
+        base = int(state) * width
+        for symbol, action in row.items():
+            flat[base + symbols[symbol]] = action + 1 if action >= 0 else action
+    numbered = [(size, function, symbols[origin]) for size, function, origin in reductions]
+    return compiled_loop.Automaton(symbols, flat, numbered, tables["start"], tables["end"])
 
 
 _SYNTAX_ERRORS = (ParseFailure, LexFailure)

@@ -11,7 +11,16 @@ A token is a tuple `(type, text, line, column, offset)`, 1-based line and column
 
 from __future__ import annotations
 
+import os
 import re
+
+if os.environ.get("TREADLE_PURE_PYTHON"):
+    compiled_loop = None
+else:
+    try:
+        from . import _parse_loop as compiled_loop  # built from _parse_loop.pyx at install
+    except ImportError:  # a checkout or platform without the extension: the same loops in Python
+        compiled_loop = None
 
 TYPE, TEXT, LINE, COLUMN, OFFSET = range(5)
 
@@ -97,10 +106,21 @@ class TreadleLexer:
         self.comment_types = frozenset(comment_types)
         # kinds that need more than "pass it on": checked in one test on the hot path
         self.rare = frozenset({"_NL", _BAD} | self.comment_types | _OPENERS | _CLOSERS)
+        # what the compiled loop reads of the language's bracket rules (the same constants)
+        self.openers = frozenset(_OPENERS)
+        self.closers = frozenset(_CLOSERS)
+        self.value_starters = frozenset(_VALUE_STARTERS)
+        self.bad_kind = _BAD
 
     def lex(self, data: str, comments: list | None = None) -> list[Token]:
         """The tokens of `data`, the last one "$END"; comments (ignored terminals that are
-        not blanks) go to `comments`.
+        not blanks) go to `comments`. The compiled loop where it is built, else Python's."""
+        if compiled_loop is not None:
+            return compiled_loop.lex(self, data, comments, LexFailure)
+        return self.lex_python(data, comments)
+
+    def lex_python(self, data: str, comments: list | None = None) -> list[Token]:
+        """`lex` in Python: the reference the compiled loop is tested against.
 
         One findall gives (blanks, text) pairs, far cheaper than a match object per token.
         A token's kind is the first terminal that matches its text, wherever it stands (no
