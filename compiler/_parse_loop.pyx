@@ -92,9 +92,19 @@ def lex(object lexer, str data, object comments, object failure):
     return tokens
 
 
+# How a reduction finishes (parser.py's CALL, WRAP, SAME, EXPAND) and the plan of a rule
+# whose value is its one child (PASS).
+DEF CALL = 0
+DEF WRAP = 1
+DEF SAME = 2
+DEF EXPAND = 3
+DEF PASS = -2
+
+
 cdef class Automaton:
     """The LALR(1) tables as one int array: `table[state * symbols + symbol]` is 0 for an
-    error, s + 1 for a shift or goto to state s, and -1 - r for reduction r."""
+    error, s + 1 for a shift or goto to state s, and -1 - r for reduction r. Each rule's
+    reduction follows its `ReductionPlan` (parser.py), read here instead of written out."""
 
     cdef int *table
     cdef int symbols
@@ -103,39 +113,102 @@ cdef class Automaton:
     cdef dict symbol_index
     cdef int *sizes
     cdef int *origins
-    cdef list functions
+    cdef int *picks
+    cdef int *finishes
+    cdef char *wholes
+    cdef list kept
+    cdef list methods
+    cdef object spliced
 
     def __cinit__(self):
         self.table = NULL
         self.sizes = NULL
         self.origins = NULL
+        self.picks = NULL
+        self.finishes = NULL
+        self.wholes = NULL
 
-    def __init__(self, dict symbol_index, list table, list reductions, int start_state, int end_state):
-        """`table` as described above (a flat list), `reductions` (size, function or None,
-        origin symbol number) in rule order."""
+    def __init__(self, dict symbol_index, list table, list rules, int start_state, int end_state, object spliced):
+        """`table` as described above (a flat list); `rules` (size, origin symbol number,
+        then the fields of the rule's ReductionPlan) in rule order; `spliced` the list
+        type of an inlined rule's children."""
         cdef Py_ssize_t i
+        cdef Py_ssize_t count = max(1, len(rules))
         self.symbol_index = symbol_index
         self.symbols = len(symbol_index)
         self.start_state = start_state
         self.end_state = end_state
+        self.spliced = spliced
         self.table = <int *>PyMem_Malloc(len(table) * sizeof(int))
-        self.sizes = <int *>PyMem_Malloc(max(1, len(reductions)) * sizeof(int))
-        self.origins = <int *>PyMem_Malloc(max(1, len(reductions)) * sizeof(int))
-        if self.table == NULL or self.sizes == NULL or self.origins == NULL:
+        self.sizes = <int *>PyMem_Malloc(count * sizeof(int))
+        self.origins = <int *>PyMem_Malloc(count * sizeof(int))
+        self.picks = <int *>PyMem_Malloc(count * sizeof(int))
+        self.finishes = <int *>PyMem_Malloc(count * sizeof(int))
+        self.wholes = <char *>PyMem_Malloc(count * sizeof(char))
+        if (self.table == NULL or self.sizes == NULL or self.origins == NULL or self.picks == NULL
+                or self.finishes == NULL or self.wholes == NULL):
             raise MemoryError()
         for i in range(len(table)):
             self.table[i] = table[i]
-        self.functions = []
-        for i in range(len(reductions)):
-            size, function, origin = reductions[i]
+        self.kept = []
+        self.methods = []
+        for i in range(len(rules)):
+            size, origin, pick, kept, whole, finish, method = rules[i]
             self.sizes[i] = size
             self.origins[i] = origin
-            self.functions.append(function)
+            self.picks[i] = pick
+            self.finishes[i] = finish
+            self.wholes[i] = 1 if whole else 0
+            self.kept.append(tuple(kept))
+            self.methods.append(method)
 
     def __dealloc__(self):
         PyMem_Free(self.table)
         PyMem_Free(self.sizes)
         PyMem_Free(self.origins)
+        PyMem_Free(self.picks)
+        PyMem_Free(self.finishes)
+        PyMem_Free(self.wholes)
+
+    cdef object reduce(self, list values, int rule):
+        """Pops the rule's children off `values` and returns its value."""
+        cdef Py_ssize_t size = self.sizes[rule]
+        cdef Py_ssize_t base = len(values) - size
+        cdef int pick = self.picks[rule]
+        cdef int finish
+        cdef tuple entry
+        cdef object f, child
+        cdef bint first = True
+        if pick >= 0:
+            f = values[base + pick]
+            del values[base:]
+            return f
+        if self.wholes[rule]:
+            f = values[base:]
+        else:
+            f = None
+            for entry in <tuple>self.kept[rule]:
+                child = values[base + <Py_ssize_t>entry[0]]
+                if first:
+                    f = child if entry[1] else [child]
+                    first = False
+                elif entry[1]:
+                    f += child  # a spliced list grows in place
+                else:
+                    f.append(child)
+            if f is None:
+                f = []
+        del values[base:]
+        finish = self.finishes[rule]
+        if finish == CALL:
+            return self.methods[rule](f)
+        if finish == WRAP:
+            return self.spliced(f)
+        if finish == SAME:
+            return f
+        if len(f) == 1:  # EXPAND
+            return f[0]
+        return self.methods[rule](f)
 
     def run(self, list tokens, object on_error):
         """The value of the start rule; on a token the grammar does not allow there,
@@ -145,11 +218,10 @@ cdef class Automaton:
         cdef int *states = <int *>PyMem_Malloc(capacity * sizeof(int))
         cdef int *grown
         cdef int state = self.start_state
-        cdef int action, rule, size, symbol
+        cdef int action, rule, symbol
         cdef int symbols = self.symbols
         cdef int *table = self.table
         cdef list values = []
-        cdef Py_ssize_t count
         cdef tuple token
         if states == NULL:
             raise MemoryError()
@@ -163,18 +235,9 @@ cdef class Automaton:
                 action = table[state * symbols + symbol]
                 while action < 0:  # reduce
                     rule = -1 - action
-                    size = self.sizes[rule]
-                    function = self.functions[rule]
-                    if function is None:  # a rule that passes its one child on: only the state changes
-                        depth -= 1
-                    elif size:
-                        count = len(values)
-                        children = values[count - size:]
-                        del values[count - size:]
-                        depth -= size
-                        values.append(function(children))
-                    else:
-                        values.append(function([]))
+                    if self.picks[rule] != PASS:  # else only the state changes
+                        values.append(self.reduce(values, rule))
+                    depth -= self.sizes[rule]
                     state = table[states[depth - 1] * symbols + self.origins[rule]] - 1
                     if state == self.end_state:  # only ever reached on the end of the input
                         return values[len(values) - 1]

@@ -254,7 +254,9 @@ class _Driver:
         self.lexer = TreadleLexer(terminals, tables["ignore"])
         self.start_state = tables["start"]
         self.end_state = tables["end"]
-        self.reductions: list = [(rule["size"], _reduction(rule, builder), rule["origin"]) for rule in tables["rules"]]
+        self.plans = [_plan(rule, builder) for rule in tables["rules"]]
+        self.reductions: list = [(rule["size"], _reduction(plan), rule["origin"])
+                                 for rule, plan in zip(tables["rules"], self.plans)]
         # state -> symbol -> next state (int) or the reduction (size, function, rule name)
         self.rows: dict = {int(state): {symbol: action if action >= 0 else self.reductions[-1 - action]
                                         for symbol, action in row.items()}
@@ -267,7 +269,7 @@ class _Driver:
                 fast_row[symbol] = fast[action] if action >= 0 else -1 - action
         self.fast_rows = fast
         self.state_of = {id(row): state for state, row in fast.items()}
-        self.automaton = _automaton(tables, self.reductions) if compiled_loop is not None else None
+        self.automaton = _automaton(tables, self.plans) if compiled_loop is not None else None
 
     def expected(self, states: list) -> set[str]:
         """The terminals that would really be shifted here: LALR merges lookaheads, so a
@@ -342,92 +344,92 @@ class _Driver:
         raise AssertionError("the end of the input always ends the parse")
 
 
-def _automaton(tables: dict, reductions: list):
+def _automaton(tables: dict, plans: list[ReductionPlan]):
     """The tables as the compiled loop reads them: one flat int array over every symbol."""
     symbols: dict[str, int] = {}
     for row in tables["states"].values():
         for symbol in row:
             symbols.setdefault(symbol, len(symbols))
-    for _, _, origin in reductions:
-        symbols.setdefault(origin, len(symbols))
+    for rule in tables["rules"]:
+        symbols.setdefault(rule["origin"], len(symbols))
     width = len(symbols)
     flat = [0] * ((1 + max(int(state) for state in tables["states"])) * width)
     for state, row in tables["states"].items():
         base = int(state) * width
         for symbol, action in row.items():
             flat[base + symbols[symbol]] = action + 1 if action >= 0 else action
-    numbered = [(size, function, symbols[origin]) for size, function, origin in reductions]
-    return compiled_loop.Automaton(symbols, flat, numbered, tables["start"], tables["end"])
+    rules = [(rule["size"], symbols[rule["origin"]], *plan) for rule, plan in zip(tables["rules"], plans)]
+    return compiled_loop.Automaton(symbols, flat, rules, tables["start"], tables["end"], _Spliced)
 
 
 _SYNTAX_ERRORS = (ParseFailure, LexFailure)
-
-
-def _only_child(children):
-    (child,) = children
-    return child
 
 
 class _Spliced(list):
     """The children of an inlined rule (`_name` in the grammar), spliced into its parent."""
 
 
-def _spliced(children: list) -> _Spliced:
-    return children if type(children) is _Spliced else _Spliced(children)
+# How a reduction finishes, once its kept children are in a list `f`.
+CALL, WRAP, SAME, EXPAND = range(4)  # method(f); _Spliced(f); f as it is; f[0] if one child else method(f)
+PASS = -2  # a rule whose value is its one child as it is: only the state changes
 
 
-def _reduction(rule: dict, builder: ToAst):
-    """The function that turns a rule's matched children into its value, shaped the way
-    Lark shapes trees: anonymous punctuation dropped (except in `!` rules), `_rules`
-    spliced into their parent, `?rules` with one child replaced by that child, and the
-    builder's method named after the rule (or its alias) applied. None for a rule whose
-    value is its one child as it is (the driver then only changes state).
+class ReductionPlan(NamedTuple):
+    """How a rule turns its matched children into its value, shaped the way Lark shapes
+    trees: anonymous punctuation dropped (except in `!` rules), `_rules` spliced into their
+    parent, `?rules` with one child replaced by that child, and the builder's method named
+    after the rule (or its alias) applied. Both parse loops follow it: the Python one as
+    a function written out per rule (`_reduction`), the compiled one reading it."""
 
-    Which children a rule keeps is fixed by the rule, so each function is written out for
-    its rule (no loop over the children at parse time)."""
-    kept = [(int(index), bool(splice)) for index, splice in rule["kept"]]  # numbers only go into the code
+    pick: int  # PASS, or the index of the one child that is the value, or -1: build `f`
+    kept: tuple  # (index, spliced) of the children that go into `f`, in order
+    whole: bool  # every child kept, none spliced: the matched list is `f` as it is
+    finish: int  # CALL, WRAP, SAME or EXPAND
+    method: object
+
+
+def _plan(rule: dict, builder: ToAst) -> ReductionPlan:
+    kept = tuple((int(index), bool(splice)) for index, splice in rule["kept"])  # numbers only go into code
     size = rule["size"]
     expand1 = rule["expand1"] and not rule["alias"]
     splices = any(splice for _, splice in kept)
     name = rule["alias"] or rule["origin"]
-    one_child = len(kept) == 1 and not splices
+    whole = len(kept) == size and not splices
     if name.startswith("_"):
-        method = _spliced
-    elif not hasattr(builder, name) and expand1:
-        method = _only_child  # a `?rule` whose alternatives all reduce to one child
-    else:
-        method = getattr(builder, name)
-        if expand1:
-            if one_child:
-                method = _only_child  # a `?rule` given one child: the child itself
-            elif splices:  # how many children there are is known only when parsing
-                inner = method
+        # the value of a `_rule` is a _Spliced list; one that starts with one grows in place
+        return ReductionPlan(-1, kept, whole, SAME if kept and kept[0][1] else WRAP, None)
+    if (not hasattr(builder, name) and expand1) or (expand1 and len(kept) == 1 and not splices):
+        # a `?rule` given one child (or whose alternatives all reduce to one): the child itself
+        return ReductionPlan(PASS if size == 1 else kept[0][0], kept, whole, CALL, None)
+    # an expanding rule with spliced children: how many there are is known only when parsing
+    finish = EXPAND if expand1 and splices else CALL
+    return ReductionPlan(-1, kept, whole, finish, getattr(builder, name))
 
-                def method(children, inner=inner):
-                    return children[0] if len(children) == 1 else inner(children)
-    if method is _only_child:
-        if size == 1:
-            return None
-        return eval(f"lambda c: c[{kept[0][0]}]")
+
+def _reduction(plan: ReductionPlan):
+    """The plan as a Python function of the matched children (None for PASS). Which
+    children a rule keeps is fixed by the rule, so each function is written out for its
+    rule (no loop over the children at parse time)."""
+    if plan.pick == PASS:
+        return None
+    if plan.pick >= 0:
+        return eval(f"lambda c: c[{plan.pick}]")
     # the children list, built as written: punctuation dropped, `_rules` spliced in (left
     # recursion grows the inner list in place, never copies it)
     lines = []
-    for position, (index, splice) in enumerate(kept):
+    for position, (index, splice) in enumerate(plan.kept):
         if position == 0:
             lines.append(f"f = c[{index}]" if splice else f"f = [c[{index}]]")
         else:
             lines.append(f"f += c[{index}]" if splice else f"f.append(c[{index}])")
-    if len(kept) == size and not splices:
+    if plan.whole:
         lines = ["f = c"]  # every child kept: the driver's fresh list serves as it is
-    elif not kept:
+    elif not plan.kept:
         lines = ["f = []"]
-    if method is _spliced:
-        # the value of a `_rule` is a _Spliced list; one that starts with one grows in place
-        result = "f" if kept and kept[0][1] else "_Spliced(f)"
-    else:
-        result = "method(f)"
+    result = {CALL: "method(f)", WRAP: "_Spliced(f)", SAME: "f",
+              EXPAND: "f[0] if len(f) == 1 else method(f)"}[plan.finish]
     source = "def reduce(c):\n" + "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
-    namespace = {"method": method, "_Spliced": _Spliced}
+    namespace = {"method": plan.method, "_Spliced": _Spliced}
     exec(source, namespace)
     return namespace["reduce"]
 
