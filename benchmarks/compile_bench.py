@@ -184,6 +184,9 @@ def main() -> int:
 
 def print_row(row: dict, header: bool) -> None:
     if header:
+        from treadle.compiler.parser import parse_loops
+
+        print(f"parse loops: {parse_loops()}")
         print(f"{'target':<8}{'shape':<9}{'N':>7} {'in process':>11} {'backend':>9} {'whole':>8} {'YAML':>10}"
               f" {'hera in':>9} {'hera whole':>11} {'hera YAML':>10}")
     hera = (f" {row['hera_in']:>8.2f}s {row['hera_whole']:>10.2f}s {row['hera_bytes'] / 1e6:>8.2f}MB"

@@ -235,6 +235,9 @@ def _pair(before, after) -> str:
 
 def print_tables(rows: dict) -> None:
     names = list(next(iter(rows.values()))["passes"])
+    from treadle.compiler.parser import parse_loops
+
+    print(f"Parse loops: {parse_loops()}")
     print("Per pass (ms, median):")
     print(f"{'shape':<18}{'front end':>10}" + "".join(f"{name:>16}" for name in names))
     for label, row in rows.items():

@@ -136,6 +136,11 @@ def _terminal_words() -> dict[str, str]:
     return words
 
 
+def parse_loops() -> str:
+    """Which parse loops run here, for benchmarks to print beside their figures."""
+    return "compiled (compiler/_parse_loop.pyx)" if compiled_loop is not None else "Python"
+
+
 def keywords() -> tuple[str, ...]:
     """The reserved words of the language, as the lexer knows them from the grammar."""
     return tuple(sorted(_driver().lexer.keywords))
