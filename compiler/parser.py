@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from . import ast
 from .diagnostics import Diagnostics
 from .source import SourceFile, Span
-from .tokens import LexFailure, TreadleLexer, compiled_loop
+from .tokens import LexFailure, TreadleLexer, compiled_loop, compiled_loop_status
 from .transformer import ToAst, build_module
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def _terminal_words() -> dict[str, str]:
 
 def parse_loops() -> str:
     """Which parse loops run here, for benchmarks to print beside their figures."""
-    return "compiled (compiler/_parse_loop.pyx)" if compiled_loop is not None else "Python"
+    return compiled_loop_status
 
 
 def keywords() -> tuple[str, ...]:

@@ -14,13 +14,27 @@ from __future__ import annotations
 import os
 import re
 
-if os.environ.get("TREADLE_PURE_PYTHON"):
-    compiled_loop = None
-else:
+
+
+def _compiled_loop():
+    """The compiled parse loops (`_parse_loop.pyx`, built at install) and what became of
+    them: (module or None, a few words for benchmarks and skipped tests)."""
+    if os.environ.get("TREADLE_PURE_PYTHON"):
+        return None, "Python (TREADLE_PURE_PYTHON is set)"
     try:
-        from . import _parse_loop as compiled_loop  # built from _parse_loop.pyx at install
-    except ImportError:  # a checkout or platform without the extension: the same loops in Python
-        compiled_loop = None
+        from . import _parse_loop
+    except ImportError:  # a platform without a C compiler at install: the same loops in Python
+        return None, "Python (the compiled loops are not built)"
+    source = os.path.join(os.path.dirname(__file__), "_parse_loop.pyx")
+    try:  # only an editable checkout has the source beside the extension
+        if os.stat(source).st_mtime > os.stat(_parse_loop.__file__).st_mtime:
+            return None, "Python (_parse_loop.pyx changed after it was built: run pip install -e . again)"
+    except OSError:
+        pass
+    return _parse_loop, "compiled (compiler/_parse_loop.pyx)"
+
+
+compiled_loop, compiled_loop_status = _compiled_loop()
 
 TYPE, TEXT, LINE, COLUMN, OFFSET = range(5)
 
