@@ -93,6 +93,16 @@ def lex(object lexer, str data, object comments, object failure):
     return tokens
 
 
+cdef int *_doubled(int *states, int *capacity) except NULL:
+    """The state stack with room for twice as many states (on failure the old one stays
+    the caller's to free)."""
+    cdef int *grown = <int *>PyMem_Realloc(states, 2 * capacity[0] * sizeof(int))
+    if grown == NULL:
+        raise MemoryError()
+    capacity[0] *= 2
+    return grown
+
+
 # How a reduction finishes (parser.py's CALL, WRAP, SAME, EXPAND) and the plan of a rule
 # whose value is its one child (PASS).
 cdef enum:
@@ -218,7 +228,6 @@ cdef class Automaton:
         cdef int capacity = 256
         cdef int depth = 1
         cdef int *states = <int *>PyMem_Malloc(capacity * sizeof(int))
-        cdef int *grown
         cdef int state = self.start_state
         cdef int action, rule, symbol
         cdef int symbols = self.symbols
@@ -244,11 +253,7 @@ cdef class Automaton:
                     if state == self.end_state:  # only ever reached on the end of the input
                         return values[len(values) - 1]
                     if depth == capacity:
-                        grown = <int *>PyMem_Realloc(states, 2 * capacity * sizeof(int))
-                        if grown == NULL:
-                            raise MemoryError()
-                        states = grown
-                        capacity *= 2
+                        states = _doubled(states, &capacity)
                     states[depth] = state
                     depth += 1
                     action = table[state * symbols + symbol]
@@ -256,11 +261,7 @@ cdef class Automaton:
                     on_error(token, [states[i] for i in range(depth)])
                 state = action - 1  # shift
                 if depth == capacity:
-                    grown = <int *>PyMem_Realloc(states, 2 * capacity * sizeof(int))
-                    if grown == NULL:
-                        raise MemoryError()
-                    states = grown
-                    capacity *= 2
+                    states = _doubled(states, &capacity)
                 states[depth] = state
                 depth += 1
                 values.append(token)
