@@ -5,9 +5,9 @@ and the LALR(1) driver over integer tables.
 They are the same algorithms as `TreadleLexer.lex_python` and `_Driver.run_python`, which
 stay the reference (and what runs where this extension is not built); the tests run both
 on the same programs and require equal tokens, trees and errors. The tables and the
-reductions still come from `grammar/treadle.lark` through Lark: nothing here names a rule
-or a terminal of the language except the lexer's bracket and new-line kinds, which
-`tokens.py` defines.
+reductions still come from `grammar/treadle.lark` through Lark: nothing here names a rule,
+and the only terminals named are those `lex_python` names too (new lines, names, strings,
+the opening brace, the end).
 
 Interpreted, the driver's dict-of-dicts loop costs CPython about 3,900 instructions per
 token and the lexer's about 2,900 (callgrind, 10,000-step program); compiled, the parse

@@ -247,11 +247,13 @@ class _Driver:
     """The LALR(1) automaton of the grammar (Lark computes the tables) run in a tight loop.
 
     Lark's own driver keeps its state on objects and looks it up on every token; at ten
-    thousand steps that bookkeeping costs more than the lexing. The tables, the reductions
-    (Lark's callbacks, which call ToAst) and therefore the language are Lark's.
+    thousand steps that bookkeeping costs more than the lexing. The tables, the shape of
+    each reduction (its ReductionPlan, which calls ToAst) and therefore the language are
+    Lark's. The loop runs compiled (`_parse_loop.pyx`) where it is built; `run_python` is
+    the same loop in Python.
 
-    For the loop, a state is its row of actions itself (a dict), so a shift or a goto is one
-    lookup: an action is the next state's row (shift, goto) or an int, the index of a
+    For the Python loop, a state is its row of actions itself (a dict), so a shift or a goto
+    is one lookup: an action is the next state's row (shift, goto) or an int, the index of a
     reduction (size, function of the children or None when the value stays, rule name)."""
 
     def __init__(self, tables: dict, builder: ToAst) -> None:

@@ -15,7 +15,6 @@ import os
 import re
 
 
-
 def _compiled_loop():
     """The compiled parse loops (`_parse_loop.pyx`, built at install) and what became of
     them: (module or None, a few words for benchmarks and skipped tests)."""
