@@ -169,14 +169,19 @@ def main() -> int:
                 path = folder / f"chain_{shape}_{n}.treadle"
                 path.write_text(source)
                 for target in targets:
-                    runs = [treadle_in_process(source, target) for _ in range(args.repeat)]
-                    whole = [treadle_whole_process(path, folder / "out.yaml", target) for _ in range(args.repeat)]
+                    with_hera = target == "argo" and use_hera and n <= args.hera_max
+                    runs, whole, hera = [], [], []
+                    for _ in range(args.repeat):  # in turns, so that each ratio compares runs of one moment
+                        runs.append(treadle_in_process(source, target))
+                        whole.append(treadle_whole_process(path, folder / "out.yaml", target))
+                        if with_hera:
+                            hera.append(hera_runs(program, n, shape))
                     row = {"target": target, "shape": shape, "n": n, "total": median(r[0] for r in runs),
                            "backend": median(r[1] for r in runs), "whole": median(whole), "bytes": runs[0][2]}
-                    if target == "argo" and use_hera and n <= args.hera_max:
-                        hera = [hera_runs(program, n, shape) for _ in range(args.repeat)]
+                    if with_hera:
                         row.update(hera_in=median(h[0] for h in hera), hera_whole=median(h[1] for h in hera),
-                                   hera_bytes=hera[0][2])
+                                   hera_bytes=hera[0][2],
+                                   speed_up=median(h[0] / r[0] for r, h in zip(runs, hera)))
                     rows.append(row)
                     print_row(row, header=len(rows) == 1)
     return 0
@@ -187,10 +192,11 @@ def print_row(row: dict, header: bool) -> None:
         from treadle.compiler.parser import parse_loops
 
         print(f"parse loops: {parse_loops()}")
+        print("medians; 'x hera' is the median ratio of hera's and treadle's in-process times, run in turns")
         print(f"{'target':<8}{'shape':<9}{'N':>7} {'in process':>11} {'backend':>9} {'whole':>8} {'YAML':>10}"
-              f" {'hera in':>9} {'hera whole':>11} {'hera YAML':>10}")
+              f" {'hera in':>9} {'hera whole':>11} {'hera YAML':>10} {'x hera':>7}")
     hera = (f" {row['hera_in']:>8.2f}s {row['hera_whole']:>10.2f}s {row['hera_bytes'] / 1e6:>8.2f}MB"
-            if "hera_in" in row else f" {'-':>9} {'-':>11} {'-':>10}")
+            f" {row['speed_up']:>6.1f}x" if "hera_in" in row else f" {'-':>9} {'-':>11} {'-':>10} {'-':>7}")
     print(f"{row['target']:<8}{row['shape']:<9}{row['n']:>7} {row['total']:>10.3f}s {row['backend']:>8.3f}s {row['whole']:>7.2f}s"
           f" {row['bytes'] / 1e6:>8.3f}MB" + hera, flush=True)
 
