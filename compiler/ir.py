@@ -9,6 +9,8 @@ tasks with equal (component, settings), and output is deterministic.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from dataclasses import dataclass, field
 from typing import Callable, Union
@@ -486,6 +488,20 @@ def _position(task: Task) -> tuple:
     return key
 
 
+class Graph(nx.DiGraph):
+    """The IR's graph: a networkx DiGraph whose views (`nodes`, `pred`, `in_degree`, ...)
+    are made on each use instead of kept on the graph. A kept view refers back to its
+    graph, which would make every graph a reference cycle that only the cyclic collector
+    frees; the front end moves what is alive out of the collector's sight when it ends
+    (`frontend._collector_paused`), so a graph dropped before then would stay for good."""
+
+
+for _name in dir(nx.DiGraph):
+    _view = inspect.getattr_static(nx.DiGraph, _name)
+    if isinstance(_view, functools.cached_property):
+        setattr(Graph, _name, property(_view.func, doc=_view.__doc__))
+
+
 def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
     """The graph of `task_list`: an edge wherever a task reads another's outputs (arguments,
     guard, the items of its loops) or runs after it. Lowering and every pass build graphs
@@ -511,7 +527,7 @@ def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
         for other in task.after:
             outputs, _ = edges.get((other, task.id), (set(), False))
             edges[(other, task.id)] = (outputs, True)
-    graph = nx.DiGraph()
+    graph = Graph()
     graph.graph["info"] = pipeline
     graph.add_nodes_from((task.id, {"task": task}) for task in task_list)
     graph.add_edges_from((producer, consumer, {"reads": tuple(sorted(outputs)), "order": order})

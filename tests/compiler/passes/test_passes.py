@@ -148,3 +148,23 @@ def test_a_long_chain_gets_a_short_name_and_broken_fused_steps_are_caught():
     step = task.fused[2]
     task.fused = task.fused[:2] + (dataclasses.replace(step, reads=((step.reads[0][0], 5, "e"),)),) + task.fused[3:]
     assert ir.validate(fused) == [f"{task.id}: step copy_number_2 reads output e of no earlier step"]
+
+
+def test_repeated_compiles_keep_no_garbage_for_good():
+    """The front end freezes what is alive when it ends (`gc.freeze`); graphs the passes
+    dropped (reference cycles through networkx's cached views) must be gone by then, or
+    every compile of a long-lived process (a GitOps tree, an editor) keeps them."""
+    import gc
+
+    from ...helpers import compile_text
+
+    source = "\n".join(["component inc(x: int) -> (y: int) {", '  image = "alpine"',
+                         '  command = ["sh", "-c", "echo $(( $0 + 1 )) > $1", x, y]', "  deterministic = true", "}",
+                         "pipeline p() {"] + [f"  s{i} = inc(x={i % 7})" for i in range(60)] + ["}"])
+    frozen = []
+    for _ in range(4):
+        graph = compile_text(source).pipelines["p"]
+        assert optimize(graph, 1).graph.number_of_nodes() == 7  # the passes made new graphs
+        frozen.append(gc.get_freeze_count())
+    gc.unfreeze()
+    assert frozen[1] == frozen[2] == frozen[3], frozen
