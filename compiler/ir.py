@@ -500,6 +500,7 @@ for _name in dir(nx.DiGraph):
     _view = inspect.getattr_static(nx.DiGraph, _name)
     if isinstance(_view, functools.cached_property):
         setattr(Graph, _name, property(_view.func, doc=_view.__doc__))
+del _name, _view
 
 
 def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:

@@ -153,7 +153,7 @@ def test_a_long_chain_gets_a_short_name_and_broken_fused_steps_are_caught():
 def test_repeated_compiles_keep_no_garbage_for_good():
     """The front end freezes what is alive when it ends (`gc.freeze`); graphs the passes
     dropped (reference cycles through networkx's cached views) must be gone by then, or
-    every compile of a long-lived process (a GitOps tree, an editor) keeps them."""
+    every compile of a long-lived process (a GitOps tree, a benchmark) keeps them."""
     import gc
 
     from ...helpers import compile_text
