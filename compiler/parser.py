@@ -7,7 +7,7 @@ import json
 import os
 import re
 import tempfile
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -262,21 +262,36 @@ class _Driver:
         self.start_state = tables["start"]
         self.end_state = tables["end"]
         self.plans = [_plan(rule, builder) for rule in tables["rules"]]
-        self.reductions: list = [(rule["size"], _reduction(plan), rule["origin"])
-                                 for rule, plan in zip(tables["rules"], self.plans)]
-        # state -> symbol -> next state (int) or the reduction (size, function, rule name)
-        self.rows: dict = {int(state): {symbol: action if action >= 0 else self.reductions[-1 - action]
-                                        for symbol, action in row.items()}
-                           for state, row in tables["states"].items()}
-        # The loop's tables: the same automaton with rows for states and ints for reductions.
-        fast = {int(state): {} for state in tables["states"]}
-        for state, row in tables["states"].items():
+        self.automaton = _automaton(tables, self.plans) if compiled_loop is not None else None
+        self._tables = tables
+
+    # What the Python loop and the error path read: made on first use, so that a start with
+    # the compiled loop does not write out a function per rule (about 10 ms) it never calls.
+    @cached_property
+    def reductions(self) -> list:
+        return [(rule["size"], _reduction(plan), rule["origin"]) for rule, plan in zip(self._tables["rules"], self.plans)]
+
+    @cached_property
+    def rows(self) -> dict:
+        """state -> symbol -> next state (int) or the reduction (size, function, rule name)."""
+        return {int(state): {symbol: action if action >= 0 else self.reductions[-1 - action]
+                             for symbol, action in row.items()}
+                for state, row in self._tables["states"].items()}
+
+    @cached_property
+    def fast_rows(self) -> dict:
+        """The Python loop's tables: the same automaton with rows for states and ints for reductions."""
+        states = self._tables["states"]
+        fast = {int(state): {} for state in states}
+        for state, row in states.items():
             fast_row = fast[int(state)]
             for symbol, action in row.items():
                 fast_row[symbol] = fast[action] if action >= 0 else -1 - action
-        self.fast_rows = fast
-        self.state_of = {id(row): state for state, row in fast.items()}
-        self.automaton = _automaton(tables, self.plans) if compiled_loop is not None else None
+        return fast
+
+    @cached_property
+    def state_of(self) -> dict:
+        return {id(row): state for state, row in self.fast_rows.items()}
 
     def expected(self, states: list) -> set[str]:
         """The terminals that would really be shifted here: LALR merges lookaheads, so a
