@@ -373,12 +373,13 @@ class Analysis:
         self._repair_done = False
 
     def read(self, path: str) -> SourceFile:
+        real = os.path.realpath(path)
         try:
             source = self._read(path)
         except (OSError, UnicodeDecodeError):
-            self.imported[os.path.realpath(path)] = None  # unreadable: checked again once it reads
+            self.imported[real] = None  # unreadable: checked again once it reads
             raise
-        self.imported[os.path.realpath(path)] = source.text
+        self.imported[real] = source.text
         return source
 
     # ------------------------------------------------------------ diagnostics

@@ -78,16 +78,17 @@ class TreadleServer(LanguageServer):
 
     def read(self, path: str) -> SourceFile:
         """An imported file: the editor's text when it is open there, else the file on disk."""
-        uri = self.open_paths.get(os.path.realpath(path))
+        real = os.path.realpath(path)
+        uri = self.open_paths.get(real)
         snapshot = self.documents.get(uri) if uri is not None else None
         if snapshot is not None:
             return SourceFile(path, snapshot[1])
-        return SourceFile(path, self.disk_text(path))
+        return SourceFile(path, self.disk_text(real))
 
-    def disk_text(self, path: str) -> str:
-        """A closed file's text on disk, read again only when the file changed (its size,
-        times or inode); OSError and UnicodeDecodeError as `SourceFile.read` raises them."""
-        real = os.path.realpath(path)
+    def disk_text(self, real: str) -> str:
+        """A closed file's text on disk (by its real path), read again only when the file
+        changed (its size, times or inode); OSError and UnicodeDecodeError as
+        `SourceFile.read` raises them."""
         try:
             status = os.stat(real)
         except OSError:
@@ -97,7 +98,7 @@ class TreadleServer(LanguageServer):
         known = self.disk.get(real)
         if known is not None and known[0] == stamp:
             return known[1]
-        text = SourceFile.read(path).text
+        text = SourceFile.read(real).text
         self.disk[real] = (stamp, text)
         return text
 

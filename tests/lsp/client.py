@@ -113,12 +113,14 @@ class LspClient:
         return params["diagnostics"]
 
     # ------------------------------------------------------------ sessions
-    def initialize(self, root: Path | None = None) -> dict:
+    def initialize(self, root: Path | None = None, capabilities: dict | None = None) -> dict:
+        if capabilities is None:
+            capabilities = {"textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]},
+                                             "rename": {"prepareSupport": True}}}
         result = self.result("initialize", {
             "processId": None,
             "rootUri": uri(root) if root else None,
-            "capabilities": {"textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]},
-                                              "rename": {"prepareSupport": True}}},
+            "capabilities": capabilities,
         })
         self.notify("initialized", {})
         return result

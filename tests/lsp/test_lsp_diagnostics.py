@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ..helpers import EXAMPLES
-from .client import position_of, uri
+from .client import LspClient, position_of, uri
 
 HELLO = 'component hello(name: str) {\n  image = "alpine:3.20"\n  command = ["echo", name]\n}\n\n'
 
@@ -168,13 +168,9 @@ def test_a_closed_import_changed_or_created_on_disk_is_checked_again(lsp, worksp
 
 
 def test_the_server_asks_to_watch_treadle_files_where_the_client_can(workspace):
-    from .client import LspClient
-
     client = LspClient(cwd=workspace)
     try:
-        client.result("initialize", {"processId": None, "rootUri": None, "capabilities": {
-            "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}}})
-        client.notify("initialized", {})
+        client.initialize(capabilities={"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}})
         deadline = time.monotonic() + 30
         while not client.server_requests and time.monotonic() < deadline:
             time.sleep(0.05)
