@@ -187,10 +187,11 @@ def limit_csv_threads(count: int) -> None:
 def run_peer_in_this_process(args) -> None:
     limiter = None
     if args.peer_threads != "default":
-        from threadpoolctl import threadpool_limits
+        from treadle.runtime.threads import limit_threads
 
-        limiter = threadpool_limits(int(args.peer_threads))
-        limit_csv_threads(int(args.peer_threads))
+        count = int(args.peer_threads)
+        limiter = limit_threads(count)
+        limit_csv_threads(count)
     from treadle.runtime.stats import cpu_seconds, current_rss_mib, peak_rss_mib
 
     job = peer_job(args.peer, args.data, args.out, args.n_jobs)

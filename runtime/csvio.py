@@ -140,10 +140,8 @@ def line_blocks(handle, start: int, end: int, block_bytes: int | None = None):
 def _diagnose(block: bytes, header: Header, feature_names: list[str]) -> UserError:
     """Name the column and value that made a block fail to parse as numbers."""
     try:
-        frame = pd.read_csv(
-            io.BytesIO(block), header=None, names=header.columns, index_col=False,
-            dtype=object, keep_default_na=False, engine="c",
-        )
+        frame = pd.read_csv(io.BytesIO(block), **{**_parser_options(header, None), "dtype": object,
+                                                   "keep_default_na": False})
     except (ValueError, pd.errors.ParserError) as exc:
         first_line = str(exc).strip().splitlines()[-1]
         return UserError(f"{header.path}: malformed CSV: {first_line}")
@@ -190,21 +188,17 @@ def _parse_block(block: bytes, header: Header, feature_names, target_name):
 class _Rows:
     """A (rows, columns) float64 array filled block by block, its final size unknown.
 
-    The array is sized from the first block's bytes per row and resized in place
-    (`ndarray.resize`, a `realloc` that remaps large arrays rather than copying them), so
-    the rows are copied once, from each parsed block, and never held twice.
+    The array starts at the caller's estimate of the rows (from the range's bytes per row)
+    and grows in place (`ndarray.resize`, a `realloc` that remaps large arrays rather than
+    copying them), so the rows are copied once, from each parsed chunk, and never held twice.
     """
 
-    def __init__(self, columns: int):
-        self.array = np.empty((0, columns))
+    def __init__(self, columns: int, capacity: int = 0):
+        self.array = np.empty((capacity, columns))
         self.filled = 0
 
     def reserve(self, rows: int) -> None:
-        if rows <= self.array.shape[0]:
-            return
-        if self.filled == 0:  # `resize` would write zeros over the whole new array first
-            self.array = np.empty((rows, self.array.shape[1]))
-        else:
+        if rows > self.array.shape[0]:
             self.array.resize((rows, self.array.shape[1]), refcheck=False)
 
     def append(self, values: np.ndarray) -> None:
@@ -260,11 +254,12 @@ def _bytes_per_row(handle, start: int, end: int) -> float:
     return len(sample) / max(1, sample.count(b"\n"))
 
 
-def _read_rows(handle, start: int, end: int, header: Header, feature_names, target_name, rows, target_parts) -> None:
-    """Parse [start, end) into `rows` (and the target's text into `target_parts`), in chunks
-    of about `_block_bytes` each."""
+def _read_rows(handle, start: int, end: int, header: Header, feature_names, target_name) -> tuple[np.ndarray, list]:
+    """Parse [start, end) into the features' rows and the target's text (in parts), in
+    chunks of about `_block_bytes` each."""
     bytes_per_row = _bytes_per_row(handle, start, end)
-    rows.reserve(int((end - start) / bytes_per_row * 1.05) + 16)
+    rows = _Rows(len(feature_names), int((end - start) / bytes_per_row * 1.05) + 16)
+    target_parts: list = []
     per_chunk = max(1, int(_block_bytes(header) / bytes_per_row))
     try:
         with _ByteRange(handle.name, start, end) as stream, pd.read_csv(
@@ -283,6 +278,7 @@ def _read_rows(handle, start: int, end: int, header: Header, feature_names, targ
                 del frame, values
     except (ValueError, TypeError, pd.errors.ParserError):
         raise _Unparsable from None
+    return rows.result(), target_parts
 
 
 def _diagnose_range(handle, start: int, end: int, header: Header, feature_names, target_name) -> UserError:
@@ -337,15 +333,14 @@ def read_table(
     with agreed(comm):
         header = read_header(path)
         feature_names, target_name = _resolve_columns(header, target, target_required, features)
-        rows, target_parts = _Rows(len(feature_names)), []
+        local_features, target_parts = np.empty((0, len(feature_names))), []
         with open(path, "rb") as handle:
             start, end = byte_range(handle, header, comm.rank, comm.size)
             if start < end:
                 try:
-                    _read_rows(handle, start, end, header, feature_names, target_name, rows, target_parts)
+                    local_features, target_parts = _read_rows(handle, start, end, header, feature_names, target_name)
                 except _Unparsable:
                     raise _diagnose_range(handle, start, end, header, feature_names, target_name) from None
-        local_features = rows.result()
         local_target = (
             np.concatenate(target_parts) if target_parts else
             (np.empty(0, dtype=object) if target_name else None)
