@@ -20,7 +20,7 @@ from ..compiler.source import Span
 from . import argo_templates as templates
 from . import argo_values as values
 from .base import (PIPELINE_LABEL, EmitResult, Emitter, Member, Options, Scope, TemplateKeys, build_scopes,
-                   conditions_of, documents_over, member_in, scope_dependencies)
+                   documents_over, member_in, scope_dependencies)
 from .naming import CRON_WORKFLOW_MAX, LABEL_MAX, NameScope, dns_label
 from .yaml_out import Flow
 
@@ -260,7 +260,7 @@ class ArgoEmitter(Emitter):
             arguments["artifacts"] = artifacts
         if arguments:
             entry["arguments"] = arguments
-        guard = conditions_of(task.guard)[dag.hoisted:]
+        guard = ir.flat_conditions(task.guard)[dag.hoisted:]
         if guard:
             entry["when"] = self.condition(guard, dag, item_loop, task.span)
         if loop is not None:
@@ -297,7 +297,7 @@ class ArgoEmitter(Emitter):
         template_name = self.template_names.name(("loop", parent.is_finally, scope.loop.id), scope.loop.id)
         # The conditions around the loop are tested once, on the loop task; the body's steps
         # test only their own.
-        loop_conditions = conditions_of(scope.loop.guard)
+        loop_conditions = ir.flat_conditions(scope.loop.guard)
         hoisted = len(loop_conditions)
         body_prefix = values.input_param(templates.DIR_PARAM).tag()
         body = self.dag(scope, template_name, parent.chain + (scope.loop.id,), parent.is_finally, parent,
@@ -333,7 +333,7 @@ class ArgoEmitter(Emitter):
     def _reads_own_item(task: ir.Task, scope: Scope) -> bool:
         """A one-step body whose condition reads the item gets a DAG of its own: Argo fills
         `{{item}}` in after conditions are read."""
-        for condition in conditions_of(task.guard):
+        for condition in ir.flat_conditions(task.guard):
             for binding in ir.condition_bindings(condition):
                 if isinstance(binding, ir.LoopItem) and binding.loop == scope.loop.id:
                     return True

@@ -111,22 +111,6 @@ def build_scopes(graph: nx.DiGraph, ordered: list[ir.Task] | None = None) -> tup
     return main, final
 
 
-def conditions_of(guard: ir.Condition | None) -> tuple[ir.Condition, ...]:
-    """A guard as the flat list of conditions that must all hold, outermost first. Nested
-    `and`s are flattened, so a loop's guard is a prefix of the guard of every task in it."""
-    if guard is None:
-        return ()
-    if isinstance(guard, ir.And):
-        return tuple(condition for operand in guard.operands for condition in conditions_of(operand))
-    return (guard,)
-
-
-def conjunction(conditions: tuple[ir.Condition, ...]) -> ir.Condition | None:
-    if not conditions:
-        return None
-    return conditions[0] if len(conditions) == 1 else ir.And(conditions)
-
-
 # ---------------------------------------------------------------- dependencies
 Member = Union[str, tuple[str, str]]  # a task id, or ("loop", loop id) for a loop in the scope
 

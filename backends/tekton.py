@@ -47,7 +47,7 @@ from . import argo_templates as pod
 from . import mpijob
 from .argo_values import kube_escape
 from .base import (DEFAULT_KUBECTL_IMAGE, PIPELINE_LABEL, EmitResult, Emitter, Options, Scope, TemplateKeys,
-                   build_scopes, conditions_of, documents_over)
+                   build_scopes, documents_over)
 from .naming import LABEL_MAX, NameScope, dns_label
 from .tekton_schedule import schedule_documents
 from .yaml_out import Flow, SharedList
@@ -547,7 +547,7 @@ class TektonEmitter(Emitter):
         files = self.file_inputs(task)
         reads = tuple((port, mode != "one") for port, (mode, _) in files.items())
         check = None
-        conditions = conditions_of(task.guard)
+        conditions = ir.flat_conditions(task.guard)
         # Conditions on a matrix's item: a `when` is decided before the fan-out, so each
         # combination's TaskRun checks them itself.
         own = tuple(condition for condition in conditions if self.reads_matrix_item(condition))
@@ -999,7 +999,7 @@ class TektonEmitter(Emitter):
         if task.settings.mpi is not None and task.component.outputs:
             return None  # its values pass through its folder, which iterations would share
         ids = {loop.id for loop in loops}
-        for condition in conditions_of(task.guard):
+        for condition in ir.flat_conditions(task.guard):
             for binding in ir.condition_bindings(condition):
                 if isinstance(binding, ir.LoopItem) and not (item_checks and binding.loop in ids):
                     return None
@@ -1105,7 +1105,7 @@ class TektonEmitter(Emitter):
                                         "each other's items",
                              hint="loop over a literal list outside, so that its body is unrolled")
             return ""
-        when = self.condition(conditions_of(loop.guard), task)
+        when = self.condition(ir.flat_conditions(loop.guard), task)
         if when:
             entry["when"] = when
         entry["params"] = [Flow(name="source", value=source), Flow(name="list", value=value),

@@ -411,7 +411,6 @@ def item_conditions(draw, depth: int = 2):
 @given(item_conditions(), st.sampled_from(NUMBERS), st.sampled_from(["a", "b"]), st.sampled_from(NUMBERS),
        st.sampled_from(["a", "b", "c"]))
 def test_a_matrix_combination_checks_its_items_as_the_language_decides(tmp_path_factory, condition, x, y, k, t):
-    from treadle.backends.base import conditions_of
     from treadle.backends.local.plan import binding_type, condition_holds
     from treadle.compiler import ir
 
@@ -425,7 +424,7 @@ def test_a_matrix_combination_checks_its_items_as_the_language_decides(tmp_path_
     assert output.ok, [d.message for d in output.diagnostics]
     docs = {f"{d['kind']}/{d['metadata']['name']}": d for d in load_all(output.text)}
     task = graph.nodes["c"]["task"]
-    own = [part for part in conditions_of(task.guard)
+    own = [part for part in ir.flat_conditions(task.guard)
            if any(isinstance(binding, ir.LoopItem) for binding in ir.condition_bindings(part))]
     entry = tasks(docs)["c"]
     if not own:
