@@ -377,7 +377,7 @@ class ArgoEmitter(Emitter):
             if dag.scope.loop is not None and dag.scope.loop.id == key[1]:
                 return values.input_param(ITEM_PARAM).tag()
             return self._import(key, dag, span)
-        producer: ir.Task = self.graph.nodes[key[1]]["task"]
+        producer: ir.Task = self.task_of[key[1]]
         depth = len(dag.chain)
         if producer.loops[:depth] != dag.chain or producer.is_finally != dag.is_finally:
             return self._import(key, dag, span)

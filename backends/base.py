@@ -132,13 +132,15 @@ def scope_dependencies(graph: nx.DiGraph) -> dict[tuple[bool, tuple[str, ...]], 
     innermost common scope (the loop task that holds one of them)."""
     result: dict = {}
     pipeline = ir.info(graph)
-    for producer, consumer, data in graph.edges(data=True):
-        p_task = graph.nodes[producer]["task"]
-        c_task = graph.nodes[consumer]["task"]
+    task_of = ir.task_of(graph)
+    for producer, consumer, data in ir.edges(graph):
+        p_task = task_of[producer]
+        c_task = task_of[consumer]
         common = 0
-        while (common < min(len(p_task.loops), len(c_task.loops))
-               and p_task.loops[common] == c_task.loops[common]):
-            common += 1
+        if p_task.loops and c_task.loops:
+            while (common < min(len(p_task.loops), len(c_task.loops))
+                   and p_task.loops[common] == c_task.loops[common]):
+                common += 1
         p_member = member_in(p_task.loops, producer, common)
         c_member = member_in(c_task.loops, consumer, common)
         if p_member == c_member:
@@ -236,6 +238,7 @@ class Emitter(abc.ABC):
 
             graph = unroll_loops(graph, PassOptions(unroll=self.unrolled_loops))
         self.ordered = ir.tasks(graph)  # deterministic order, computed once
+        self.task_of = {task.id: task for task in self.ordered}
         self.check_features(graph)
         documents = [] if self.failed else self.pipeline(graph)
         if self.failed:

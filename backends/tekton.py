@@ -613,7 +613,7 @@ class TektonEmitter(Emitter):
                 entry["runAfter"] = after
         else:
             for other in self.graph.predecessors(task.id):
-                if self.graph.nodes[other]["task"].is_finally:
+                if self.task_of[other].is_finally:
                     self.unsupported(task.span, f"finally step '{task.id}' waits for finally step '{other}': Tekton "
                                                 "starts every finally task at once, and a finally task can neither "
                                                 "run after another nor read its results",
@@ -648,7 +648,7 @@ class TektonEmitter(Emitter):
         leaf = next((b for b in ir.binding_leaves(binding) if isinstance(b, ir.TaskOutput)), None)
         if leaf is None:
             return None  # no copies at all: the empty list is a literal
-        producer: ir.Task = self.graph.nodes[leaf.task]["task"]
+        producer: ir.Task = self.task_of[leaf.task]
         port = producer.component.output(leaf.output)
         if self.is_result(producer.component, port):
             return None
@@ -683,7 +683,7 @@ class TektonEmitter(Emitter):
                 return "[" + ", ".join(text(item) for item in node) + "]" if isinstance(node, list) else node
 
             return text(nested(binding, lambda output: self.result_ref(output, reader)))
-        producer: ir.Task = self.graph.nodes[binding.task]["task"]
+        producer: ir.Task = self.task_of[binding.task]
         port = producer.component.output(binding.output)
         if not self.is_result(producer.component, port):
             # Readers of files take them through the launcher or a check's files; nothing

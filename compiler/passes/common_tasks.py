@@ -41,20 +41,31 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
     pipeline = ir.info(graph)
     renamed: dict[str, str] = {}  # removed task -> the task that stays
     seen: dict[tuple, ir.Task] = {}
-    components: dict[int, int] = {}  # id(spec) -> index of the first equal spec
-    specs: dict[ir.ComponentSpec, int] = {}
+    # Components and settings are compared by value, once per object (tasks share them).
+    equal_parts: dict[int, int] = {}  # id(spec or settings) -> index of the first equal one
+    indexes: dict[object, int] = {}
+    per_task: dict[tuple[int, int], bool] = {}  # (id(spec), id(settings)) -> reads a per-task variable
     task_list: list[ir.Task] = []
     for task in ir.tasks(graph):
-        task = _renamed(task, renamed)
-        # A step that reads its pod's name or task id (imported Kubeflow specs) differs from its twin.
-        if not task.settings.deterministic or ir.engine_variables(task.component, task.settings) & ir.PER_TASK_VARIABLES:
+        if renamed and (task.after or any(producer in renamed for producer in ir.read_producers(graph, task.id))):
+            task = retarget(task, lambda binding: rename_outputs(binding, renamed), renamed)
+        component, settings = task.component, task.settings
+        if not settings.deterministic:
             task_list.append(task)
             continue
-        if id(task.component) not in components:
-            components[id(task.component)] = specs.setdefault(task.component, len(specs))
-        arguments = tuple(
-            (port.name, repr(task.argument(port.name) or ir.Const(port.default))) for port in task.component.inputs)
-        key = (components[id(task.component)], task.settings, arguments, repr(task.guard), task.loops,
+        # A step that reads its pod's name or task id (imported Kubeflow specs) differs from its twin.
+        pair = (id(component), id(settings))
+        if pair not in per_task:
+            per_task[pair] = bool(ir.engine_variables(component, settings) & ir.PER_TASK_VARIABLES)
+            for part in (component, settings):
+                if id(part) not in equal_parts:
+                    equal_parts[id(part)] = indexes.setdefault(part, len(indexes))
+        if per_task[pair]:
+            task_list.append(task)
+            continue
+        given = dict(task.arguments)
+        arguments = tuple(_same_value(given.get(port.name) or ir.Const(port.default)) for port in component.inputs)
+        key = (equal_parts[id(component)], equal_parts[id(settings)], arguments, repr(task.guard), task.loops,
                task.is_finally, frozenset(task.after))
         first = seen.get(key)
         if first is None:
@@ -72,7 +83,10 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
     return rebuild(graph, task_list, loops)
 
 
-def _renamed(task: ir.Task, renamed: dict[str, str]) -> ir.Task:
-    if not renamed:
-        return task
-    return retarget(task, lambda binding: rename_outputs(binding, renamed), renamed)
+
+def _same_value(binding: ir.Binding):
+    """A key equal for equal bindings only: constants by type and text (`1`, `1.0` and `true`
+    are equal in Python but not to a step), other bindings as they are."""
+    if type(binding) is ir.Const:
+        return type(binding.value), repr(binding.value)
+    return binding

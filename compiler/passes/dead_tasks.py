@@ -32,14 +32,13 @@ from .common import Change, Options, never_holds, rebuild
 
 def eliminate_dead_tasks(graph: nx.DiGraph, options: Options = Options(),
                          changes: list[Change] | None = None) -> nx.DiGraph:
-    pipeline = ir.info(graph)
     ordered = ir.tasks(graph)
     removed: dict[str, str] = {}  # task id -> why
     for task in ordered:  # producers come first, so a reader of a dead task sees it dead
         if never_holds(task.guard):
             removed[task.id] = "its condition never holds"
             continue
-        dead_input = next((binding.task for binding in _reads(task, pipeline) if binding.task in removed), None)
+        dead_input = next((producer for producer in ir.read_producers(graph, task.id) if producer in removed), None)
         if dead_input is not None:
             removed[task.id] = f"it reads '{dead_input}', which never runs"
     waited_on = {other for task in ordered if task.id not in removed for other in task.after}
@@ -50,7 +49,7 @@ def eliminate_dead_tasks(graph: nx.DiGraph, options: Options = Options(),
         if not task.settings.side_effects and task.id not in needed and task.id not in waited_on:
             removed[task.id] = "its component has no side effects and no step uses its outputs"
             continue
-        needed.update(binding.task for binding in _reads(task, pipeline))
+        needed.update(ir.read_producers(graph, task.id))
     if not removed:
         return graph
 
@@ -84,13 +83,3 @@ def eliminate_dead_tasks(graph: nx.DiGraph, options: Options = Options(),
         task_list.append(task)
     return rebuild(graph, task_list)
 
-
-def _reads(task: ir.Task, pipeline: ir.PipelineInfo):
-    """The outputs a task reads: arguments, guard, and the lists of its loops."""
-    for binding in ir.task_bindings(task):
-        if isinstance(binding, ir.TaskOutput):
-            yield binding
-    for loop_id in task.loops:
-        for items in ir.binding_leaves(pipeline.loop(loop_id).items):
-            if isinstance(items, ir.TaskOutput):
-                yield items
