@@ -17,9 +17,25 @@ of the whole token stream costs a third less.
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 
 
+cdef inline bint _starts_with(str data, Py_ssize_t start, Py_ssize_t length, str text):
+    cdef Py_ssize_t size = len(text)
+    cdef Py_ssize_t index
+    if start + size > length:
+        return False
+    for index in range(size):
+        if data[start + index] != text[index]:
+            return False
+    return True
+
+
 def lex(object lexer, str data, object comments, object failure):
     """The tokens of `data` as `TreadleLexer.lex_python` makes them; `failure` is the
-    exception class for a character that starts no token."""
+    exception class for a character that starts no token.
+
+    Where `lex_python` runs the scanner's pattern over the text, this steps over blanks and
+    decides most tokens from the character it stands on (`tokens.ScanTables`: the literal
+    texts that start with it, or a run of name characters); other tokens (numbers,
+    strings, comments, other scripts) are matched with the pattern, at their position."""
     cdef dict keywords = lexer.keywords
     cdef frozenset continuations = lexer.continuations
     cdef frozenset comment_types = lexer.comment_types
@@ -28,8 +44,13 @@ def lex(object lexer, str data, object comments, object failure):
     cdef frozenset closers = lexer.closers
     cdef frozenset value_starters = lexer.value_starters
     cdef str bad = lexer.bad_kind
-    classify = lexer.master.match
-    cdef dict kinds = {}
+    tables = lexer.scan_tables
+    cdef bytes blank_table = tables.blank
+    cdef const unsigned char *blank = blank_table
+    cdef list literals = tables.literals
+    cdef list tails = tables.tails
+    cdef const unsigned char *run
+    match = lexer.master.match
     cdef list tokens = []
     cdef list stack = []
     cdef object previous_type = None
@@ -37,30 +58,56 @@ def lex(object lexer, str data, object comments, object failure):
     cdef object pending = None
     cdef Py_ssize_t line = 1
     cdef Py_ssize_t line_start = 0
-    cdef Py_ssize_t offset = 0
-    cdef Py_ssize_t start
-    cdef str blank, value, kind
-    cdef tuple pair
+    cdef Py_ssize_t length = len(data)
+    cdef Py_ssize_t position = 0
+    cdef Py_ssize_t start, end
+    cdef Py_UCS4 char
+    cdef str value, kind, text
+    cdef tuple entry, tail
     cdef bint keep_comments = comments is not None
-    for pair in lexer.scanner.findall(data):
-        blank = <str>pair[0]
-        value = <str>pair[1]
-        start = offset + len(blank)
-        offset = start + len(value)
-        found = kinds.get(value)
-        if found is None:
-            kind = classify(data, start).lastgroup
-            if kind == "NAME":
-                kind = keywords.get(value, "NAME")
-            kinds[value] = kind
-        else:
-            kind = <str>found
+    while True:
+        while position < length:
+            char = data[position]
+            if char < 128 and blank[char]:
+                position += 1
+            else:
+                break
+        if position >= length:
+            break
+        start = position
+        kind = None
+        if char < 128:
+            for entry in <tuple>literals[<Py_ssize_t>char]:
+                text = <str>entry[0]
+                if _starts_with(data, start, length, text):
+                    kind = <str>entry[1]
+                    end = start + len(text)
+                    break
+            if kind is None and tails[<Py_ssize_t>char] is not None:
+                tail = <tuple>tails[<Py_ssize_t>char]
+                run = <bytes>tail[1]
+                end = start + 1
+                while end < length:
+                    char = data[end]
+                    if char < 128 and run[char]:
+                        end += 1
+                    else:
+                        break
+                kind = <str>tail[0]
+        if kind is None:
+            found = match(data, start)
+            end = found.end()
+            kind = found.lastgroup
+        position = end
+        value = data[start:end]
+        if kind == "NAME":
+            kind = keywords.get(value, "NAME")
         if kind in rare:
             if kind == "_NL":
                 if pending is None and not emitted_newline and (not stack or stack[len(stack) - 1] == "block"):
                     pending = ("_NL", "\n", line, start - line_start + 1, start)
                 line += 1
-                line_start = offset
+                line_start = end
                 continue
             if kind == bad:
                 raise failure(start, line, start - line_start + 1)
@@ -89,7 +136,7 @@ def lex(object lexer, str data, object comments, object failure):
         emitted_newline = False
     if pending is not None:
         tokens.append(pending)
-    tokens.append(("$END", "", line, len(data) - line_start + 1, len(data)))
+    tokens.append(("$END", "", line, length - line_start + 1, length))
     return tokens
 
 

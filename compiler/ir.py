@@ -9,6 +9,7 @@ tasks with equal (component, settings), and output is deterministic.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -185,6 +186,19 @@ class Settings:
     side_effects: bool = field(default=True, compare=False, repr=False)
     security: Security = field(default_factory=Security)
     image_pull_policy: str | None = None
+    # The hash, computed on first use: backends and passes key templates and duplicates by
+    # settings, and hashing every nested field again for each task was a tenth of a backend.
+    _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        known = self._hash
+        if known is None:
+            known = hash(tuple(getattr(self, name) for name in _SETTINGS_COMPARED))
+            object.__setattr__(self, "_hash", known)
+        return known
+
+
+_SETTINGS_COMPARED = tuple(item.name for item in dataclasses.fields(Settings) if item.compare)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 
 def _compiled_loop():
@@ -111,6 +112,8 @@ class TreadleLexer:
         # Any other character is a token of its own kind, so that scanning never skips text.
         alternatives.append(f"(?P<{_BAD}>[\\s\\S])")
         self.master = re.compile(blank + "(?:" + "|".join(alternatives) + ")")
+        self.scan_tables = scan_tables(patterns + [(name, re.escape(value)) for name, value in punctuation]
+                                       + [(_BAD, "[\\s\\S]")], blanks)
         # the same alternatives without names: (blanks, token text) pairs, found in one call
         plain = [regexp for _, regexp in patterns] + [re.escape(value) for _, value in punctuation] + ["[\\s\\S]"]
         self.scanner = re.compile("(" + blank + ")(" + "|".join(plain) + ")")
@@ -128,7 +131,7 @@ class TreadleLexer:
     def lex(self, data: str, comments: list | None = None) -> list[Token]:
         """The tokens of `data`, the last one "$END"; comments (ignored terminals that are
         not blanks) go to `comments`. The compiled loop where it is built, else Python's."""
-        if compiled_loop is not None:
+        if compiled_loop is not None and self.scan_tables is not None:
             return compiled_loop.lex(self, data, comments, LexFailure)
         return self.lex_python(data, comments)
 
@@ -200,3 +203,166 @@ class TreadleLexer:
         # the end of the input, placed just after the last character
         emit(("$END", "", line, len(data) - line_start + 1, len(data)))
         return tokens
+
+
+# ---------------------------------------------------------------- tables for the compiled scanner
+class ScanTables:
+    """What the compiled scanner reads instead of running the scanner's pattern at every
+    token: the blank characters, and for each ASCII character the texts of the terminals
+    that start with it, tried in the pattern's order, then what to do when none matched
+    (scan a run of name characters, or ask the pattern). Derived from the terminals' own
+    regular expressions, so the grammar stays the one description of the tokens."""
+
+    def __init__(self, blank: bytes, literals: list, tails: list) -> None:
+        self.blank = blank  # blank[c] == 1: ASCII character c is a blank
+        self.literals = literals  # [c] -> ((text, terminal), ...) to try in order
+        self.tails = tails  # [c] -> None (ask the pattern) or (terminal, bytes: its run's characters)
+
+
+_ALL = frozenset(range(129))  # the ASCII characters, and 128 for "any other character"
+_MAX_TEXTS = 64
+
+
+def scan_tables(alternatives: list[tuple[str, str]], blanks: list[str]) -> ScanTables | None:
+    """Tables equivalent to `(blanks)*+(?:alternative|...)` for a scanner that steps over
+    the blanks, then decides the token at the character it stands on. None when the
+    patterns are of a form this reading does not cover (the pattern is then run at every
+    token, as before)."""
+    try:
+        import re._constants as sre
+        import re._parser as sre_parse
+    except ImportError:
+        return None
+    try:
+        blank = _blank_table([sre_parse.parse(regexp).data for regexp in blanks], sre)
+        parsed = [(name, sre_parse.parse(regexp).data) for name, regexp in alternatives]
+    except (re.error, TypeError, ValueError):
+        return None
+    if blank is None:
+        return None
+    literals: list = [[] for _ in range(128)]
+    tails: list = [None] * 128
+    decided = [False] * 128  # a run or an unreadable alternative comes first: later ones never count
+    for name, tree in parsed:
+        first, nullable = _first(tree, sre)
+        if nullable:
+            return None  # a terminal that may match nothing: not a form the scanner covers
+        texts = _texts(tree, sre)
+        run = None if texts is not None else _run(tree, sre)
+        for char in first:
+            if char == 128 or decided[char]:
+                continue
+            if texts is not None:
+                literals[char] += [(text, sys.intern(name)) for text in texts if ord(text[0]) == char]
+            else:
+                tails[char] = run and (sys.intern(name), run)
+                decided[char] = True
+    return ScanTables(blank, [tuple(row) for row in literals], tails)
+
+
+def _set_of(items, sre, exact: bool = True) -> frozenset | None:
+    """The characters of an IN set of literals and ranges. Categories and negated sets
+    give None, or with `exact=False` a superset (digits are the only category the
+    terminals' first characters need told apart)."""
+    chars = set()
+    for op, value in items:
+        if op is sre.LITERAL:
+            chars.add(min(value, 128))
+        elif op is sre.RANGE:
+            chars.update(range(value[0], min(value[1], 128) + 1))
+            if value[1] >= 128:
+                chars.add(128)
+        elif exact:
+            return None
+        elif op is sre.CATEGORY and value is sre.CATEGORY_DIGIT:
+            chars.update(range(ord("0"), ord("9") + 1))
+            chars.add(128)  # other scripts' digits
+        else:
+            return _ALL
+    return frozenset(chars)
+
+
+def _first(tree, sre) -> tuple[frozenset, bool]:
+    """(the characters a match may start with, a superset; whether it may match nothing)."""
+    found: set = set()
+    for op, value in tree:
+        if op is sre.LITERAL:
+            chars, nullable = frozenset({min(value, 128)}), False
+        elif op is sre.IN:
+            chars, nullable = _set_of(value, sre, exact=False), False
+        elif op in (sre.NOT_LITERAL, sre.ANY):
+            chars, nullable = _ALL, False
+        elif op is sre.BRANCH:
+            chars, nullable = frozenset(), False
+            for branch in value[1]:
+                branch_first, branch_nullable = _first(branch, sre)
+                chars, nullable = chars | branch_first, nullable or branch_nullable
+        elif op is sre.SUBPATTERN:
+            chars, nullable = _first(value[-1], sre)
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            chars, nullable = _first(value[2], sre)
+            nullable = nullable or value[0] == 0
+        else:  # assertions and the like: anything may follow
+            return _ALL, True
+        found |= chars
+        if not nullable:
+            return frozenset(found), False
+    return frozenset(found), True
+
+
+def _texts(tree, sre) -> list[str] | None:
+    """The texts a pattern of literals, alternatives and optional parts matches, in the
+    order the pattern tries them (None for any other pattern)."""
+    texts = [""]
+    for op, value in tree:
+        if op is sre.LITERAL:
+            options = [chr(value)]
+        elif op is sre.BRANCH:
+            options = []
+            for branch in value[1]:
+                branch_texts = _texts(branch, sre)
+                if branch_texts is None:
+                    return None
+                options += branch_texts
+        elif op is sre.SUBPATTERN and not value[1] and not value[2]:
+            options = _texts(value[-1], sre)
+        elif op is sre.MAX_REPEAT and value[:2] == (0, 1):  # greedy: with it first
+            inner = _texts(value[2], sre)
+            options = None if inner is None else inner + [""]
+        else:
+            return None
+        if options is None:
+            return None
+        texts = [text + option for text in texts for option in options]
+        if len(texts) > _MAX_TEXTS:
+            return None
+    return texts if all(texts) else None
+
+
+def _run(tree, sre) -> bytes | None:
+    """For `[first][rest]*` (a name): a table of the characters of `rest` (the first is
+    known from the character the scanner stands on), else None."""
+    if len(tree) != 2 or tree[0][0] is not sre.IN or tree[1][0] is not sre.MAX_REPEAT:
+        return None
+    low, high, inner = tree[1][1]
+    if low != 0 or high != sre.MAXREPEAT or len(inner) != 1 or inner[0][0] is not sre.IN:
+        return None
+    first, rest = _set_of(tree[0][1], sre), _set_of(inner[0][1], sre)
+    if first is None or rest is None or 128 in first or 128 in rest:
+        return None
+    return bytes(1 if char in rest else 0 for char in range(128))
+
+
+def _blank_table(trees, sre) -> bytes | None:
+    """The blank characters, when blanks are runs of ASCII characters from one set."""
+    chars: set = set()
+    for tree in trees:
+        while len(tree) == 1 and tree[0][0] in (sre.MAX_REPEAT, sre.POSSESSIVE_REPEAT, sre.SUBPATTERN):
+            tree = tree[0][1][-1]
+        if len(tree) != 1 or tree[0][0] not in (sre.IN, sre.LITERAL):
+            return None
+        found = _set_of(tree[0][1], sre) if tree[0][0] is sre.IN else frozenset({min(tree[0][1], 128)})
+        if found is None or 128 in found:
+            return None
+        chars |= found
+    return bytes(1 if char in chars else 0 for char in range(128))

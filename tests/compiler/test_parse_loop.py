@@ -72,6 +72,33 @@ def test_arbitrary_text_lexes_alike(driver, text):
     _both(driver, text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from('\r\x0c\t\n "#-.0123456789=<>!_aZ'),
+               max_size=60))
+def test_any_text_lexes_alike(driver, text):
+    """Other scripts, control characters and every ASCII character: the compiled scanner
+    decides most tokens from its tables and must agree with the pattern everywhere."""
+    _both(driver, text)
+
+
+def test_scan_tables_keep_the_patterns_order():
+    tables = tokens.scan_tables([("CMP", "(?:==|<=|<)"), ("NAME", "[a-z_][a-z0-9_]*"), ("NUM", r"-?\d+"),
+                                 ("NL", "\r?\n"), ("EQ", "="), ("MINUS", "-"), ("BAD", r"[\s\S]")], [r"[ \t]+"])
+    assert tables.literals[ord("=")] == (("==", "CMP"), ("=", "EQ"))
+    assert tables.literals[ord("<")] == (("<=", "CMP"), ("<", "CMP"))
+    assert tables.literals[ord("\r")] == (("\r\n", "NL"),) and tables.literals[ord("\n")] == (("\n", "NL"),)
+    assert tables.tails[ord("a")][0] == "NAME" and tables.tails[ord("a")][1][ord("9")] == 1
+    # a number may start with "-": the pattern decides there, before "-" alone is tried
+    assert tables.literals[ord("-")] == () and tables.tails[ord("-")] is None
+    assert tables.tails[ord("5")] is None
+    assert list(tables.blank[:33]).count(1) == 2
+
+
+def test_scan_tables_refuse_what_they_do_not_read():
+    assert tokens.scan_tables([("MAYBE", "a*"), ("BAD", r"[\s\S]")], []) is None  # may match nothing
+    assert tokens.scan_tables([("A", "a"), ("BAD", r"[\s\S]")], [r"\s+"]) is None  # blanks beyond ASCII
+
+
 def test_deep_nesting_grows_the_state_stack(driver):
     depth = 400  # more states than the loop's first allocation (256) holds
     text = "let x = " + "[" * depth + "1" + "]" * depth + "\n"
