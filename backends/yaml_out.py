@@ -295,25 +295,28 @@ class _Writer:
         if known is not None:
             self.json_size += known[1]
             return known[0]
-        before = self.json_size
         if not mapping:
             self.json_size += 2
             return "{}"
-        self.json_size += 1 + 2 * len(mapping)
-        flow_value = self.flow_value
+        before = self.json_size
+        size = 1 + 2 * len(mapping)
         flow_cache = self.flow_cache
         parts = []
-        for key, value in self._ordered(mapping):
+        items = mapping.items() if next(iter(mapping)) == "name" or "name" not in mapping else self._ordered(mapping)
+        for key, value in items:
             if type(key) is str and (known := flow_cache.get(key)) is not None:
-                self.json_size += known[1]
+                size += known[1]
                 key_text = known[0]
             else:
                 key_text = self.key(key)
             if type(value) is str and (known := flow_cache.get(value)) is not None:
-                self.json_size += known[1]
+                size += known[1]
                 parts.append(key_text + ": " + known[0])
+            elif isinstance(value, dict):
+                parts.append(key_text + ": " + self.flow(value))
             else:
-                parts.append(key_text + ": " + flow_value(value))
+                parts.append(key_text + ": " + self.flow_value(value))
+        self.json_size += size
         text = "{" + ", ".join(parts) + "}"
         self.flow_objects[id(mapping)] = (text, self.json_size - before)
         return text
@@ -322,8 +325,21 @@ class _Writer:
         if isinstance(value, dict):
             return self.flow(value)
         if isinstance(value, list):
-            self.json_size += 1 + len(value) if value else 2
-            return "[" + ", ".join(self.flow_value(item) for item in value) + "]"
+            if not value:
+                self.json_size += 2
+                return "[]"
+            self.json_size += 1 + len(value)
+            flow_cache = self.flow_cache
+            parts = []
+            for item in value:
+                if type(item) is str and (known := flow_cache.get(item)) is not None:
+                    self.json_size += known[1]
+                    parts.append(known[0])
+                elif isinstance(item, dict):
+                    parts.append(self.flow(item))
+                else:
+                    parts.append(self.flow_value(item))
+            return "[" + ", ".join(parts) + "]"
         return self.flow_scalar(value)
 
 
