@@ -87,6 +87,9 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
 def _same_value(binding: ir.Binding):
     """A key equal for equal bindings only: constants by type and text (`1`, `1.0` and `true`
     are equal in Python but not to a step), other bindings as they are."""
-    if type(binding) is ir.Const:
-        return type(binding.value), repr(binding.value)
+    kind = type(binding)
+    if kind is ir.Const:
+        return kind, repr(binding.value)
+    if kind is ir.TaskOutput:  # the most common: a plain tuple hashes without a Python call
+        return kind, binding.task, binding.output, binding.gathered
     return binding
