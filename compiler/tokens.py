@@ -105,18 +105,14 @@ class TreadleLexer:
         # Longest punctuation first, so "->" wins over "-" and "==" over "=";
         # named patterns before punctuation, so "-1" is a number and "->" is not.
         punctuation.sort(key=lambda item: -len(item[1]))
-        alternatives = [f"(?P<{name}>{regexp})" for name, regexp in patterns]
-        alternatives += [f"(?P<{name}>{re.escape(value)})" for name, value in punctuation]
+        # Any other character is a token of its own kind, so that scanning never skips text.
+        ordered = patterns + [(name, re.escape(value)) for name, value in punctuation] + [(_BAD, "[\\s\\S]")]
         # possessive: a run of blanks before a bad character must not backtrack (exponential time)
         blank = "(?:" + "|".join(blanks) + ")*+" if blanks else ""
-        # Any other character is a token of its own kind, so that scanning never skips text.
-        alternatives.append(f"(?P<{_BAD}>[\\s\\S])")
-        self.master = re.compile(blank + "(?:" + "|".join(alternatives) + ")")
-        self.scan_tables = scan_tables(patterns + [(name, re.escape(value)) for name, value in punctuation]
-                                       + [(_BAD, "[\\s\\S]")], blanks)
+        self.master = re.compile(blank + "(?:" + "|".join(f"(?P<{name}>{regexp})" for name, regexp in ordered) + ")")
         # the same alternatives without names: (blanks, token text) pairs, found in one call
-        plain = [regexp for _, regexp in patterns] + [re.escape(value) for _, value in punctuation] + ["[\\s\\S]"]
-        self.scanner = re.compile("(" + blank + ")(" + "|".join(plain) + ")")
+        self.scanner = re.compile("(" + blank + ")(" + "|".join(regexp for _, regexp in ordered) + ")")
+        self.scan_tables = scan_tables(ordered, blanks)
         if self.scanner.groups != 2:
             raise ValueError("the grammar's terminals must use non-capturing groups (?:...)")
         self.comment_types = frozenset(comment_types)

@@ -83,7 +83,6 @@ def eliminate_common_tasks(graph: nx.DiGraph, options: Options = Options(),
     return rebuild(graph, task_list, loops)
 
 
-
 def _same_value(binding: ir.Binding):
     """A key equal for equal bindings only: constants by type and text (`1`, `1.0` and `true`
     are equal in Python but not to a step), other bindings as they are."""
