@@ -137,10 +137,9 @@ def scope_dependencies(graph: nx.DiGraph) -> dict[tuple[bool, tuple[str, ...]], 
         p_task = task_of[producer]
         c_task = task_of[consumer]
         common = 0
-        if p_task.loops and c_task.loops:
-            while (common < min(len(p_task.loops), len(c_task.loops))
-                   and p_task.loops[common] == c_task.loops[common]):
-                common += 1
+        while (common < min(len(p_task.loops), len(c_task.loops))
+               and p_task.loops[common] == c_task.loops[common]):
+            common += 1
         p_member = member_in(p_task.loops, producer, common)
         c_member = member_in(c_task.loops, consumer, common)
         if p_member == c_member:
@@ -238,7 +237,7 @@ class Emitter(abc.ABC):
 
             graph = unroll_loops(graph, PassOptions(unroll=self.unrolled_loops))
         self.ordered = ir.tasks(graph)  # deterministic order, computed once
-        self.task_of = {task.id: task for task in self.ordered}
+        self.task_of = ir.task_of(graph)
         self.check_features(graph)
         documents = [] if self.failed else self.pipeline(graph)
         if self.failed:

@@ -302,8 +302,7 @@ class _Writer:
         size = 1 + 2 * len(mapping)
         flow_cache = self.flow_cache
         parts = []
-        items = mapping.items() if next(iter(mapping)) == "name" or "name" not in mapping else self._ordered(mapping)
-        for key, value in items:
+        for key, value in self._ordered(mapping):
             if type(key) is str and (known := flow_cache.get(key)) is not None:
                 size += known[1]
                 key_text = known[0]

@@ -230,12 +230,16 @@ def scan_tables(alternatives: list[tuple[str, str]], blanks: list[str]) -> ScanT
     except ImportError:
         return None
     try:
-        blank = _blank_table([sre_parse.parse(regexp).data for regexp in blanks], sre)
-        parsed = [(name, sre_parse.parse(regexp).data) for name, regexp in alternatives]
+        blank_trees = [sre_parse.parse(regexp) for regexp in blanks]
+        trees = [sre_parse.parse(regexp) for _, regexp in alternatives]
     except (re.error, TypeError, ValueError):
         return None
+    if any(tree.state.flags & (re.IGNORECASE | re.LOCALE) for tree in blank_trees + trees):
+        return None  # a pattern-wide flag changes what its literals match
+    blank = _blank_table([tree.data for tree in blank_trees], sre)
     if blank is None:
         return None
+    parsed = [(name, tree.data) for (name, _), tree in zip(alternatives, trees)]
     literals: list = [[] for _ in range(128)]
     tails: list = [None] * 128
     decided = [False] * 128  # a run or an unreadable alternative comes first: later ones never count
@@ -295,6 +299,8 @@ def _first(tree, sre) -> tuple[frozenset, bool]:
                 chars, nullable = chars | branch_first, nullable or branch_nullable
         elif op is sre.SUBPATTERN:
             chars, nullable = _first(value[-1], sre)
+            if value[1] or value[2]:  # a group with flags of its own (case): any character may start it
+                chars = _ALL
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
             chars, nullable = _first(value[2], sre)
             nullable = nullable or value[0] == 0

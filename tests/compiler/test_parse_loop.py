@@ -97,6 +97,9 @@ def test_scan_tables_keep_the_patterns_order():
 def test_scan_tables_refuse_what_they_do_not_read():
     assert tokens.scan_tables([("MAYBE", "a*"), ("BAD", r"[\s\S]")], []) is None  # may match nothing
     assert tokens.scan_tables([("A", "a"), ("BAD", r"[\s\S]")], [r"\s+"]) is None  # blanks beyond ASCII
+    assert tokens.scan_tables([("A", "(?i)a"), ("BAD", r"[\s\S]")], []) is None  # `A` too
+    scoped = tokens.scan_tables([("A", "(?i:a)"), ("NAME", "[A-Za-z]+"), ("BAD", r"[\s\S]")], [])
+    assert scoped.tails[ord("A")] is None and scoped.tails[ord("a")] is None  # the pattern decides there
 
 
 def test_deep_nesting_grows_the_state_stack(driver):
