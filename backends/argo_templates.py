@@ -27,6 +27,7 @@ ARTIFACTS_VOLUME = "treadle-artifacts"
 DIR_PARAM = "treadle-dir"  # volume mode: the task's folder on the shared volume
 MPI_JOB_TASK = "mpijob"  # inside an MPI step's DAG: the task that runs the MPIJob
 MPI_VALUES_TASK = "values"  # ... and the one that reads the output values back
+DESCRIPTION_ANNOTATION = "treadle.dev/description"  # a component's description, on its pods
 MEMO_CONFIG_MAP = "treadle-memo"
 MEMO_MAX_AGE = "8760h"  # a year: Argo requires an age; results of deterministic steps stay valid
 PLAIN_TYPES = ("int", "float", "bool")  # values that never hold `$`, braces or control characters
@@ -206,9 +207,9 @@ def _json_escaped(expression: str) -> str:
 
 
 def volume_name(volume: ir.Volume) -> str:
-    from .naming import dns_label
+    from .naming import user_volume_name
 
-    return dns_label(volume.name)
+    return user_volume_name(volume.name)
 
 
 def volume_source(volume: ir.Volume) -> dict:
@@ -300,7 +301,7 @@ def template_io(component: ir.ComponentSpec, volume_mode: bool, mpi: bool) -> tu
         if port.type.is_artifact and not volume_mode:
             artifacts.append(Flow(name=port.name, path=input_path(port.name)))
         else:
-            params.append({"name": port.name})
+            params.append(_described({"name": port.name}, port))
     if volume_mode and component.outputs:
         params.append({"name": DIR_PARAM})
     inputs: dict = {}
@@ -315,13 +316,33 @@ def template_io(component: ir.ComponentSpec, volume_mode: bool, mpi: bool) -> tu
             if not volume_mode:
                 out_artifacts.append(Flow(name=port.name, path=output_path(port.name)))
         elif not mpi:
-            out_params.append(Flow(name=port.name, valueFrom={"path": output_path(port.name)}))
+            out_params.append(_described(Flow(name=port.name, valueFrom={"path": output_path(port.name)}), port))
     outputs: dict = {}
     if out_params:
         outputs["parameters"] = out_params
     if out_artifacts:
         outputs["artifacts"] = out_artifacts
     return inputs, outputs
+
+
+def _described(parameter: dict, port: ir.Port) -> dict:
+    """A template parameter with its port's description (from an imported component spec;
+    `describe` checks the text)."""
+    if port.description:
+        parameter["description"] = port.description
+    return parameter
+
+
+def describe(template: dict, component: ir.ComponentSpec, parts: ContainerParts) -> None:
+    """A component's description as an annotation of its pods: Argo templates have no field
+    for one, and an annotation shows wherever the pod does. Argo substitutes tags in every
+    field of a template, descriptions too, so none may hold `{{`."""
+    for port in component.inputs + component.outputs:
+        if port.description:
+            parts.checked(port.description, f"the description of '{component.name}.{port.name}'")
+    if component.description:
+        text = parts.checked(component.description, f"the description of '{component.name}'")
+        template["metadata"] = {"annotations": {DESCRIPTION_ANNOTATION: text}}
 
 
 def memoize(template_name: str, identity: str, component: ir.ComponentSpec) -> dict:
@@ -381,6 +402,7 @@ def container_template(name: str, task: ir.Task, volume_mode: bool, shared: dict
     parts = ContainerParts(component, volume_mode)
     inputs, outputs, container = _shared_parts(component, settings, volume_mode, {} if shared is None else shared)
     template: dict = {"name": name}
+    describe(template, component, parts)
     if inputs:
         template["inputs"] = inputs
     if outputs:
@@ -418,6 +440,7 @@ def mpi_template(name: str, task: ir.Task, claim_name: str) -> dict:
     parts = ContainerParts(component, volume_mode=True)
     inputs, _ = template_io(component, volume_mode=True, mpi=True)
     template: dict = {"name": name}
+    describe(template, component, parts)
     if inputs:
         template["inputs"] = inputs
     _common(template, settings)
@@ -437,7 +460,7 @@ def mpi_template(name: str, task: ir.Task, claim_name: str) -> dict:
         tolerations=tolerations(settings),
         image_pull_policy=settings.image_pull_policy,
     )
-    manifest = mpijob.mpijob(f"{name}-", mpi.ranks, mpi.slots_per_worker, mpi.implementation,
+    manifest = mpijob.mpijob(name, mpi.ranks, mpi.slots_per_worker, mpi.implementation,
                              [*command, *args], pod, deadline_seconds=settings.timeout_seconds,
                              labels={"workflows.argoproj.io/workflow": "{{workflow.name}}"})
     template["resource"] = {

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .naming import LABEL_MAX, dns_label
+
 API_VERSION = "kubeflow.org/v2beta1"
 KIND = "MPIJob"
 SSH_AUTH_MOUNT_PATH = "/home/mpiuser/.ssh"
@@ -25,6 +27,8 @@ LAUNCHER_FAILED = "status.replicaStatuses.Launcher.failed > 0"
 # A command that every MPI image holds and that returns at once, for a pod that only needs
 # to exist on the step's image (the launcher runs `mpirun` from that image too).
 PROBE_COMMAND = ["mpirun", "--version"]
+# The API server completes a `generateName` with this many random characters.
+GENERATED_SUFFIX = 5
 
 
 @dataclass
@@ -46,13 +50,26 @@ def worker_count(ranks: int, slots_per_worker: int) -> int:
     return -(-ranks // slots_per_worker)
 
 
-def mpijob(generate_name: str, ranks: int, slots_per_worker: int, implementation: str, argv: list,
+def generate_name(name: str, workers: int) -> str:
+    """The job's `generateName`: `name` (shortened, with a hash, where needed) and a `-`.
+
+    mpi-operator names the pods `<job>-launcher` and `<job>-worker-<i>` and refuses a job
+    whose last worker's name is not a valid label (it only records an event, so the step
+    would wait for its deadline); the job's own name is this prefix plus the random
+    characters the API server adds."""
+    room = LABEL_MAX - GENERATED_SUFFIX - max(len("-launcher"), len(f"-worker-{workers - 1}")) - 1
+    return dns_label(name, room) + "-"
+
+
+def mpijob(name: str, ranks: int, slots_per_worker: int, implementation: str, argv: list,
            pod: MpiPod, deadline_seconds: int | None = None, labels: dict | None = None) -> dict:
-    """The MPIJob manifest. `argv` is the step's command and args (engine-rendered strings)."""
+    """The MPIJob manifest, named after `name` (see `generate_name`). `argv` is the step's
+    command and args (engine-rendered strings)."""
     run_policy: dict = {"cleanPodPolicy": "Running", "backoffLimit": 0}
     if deadline_seconds:
         run_policy["activeDeadlineSeconds"] = deadline_seconds
-    metadata: dict = {"generateName": generate_name}
+    workers = worker_count(ranks, slots_per_worker)
+    metadata: dict = {"generateName": generate_name(name, workers)}
     if labels:
         metadata["labels"] = dict(labels)
     launcher = _container("launcher", pod, ["mpirun"], ["-n", str(ranks), *argv], with_resources=False)
@@ -68,7 +85,7 @@ def mpijob(generate_name: str, ranks: int, slots_per_worker: int, implementation
             "runPolicy": run_policy,
             "mpiReplicaSpecs": {
                 "Launcher": {"replicas": 1, "template": _pod_template(launcher, pod)},
-                "Worker": {"replicas": worker_count(ranks, slots_per_worker), "template": _pod_template(worker, pod)},
+                "Worker": {"replicas": workers, "template": _pod_template(worker, pod)},
             },
         },
     }

@@ -16,7 +16,7 @@ LABEL_MAX = 63  # DNS-1123 label: pod, task, template and workflow names
 CRON_WORKFLOW_MAX = 52  # Argo appends a timestamp to a CronWorkflow's name for each run
 HASH_LENGTH = 6
 
-_VALID = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_VALID = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # what Kubernetes accepts; treadle also starts with a letter
 _INVALID_RUN = re.compile(r"[^a-z0-9]+")
 
 
@@ -29,23 +29,44 @@ def short_hash(text: str, length: int = HASH_LENGTH) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+def _readable(name: str) -> str:
+    """Lower case, runs of other characters as one `-`, and a letter first: a name that
+    would start with a digit (`_1st` -> `1st`) gets `x-` in front, because Argo refuses a
+    DAG task whose name starts with a digit once tasks name their dependencies."""
+    base = _INVALID_RUN.sub("-", name.lower()).strip("-")
+    return "x-" + base if base[:1].isdigit() else base
+
+
 def sanitize(name: str, limit: int = LABEL_MAX) -> str:
-    """The readable label closest to `name` (lower case, runs of other characters as one
-    `-`, cut to `limit`); not injective by itself."""
-    base = _INVALID_RUN.sub("-", name.lower()).strip("-")[:limit].rstrip("-")
+    """The readable label closest to `name`, cut to `limit`; not injective by itself."""
+    base = _readable(name)[:limit].rstrip("-")
     return base or "x"
 
 
 def dns_label(name: str, limit: int = LABEL_MAX, hash_length: int = HASH_LENGTH) -> str:
     """`name` itself when it is already a valid label; otherwise a sanitised form with a hash
     of the original appended, cut to `limit` characters."""
-    if is_dns_label(name, limit):
+    if is_dns_label(name, limit) and not name[0].isdigit():
         return name
-    base = _INVALID_RUN.sub("-", name.lower()).strip("-")
+    base = _readable(name)
     suffix = short_hash(name, hash_length)
     room = limit - len(suffix) - 1
     base = base[:room].rstrip("-")
     return f"{base}-{suffix}" if base else f"x-{suffix}"[:limit]
+
+
+RESERVED_PREFIX = "treadle-"  # the volumes, workspaces and steps treadle adds itself
+
+
+def user_volume_name(name: str) -> str:
+    """The label of a volume the user declares. treadle's own volumes are `treadle-...`
+    without a hash, so a user's volume with such a name gets a hash of its spelling: it
+    can never take the place of the outputs or artifacts volume in a pod."""
+    label = dns_label(name)
+    if label.startswith(RESERVED_PREFIX) and label == name:
+        suffix = short_hash(name)
+        label = f"{label[:LABEL_MAX - len(suffix) - 1].rstrip('-')}-{suffix}"
+    return label
 
 
 class NameScope:

@@ -1164,6 +1164,8 @@ class TektonEmitter(Emitter):
                                   stable=lambda: self.info.name + self.keys.identity(key[:2]) + (repr(key[2:]) if len(key) > 2 else ""))
         spec = (self.mpi(task, name, files, guard, items) if task.settings.mpi is not None
                 else self.task_spec(task, files, guard, items))
+        if task.component.description:
+            spec = {"description": task.component.description, **spec}
         self.task_specs[key] = (name, spec)
         self.task_order.append(key)
         return name
@@ -1182,7 +1184,7 @@ class TektonEmitter(Emitter):
             if port.type.is_artifact:
                 continue
             if port.name not in reads:
-                params.append({"name": port.name, "type": "string"})
+                params.append(described({"name": port.name, "type": "string"}, port))
             elif not reads[port.name]:
                 params.append({"name": file_param(port.name), "type": "string"})
         for variable in run_context_variables(component, settings):
@@ -1191,7 +1193,7 @@ class TektonEmitter(Emitter):
         params += helper_params
         if params:
             spec["params"] = self.shared_list(params)
-        results = [{"name": port.name, "type": "string"} for port in component.outputs
+        results = [described({"name": port.name, "type": "string"}, port) for port in component.outputs
                    if self.is_result(component, port)]
         if results:
             spec["results"] = self.shared_list(results)
@@ -1493,7 +1495,7 @@ class TektonEmitter(Emitter):
             resources=pod.resources(settings), env=env, volume_mounts=mounts, volumes=volumes,
             security_context=dict(pod.security_context(settings)), node_selector=dict(settings.node_selector),
             tolerations=pod.tolerations(settings), image_pull_policy=settings.image_pull_policy)
-        manifest = mpijob.mpijob(f"{dns_label(component.name)}-", mpi_settings.ranks, mpi_settings.slots_per_worker,
+        manifest = mpijob.mpijob(component.name, mpi_settings.ranks, mpi_settings.slots_per_worker,
                                  mpi_settings.implementation, argv, mpi_pod, deadline_seconds=settings.timeout_seconds,
                                  labels={"app.kubernetes.io/managed-by": "treadle",
                                          PIPELINE_LABEL: dns_label(self.info.name),
@@ -1528,7 +1530,7 @@ class TektonEmitter(Emitter):
         helper_params, helper_volumes, helper_steps = self.helper_parts(gathers, guard, items)
         steps = helper_steps + steps
         spec: dict = {}
-        params = [{"name": file_param(port.name) if port.name in reads else port.name, "type": "string"}
+        params = [described({"name": file_param(port.name) if port.name in reads else port.name, "type": "string"}, port)
                   for port in component.inputs if not port.type.is_artifact and not reads.get(port.name)]
         params += [{"name": mpi_input_param(port.name), "type": "string"}
                    for port in component.inputs if port.type.is_artifact]
@@ -1538,7 +1540,7 @@ class TektonEmitter(Emitter):
         if params:
             spec["params"] = params
         if results:
-            spec["results"] = [{"name": port.name, "type": "string"} for port in results]
+            spec["results"] = [described({"name": port.name, "type": "string"}, port) for port in results]
         if self.mpi_shares_workspace(task) or reads or guard == "files":
             spec["workspaces"] = [SHARED_WORKSPACE_MOUNT]
         spec["volumes"] = [{"name": MPI_JOB_VOLUME, "emptyDir": {}}] + helper_volumes
@@ -1583,6 +1585,13 @@ def result_names(component: ir.ComponentSpec) -> frozenset[str]:
             budget += cost
             names.append(port.name)
     return frozenset(names)
+
+
+def described(spec: dict, port: ir.Port) -> dict:
+    """A param or result with its port's description (from an imported component spec)."""
+    if port.description:
+        spec["description"] = port.description
+    return spec
 
 
 def file_param(port: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 import yaml
@@ -239,6 +240,47 @@ def test_env_secrets_and_input_values():
         {"name": "TEXT", "value": "{{=sprig.replace('$', '$$', inputs.parameters['text'])}}"}]
 
 
+def with_descriptions(graph, task_id: str, text: str):
+    """The task's component described, and each of its ports (as imported specs are)."""
+    task = graph.nodes[task_id]["task"]
+    component = task.component
+    component = dataclasses.replace(
+        component, description=text,
+        inputs=tuple(dataclasses.replace(port, description=f"{text} ({port.name})") for port in component.inputs),
+        outputs=tuple(dataclasses.replace(port, description=f"{text} ({port.name})") for port in component.outputs))
+    graph.nodes[task_id]["task"] = dataclasses.replace(task, component=component)
+    return graph
+
+
+@pytest.mark.parametrize("target", ["argo", "tekton"])
+def test_descriptions_reach_the_documents(target, schema_errors):
+    graph = with_descriptions(graph_of('pipeline p() {\n  a = make()\n}\n'), "a", "Makes: 'things' $(x)")
+    output = compile_pipelines([graph], target, Options())
+    assert output.ok, [d.message for d in output.diagnostics]
+    for document in load_all(output.text):
+        assert schema_errors(document, strict=True) == []
+    if target == "argo":
+        made = template(load_all(output.text)[0], "make")
+        assert made["metadata"] == {"annotations": {"treadle.dev/description": "Makes: 'things' $(x)"}}
+        described = made["inputs"]["parameters"] + made["outputs"]["parameters"]
+    else:
+        (task,) = [d for d in load_all(output.text) if d["kind"] == "Task"]
+        assert task["spec"]["description"] == "Makes: 'things' $(x)"
+        described = task["spec"]["params"] + task["spec"].get("results", [])
+    assert {entry["name"]: entry["description"] for entry in described if "description" in entry} == {
+        entry["name"]: f"Makes: 'things' $(x) ({entry['name']})" for entry in described
+        if entry["name"] in {"n", "label", "flag", "rate", "value", "name", "ok", "items"}}
+    assert len([entry for entry in described if "description" in entry]) >= 4
+
+
+def test_a_description_argo_would_substitute_into_is_refused():
+    graph = with_descriptions(graph_of('pipeline p() {\n  a = make()\n}\n'), "a", "a {{tag}}")
+    document, diagnostics = emit_one(graph)
+    assert document is None
+    assert {d.code for d in diagnostics if d.is_error} == {"B002"}
+    assert any("the description of 'make'" in d.message for d in diagnostics)
+
+
 def test_node_selector_tolerations_volumes(schema_errors):
     graph = graph_of('pipeline p() {\n  say(text="1")\n}\n')
     graph = with_settings(
@@ -306,6 +348,25 @@ def test_pipeline_settings():
     assert (spec["parallelism"], spec["activeDeadlineSeconds"], spec["serviceAccountName"]) == (3, 7200, "runner")
 
 
+@pytest.mark.parametrize("target", ["argo", "tekton"])
+@pytest.mark.parametrize("taken", ["treadle-artifacts", "treadle-outputs"])
+def test_a_user_volume_never_takes_the_name_of_treadles_own(target, taken):
+    volume = f'{{"name": "{taken}", "mount": "/scratch", "claim": "other"}}'
+    source = COMPONENTS.replace('component use(data: Dataset, text: str = "") -> (out: float) {',
+                                'component use(data: Dataset, text: str = "") -> (out: float) {\n'
+                                f'  volumes = [{volume}]')
+    output, _ = compile_text(source + "pipeline p() {\n  a = make()\n  b = use(data=a.data)\n}\n",
+                             Options(artifacts="volume", volume_claim="shared"), target=target)
+    assert output.ok
+    claims = {}
+    for document in load_all(output.text):
+        for found in re.finditer(r"'?name'?: '?([a-z0-9-]+)'?, '?persistentVolumeClaim'?: \{'?claimName'?: '?([a-z-]+)",
+                                 str(document)):
+            claims.setdefault(found.group(1), set()).add(found.group(2))
+    assert all(len(names) == 1 for names in claims.values()), claims
+    assert any(name.startswith(taken + "-") for name, names in claims.items() if names == {"other"}), claims
+
+
 def test_volume_mode_passes_paths_on_a_claim(schema_errors):
     document = workflow('  a = make()\n  b = use(data=a.data)', options=Options(artifacts="volume", volume_claim="shared"))
     assert document["spec"]["volumes"] == [{"name": "treadle-artifacts", "persistentVolumeClaim": {"claimName": "shared"}}]
@@ -347,6 +408,22 @@ def test_mpi_step_is_a_resource_template_creating_an_mpijob(schema_errors):
     assert '"' + launcher["args"][9] + '"' in resource["manifest"]
     assert schema_errors(document, strict=True) == []
     assert schema_errors(manifest, strict=True) == []
+
+
+@pytest.mark.parametrize("target", ["argo", "tekton"])
+def test_mpijob_pod_names_stay_valid_labels_for_long_component_names(target):
+    """mpi-operator names pods `<job>-worker-<i>` and refuses a job whose pod names are not
+    labels; the job's name is its generateName plus five random characters."""
+    long_name = "fit_" + "distributed_model_" * 3
+    source = (COMPONENTS + MPI.replace("component fit(", f"component {long_name}(").replace(
+        "ranks = 5, slots_per_worker = 2", "ranks = 20, slots_per_worker = 1")
+        + f"pipeline p() {{\n  a = make()\n  f = {long_name}(train=a.data)\n}}\n")
+    output, _ = compile_text(source, target=target)
+    prefixes = re.findall(r'generateName"?:\s*"?([a-z0-9-]+)', output.text)
+    assert prefixes
+    for prefix in prefixes:
+        assert prefix.endswith("-") and prefix.startswith("fit-distributed")
+        assert len(prefix) + 5 + len("-worker-19") <= 63
 
 
 MPI_SCORE = MPI.replace("-> (model: Model)", "-> (model: Model, score: float, label: str)").replace(

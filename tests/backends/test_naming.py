@@ -27,7 +27,17 @@ def test_sanitize_is_readable():
 
 @given(any_names, st.sampled_from([LABEL_MAX, CRON_WORKFLOW_MAX]))
 def test_dns_label_is_always_valid(name, limit):
-    assert is_dns_label(dns_label(name, limit), limit)
+    label = dns_label(name, limit)
+    assert is_dns_label(label, limit)
+    assert not label[0].isdigit()
+
+
+def test_names_start_with_a_letter():
+    """Argo refuses a DAG task named `1st` once tasks name their dependencies."""
+    assert sanitize("_1st") == "x-1st"
+    assert dns_label("_1st").startswith("x-1st-")
+    assert dns_label("2024").startswith("x-2024-")
+    assert NameScope().name("k", "_9") == "x-9"
 
 
 @given(st.sets(any_names, max_size=40))
@@ -41,7 +51,7 @@ def test_name_scope_gives_distinct_valid_stable_names(wanted, limit):
     scope = NameScope(limit)
     given_names = [scope.name(("key", index), name) for index, name in enumerate(wanted)]
     assert len(set(given_names)) == len(given_names)
-    assert all(is_dns_label(name, limit) for name in given_names)
+    assert all(is_dns_label(name, limit) and not name[0].isdigit() for name in given_names)
     again = NameScope(limit)
     assert [again.name(("key", index), name) for index, name in enumerate(wanted)] == given_names
     assert [scope.name(("key", index), "other") for index in range(len(wanted))] == given_names
