@@ -105,8 +105,9 @@ ITEMS_BUDGET = 3800  # bytes of the items' JSON: the array result's share of the
 # argv: the result file, the source, the list, and the most items the matrix may take. The
 # source says what the list is: "text", its JSON text; "file", its path in the workspace;
 # "texts" or "values", the layout (JSON, nested lists of paths) of a loop's outputs, whose
-# files hold str values or JSON values. Items become text as treadle renders values.
-ITEMS_PROGRAM = """import json, sys
+# files hold str values or JSON values. Items become text as treadle renders values, escaped
+# for the kubelet as literal items are: the matrix hands each one to a step's args or env.
+ITEMS_PROGRAM = """import json, re, sys
 result_path, source, text, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 def read(path):
     with open("/treadle/shared/" + path, encoding="utf-8") as handle:
@@ -131,7 +132,7 @@ def render(value):
     if isinstance(value, (int, float)):
         return repr(value)
     return json.dumps(value, ensure_ascii=False)
-data = json.dumps([render(item) for item in items], ensure_ascii=False)
+data = json.dumps([re.sub(r"[$](?=[$(])", "$$", render(item)) for item in items], ensure_ascii=False)
 if len(data.encode("utf-8")) > %d:
     sys.exit("the loop's items take %%d bytes as JSON; a Tekton result holds at most %d" %% len(data.encode("utf-8")))
 with open(result_path, "w", encoding="utf-8") as out:
@@ -717,12 +718,14 @@ class TektonEmitter(Emitter):
 
     def runtime_literal(self, value: ir.Value, span: Span, where: str) -> str:
         """A value that reaches containers through a Tekton variable at run time: the kubelet
-        expands `$` in it there, so literal text with `$` cannot be escaped for every reader."""
+        expands `$$` and `$(` in it there, while a `when` compares it as it is, so no escape
+        suits every reader. Text the kubelet leaves alone (`US$5`) passes; `$$`, and a `$`
+        at the end (which would join a `$(` that follows it in an argument), are refused."""
         text = self.literal(value, span, where)
-        if "$" in text and "$(" not in text:
-            self.error("B002", span, f"{where} contains '$' ({text!r}); the kubelet expands '$$' and '$(' in "
-                                     "the args and env that receive it, and a run-time value cannot be escaped",
-                       hint="remove the '$' from the default")
+        if "$" in text and "$(" not in text and (kube_escape(text) != text or text.endswith("$")):
+            self.error("B002", span, f"{where} contains '$$' or ends in '$' ({text!r}); the kubelet expands '$$' "
+                                     "in the args and env that receive it, and a run-time value cannot be escaped",
+                       hint="write the text without '$$' and without a '$' at its end")
         return text
 
     # ------------------------------------------------------------ conditions

@@ -205,9 +205,20 @@ def test_what_tekton_reads_as_a_variable_in_a_component_is_refused(script):
     assert all(repr(script) in d.message for d in output.diagnostics)
 
 
-def test_a_dollar_in_a_parameter_default_is_refused():
-    output = tekton("say(text=t)", params='t: str = "a$$b"')
+@pytest.mark.parametrize("default", ["a$$b", "ends in $"])
+def test_a_default_the_kubelet_would_change_is_refused(default):
+    output = tekton("say(text=t)", params=f't: str = {treadle_string(default)}')
     assert [code for code, _ in errors(output)] == ["B002"]
+
+
+@pytest.mark.parametrize("default", ["US$5", "$HOME", "a $ b"])
+def test_a_default_the_kubelet_leaves_alone_is_delivered(default):
+    """The kubelet expands only `$$` and `$(`; a `when` compares the text as it is."""
+    output = tekton('if t == "x" {\n  say(text=t)\n}', params=f't: str = {treadle_string(default)}')
+    assert output.ok, errors(output)
+    run = next(d for d in load_all(output.text) if d["kind"] == "PipelineRun")
+    (param,) = run["spec"]["params"]
+    assert param["value"] == default and kubelet_expand(param["value"], EveryName()) == default
 
 
 def test_conditions_on_text_and_booleans_become_when_expressions():

@@ -162,6 +162,17 @@ def test_a_loop_over_a_list_parameter_is_a_matrix_from_an_items_task(schema_erro
     assert run.returncode != 0 and "bytes" in run.stderr
 
 
+def test_run_time_items_reach_the_step_as_they_are(tmp_path):
+    """The matrix hands each item to the step's args, which the kubelet expands: the items
+    task escapes `$$` and `$(`, as literal items are escaped at compile time."""
+    docs = documents("for x in l {\n  c = probe(text=x)\n}", params='l: list[str] = ["a"]')
+    hostile = ["$(HOME)", "$$", "a$b", "$", "$(", "{{x}}", "$(params.l)", "x\n$(y)"]
+    run = run_items(docs, tasks(docs)["x-items"], tmp_path, json.dumps(hostile))
+    assert run.returncode == 0, run.stderr
+    delivered = json.loads((tmp_path / "result").read_text())
+    assert [kubelet_expand(item, {"HOME": "/root", "y": "z"}) for item in delivered] == hostile
+
+
 def test_a_loop_over_a_list_output_reads_it_from_the_workspace(schema_errors, tmp_path):
     docs = documents("s = listing()\nif go {\n  for x in s.items {\n    c = probe(text=x)\n  }\n}",
                      params="go: bool = true", schema_errors=schema_errors)
