@@ -476,6 +476,12 @@ class TektonEmitter(Emitter):
                 text = self.runtime_literal(param.default, info.span, f"the default of parameter '{param.name}'")
                 declared["default"] = text
                 run_params.append(Flow(name=param.name, value=text))
+            else:
+                self.warning("B007", info.span,
+                             f"{self.TARGET}: parameter '{param.name}' has no default, so the PipelineRun leaves it "
+                             "out, and Tekton refuses the run as it is written until it is given a value",
+                             hint=f"give '{param.name}' a default, or start the Pipeline with a value "
+                                  f"(tkn pipeline start {pipeline_name} -p {param.name}=...)")
             params.append(declared)
         embedded = self.options.embedded
         spec: dict = {}

@@ -107,6 +107,7 @@ CODES: dict[str, str] = {
     "B004": "compiled document near the engine's size limit",
     "B005": "caching setting the engine cannot honour",
     "B006": "pipeline setting the engine cannot enforce",
+    "B007": "run written without a value it needs",
 }
 
 
