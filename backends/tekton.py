@@ -382,15 +382,21 @@ class TektonEmitter(Emitter):
     def unrolled_loops(self, graph: nx.DiGraph) -> set[str]:
         """The loops Tekton fans out only as copies of their body: those that are not one
         matrix task (see `matrix_chain`; a loop whose outputs a step or another loop reads
-        after it is not), and every loop in `finally`, whose copies are finally tasks (a
-        matrix there could not be read by its loop's other steps)."""
+        after it is not), those whose literal lists make more combinations than a matrix
+        may run (an inner loop of at most that many items stays a matrix in each copy),
+        and every loop in `finally`, whose copies are finally tasks (a matrix there could
+        not be read by its loop's other steps)."""
         ordered = ir.tasks(graph)
         gathered = gathered_steps(ordered, ir.info(graph))
         wanted: set[str] = set()
 
+        def as_copies(scope: Scope) -> bool:
+            chain = self.matrix_chain(scope, gathered)
+            return chain is None or known_combinations(chain[0]) > MATRIX_LIMIT
+
         def visit(scope: Scope, every: bool) -> None:
             for child in scope.children:
-                if every or self.matrix_chain(child, gathered) is None:
+                if every or as_copies(child):
                     wanted.add(child.loop.id)
                     visit(child, every)
 
@@ -1030,26 +1036,17 @@ class TektonEmitter(Emitter):
         """One pipeline task whose matrix has a param per loop: the literal items, or the
         array result of an items task that reads a list known at run time."""
         params: list = []
-        known = 1  # combinations known at compile time
+        known = known_combinations(loops)
         for loop, input_name in zip(loops, inputs):
             items = loop.items
             if isinstance(items, ir.Const):
                 values = [kube_escape(self.literal(item, loop.span, f"an item of the loop over {loop.variable}"))
                           for item in items.value]
-                known *= len(values)
                 params.append(Flow(name=input_name, value=values))
             else:
                 params.append((loop, input_name))
         if known == 0:
             return []  # an empty list: no iteration at all
-        if known > MATRIX_LIMIT:
-            sizes = " x ".join(str(len(loop.items.value)) for loop in loops if isinstance(loop.items, ir.Const))
-            self.unsupported(loops[0].span, f"the loop over {', '.join(loop.variable for loop in loops)} makes "
-                                            f"{known} combinations ({sizes}); Tekton runs at most {MATRIX_LIMIT} "
-                                            "combinations of a matrix by default",
-                             hint="split the list, or raise the cluster's default-max-matrix-combinations-count "
-                                  "and give the loop a second step so that it is unrolled")
-            return []
         item_tasks = []
         for position, param in enumerate(params):
             if isinstance(param, tuple):
@@ -1594,6 +1591,16 @@ def result_names(component: ir.ComponentSpec) -> frozenset[str]:
             budget += cost
             names.append(port.name)
     return frozenset(names)
+
+
+def known_combinations(loops: list[ir.Loop]) -> int:
+    """How many combinations the literal lists of a matrix's loops make (lists known only at
+    run time are counted by the task that reads them)."""
+    known = 1
+    for loop in loops:
+        if isinstance(loop.items, ir.Const):
+            known *= len(loop.items.value)
+    return known
 
 
 def described(spec: dict, port: ir.Port) -> dict:

@@ -313,10 +313,13 @@ def test_a_one_step_loop_over_a_literal_list_is_a_matrix():
     assert tasks["last"]["runAfter"] == ["c"]
 
 
-def test_a_matrix_over_more_than_256_items_is_refused():
+def test_a_literal_list_longer_than_a_matrix_may_be_is_unrolled():
+    """Tekton runs at most 256 combinations of a matrix by default."""
     items = ", ".join(f"{i}.5" for i in range(257))
-    output = tekton(f"for x in [{items}] {{\n  count(n=x)\n}}")
-    assert [code for code, _ in errors(output)] == ["B001"] and "256" in errors(output)[0][1]
+    tasks = pipeline_tasks(documents(f"for x in [{items}] {{\n  count(n=x)\n}}"))
+    assert list(tasks) == [f"count-{i}" for i in range(257)]
+    assert not any("matrix" in task for task in tasks.values())
+    assert tasks["count-256"]["params"] == [{"name": "n", "value": "256.5"}]
 
 
 def test_longer_bodies_and_steps_that_write_files_are_unrolled():

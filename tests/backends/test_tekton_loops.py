@@ -234,9 +234,18 @@ def test_a_run_time_list_times_a_literal_list_shares_the_limit():
     assert tasks(docs)["x-items"]["params"][2] == {"name": "limit", "value": "64"}
 
 
+def test_nested_literal_loops_over_the_matrix_limit_copy_the_outer_loop(schema_errors):
+    """20 x 20 = 400 combinations: 20 copies of the outer loop, each a matrix of 20."""
+    twenty = ", ".join(f"{i}.5" for i in range(20))
+    docs = documents(f"for x in [{twenty}] {{\n  for y in [{twenty}] {{\n    count(n=x, m=y)\n  }}\n}}",
+                     schema_errors=schema_errors)
+    entries = tasks(docs)
+    assert list(entries) == [f"count-{i}" for i in range(20)]
+    assert entries["count-3"]["params"] == [{"name": "n", "value": "3.5"}]
+    assert entries["count-3"]["matrix"] == {"params": [{"name": "m", "value": [f"{i}.5" for i in range(20)]}]}
+
+
 @pytest.mark.parametrize("body,params,words", [
-    ("for x in [" + ", ".join(f"{i}.5" for i in range(20)) + "] {\n  for y in [" +
-     ", ".join(f"{i}.5" for i in range(20)) + "] {\n    count(n=x, m=y)\n  }\n}", "", "400 combinations"),
     ("for x in l {\n  a = count(n=x)\n  b = count(n=a.out)\n}", "l: list[float] = [1.0]",
      "step 'b' reads or waits for step 'a' of the same iteration"),
     ("for x in l {\n  a = count(n=x)\n  b = count(n=x) after a\n}", "l: list[float] = [1.0]",
