@@ -59,6 +59,13 @@ class Dag:
 class ArgoEmitter(Emitter):
     TARGET = "argo"
     MAX_DOCUMENT_BYTES = SIZE_LIMIT
+    OPTIONS = ("kind", "artifacts", "volume_claim")
+
+    @classmethod
+    def option_problem(cls, options: Options) -> tuple[str, str] | None:
+        if options.volume_claim and options.artifacts != "volume":
+            return "volume_claim", "--volume-claim goes with --artifacts volume"
+        return None
 
     def __init__(self, options: Options | None = None, document_names: dict[int, NameScope] | None = None) -> None:
         super().__init__(options)

@@ -205,10 +205,19 @@ class Emitter(abc.ABC):
     # Loops over lists known when compiling that the engine wants as copies of their body
     # (the optimizer's unroll-loops pass makes them; `unrolled_loops` says which).
     UNROLL_LOOPS = False
+    # The `Options` fields (command-line flags) this engine reads; it sees the others at
+    # their defaults, and the command line refuses a flag that no chosen engine reads.
+    OPTIONS: tuple[str, ...] = ()
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
         self.diagnostics: list[Diagnostic] = []
+
+    @classmethod
+    def option_problem(cls, options: Options) -> tuple[str, str] | None:
+        """(the field, what is wrong) when this engine's choices do not go together; the
+        command line says it unless another chosen engine reads that field."""
+        return None
 
     # ------------------------------------------------------------ the one problem policy
     def unsupported(self, span: Span, message: str, hint: str | None = None) -> None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Callable, Iterable
 
-from .targets import TARGETS
+from .targets import engine
 
 FIELD_MANAGER = "treadle"
 REQUEST_TIMEOUT = (10, 60)  # seconds: connect, read (watches have their own)
@@ -119,7 +118,7 @@ class Cluster:
 
         self.api = client.CustomObjectsApi(api_client)
         self.target = target
-        backend = import_module(TARGETS[target])
+        backend = engine(target)
         self.group, self.version = backend.API_VERSION.split("/")
         self.engine = backend.ENGINE_NAME
 

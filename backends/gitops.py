@@ -24,7 +24,7 @@ import networkx as nx
 from ..compiler.diagnostics import Diagnostic
 from .base import Options
 from .provenance import Origin, treadle_version
-from .targets import TARGETS, compile_pipelines
+from .targets import compile_pipelines
 from .yaml_out import write_atomic
 
 SOURCE_SUFFIX = ".treadle"
@@ -203,5 +203,5 @@ def write_tree(outdir: str | os.PathLike, tree: Tree) -> Comparison:
     return comparison
 
 
-__all__ = ["Comparison", "KUSTOMIZATION", "TARGETS", "Tree", "compare", "compile_tree", "find_sources",
+__all__ = ["Comparison", "KUSTOMIZATION", "Tree", "compare", "compile_tree", "find_sources",
            "kustomization", "unified_diff", "write_tree"]

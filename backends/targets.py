@@ -1,13 +1,19 @@
 """The engines `treadle compile --target` knows, and compiling checked pipelines with one.
 
-Engines are imported only when used, so the CLI stays quick to start."""
+An engine is one module of this package that defines `EMITTER` (its `base.Emitter`
+subclass), named as `--target` names it: nothing else lists it. Engines are imported
+only when used, so the CLI stays quick to start."""
 
 from __future__ import annotations
 
 import gc
+import pkgutil
+import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import import_module
+from pathlib import Path
+from types import ModuleType
 from typing import Mapping
 
 import networkx as nx
@@ -18,7 +24,49 @@ from .naming import dns_label
 from .provenance import Origin, stamp
 from .yaml_out import dump_each, join_documents
 
-TARGETS = {"argo": "treadle.backends.argo", "tekton": "treadle.backends.tekton"}
+_ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def engine(target: str) -> ModuleType | None:
+    """The engine named `target`, or None when there is none by that name."""
+    if not _ENGINE_NAME.fullmatch(target):
+        return None
+    try:
+        module = import_module(f"{__package__}.{target}")
+    except ModuleNotFoundError:
+        return None
+    return module if getattr(module, "EMITTER", None) is not None else None
+
+
+def target_names() -> list[str]:
+    """Every engine's name, sorted. It imports every module of the package, so it is for
+    messages and help, not for the way of a compile."""
+    modules = pkgutil.iter_modules([str(Path(__file__).parent)])
+    return sorted(info.name for info in modules if not info.ispkg and engine(info.name) is not None)
+
+
+def options_for(target: str, options: Options) -> Options:
+    """`options` as the engine sees them: the fields it does not read (`Emitter.OPTIONS`)
+    at their defaults, so that no engine's output depends on another engine's flag."""
+    reads = engine(target).EMITTER.OPTIONS
+    return Options(**{item.name: getattr(options, item.name) for item in fields(Options) if item.name in reads})
+
+
+def option_problem(targets: list[str], options: Options) -> str | None:
+    """A flag that none of `targets` reads, or choices an engine refuses together: what the
+    command line reports before compiling anything; None when there is none."""
+    for item in fields(Options):
+        if getattr(options, item.name) == item.default:
+            continue
+        if not any(item.name in engine(target).EMITTER.OPTIONS for target in targets):
+            readers = [name for name in target_names() if item.name in engine(name).EMITTER.OPTIONS]
+            return f"--{item.name.replace('_', '-')} goes with --target {' or '.join(readers)}"
+    for target in targets:
+        problem = engine(target).EMITTER.option_problem(options)
+        others = [other for other in targets if other != target]
+        if problem and not any(problem[0] in engine(other).EMITTER.OPTIONS for other in others):
+            return problem[1]  # a flag another chosen engine reads is fine for that engine's sake
+    return None
 
 
 @dataclass
@@ -61,7 +109,7 @@ def _collector_paused():
 def unroll_request(target: str, options: Options):
     """What the optimizer's `Options.unroll` is for this engine: which loops of a graph it
     wants unrolled, or None when it unrolls none."""
-    emitter = import_module(TARGETS[target]).EMITTER(options)
+    emitter = engine(target).EMITTER(options)
     return emitter.unrolled_loops if emitter.UNROLL_LOOPS else None
 
 
@@ -76,11 +124,11 @@ def compile_pipelines(graphs: list[nx.DiGraph], target: str, options: Options,
 
 def _compile(graphs: list[nx.DiGraph], target: str, options: Options,
              origins: Mapping[str, Origin] | None = None) -> CompileOutput:
-    engine = import_module(TARGETS[target])
+    module = engine(target)
     output = CompileOutput()
     document_names: dict = {}
     for graph in graphs:
-        result = engine.emit(graph, options, document_names)
+        result = module.emit(graph, options, document_names)
         if origins is not None and result.documents:
             stamp(result.documents, origins[graph.graph["info"].span.path])
         output.diagnostics.extend(result.diagnostics)
@@ -92,14 +140,14 @@ def _compile(graphs: list[nx.DiGraph], target: str, options: Options,
         return output
     output.document_texts, sizes = dump_each(output.documents)  # JSON sizes measured while writing
     output.text = join_documents(output.document_texts)
-    near = engine.documents_near_limit(output.documents, sizes)
+    near = module.documents_near_limit(output.documents, sizes)
     if near:
         spans = {dns_label(graph.graph["info"].name): graph.graph["info"].span for graph in graphs}
         for label, size, pipeline in near:
             output.diagnostics.append(Diagnostic(
                 "B004", Severity.WARNING, spans[pipeline],
-                f"{label} is {size / (1 << 20):.2f} MiB as JSON ({size} bytes); {engine.REFUSES} above "
-                f"{engine.SIZE_LIMIT / (1 << 20):.0f} MiB",
+                f"{label} is {size / (1 << 20):.2f} MiB as JSON ({size} bytes); {module.REFUSES} above "
+                f"{module.SIZE_LIMIT / (1 << 20):.0f} MiB",
                 hint="steps that call one component with equal settings share a template; fewer distinct "
                      "components or settings make the workflow smaller"))
     return output

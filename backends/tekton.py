@@ -326,6 +326,7 @@ class TektonEmitter(Emitter):
     TARGET = "tekton"
     MAX_DOCUMENT_BYTES = SIZE_LIMIT
     UNROLL_LOOPS = True  # every loop that cannot be one matrix task (see unrolled_loops)
+    OPTIONS = ("volume_claim", "embedded", "kubectl_image")
 
     def __init__(self, options: Options | None = None, document_names: dict | None = None) -> None:
         super().__init__(options)

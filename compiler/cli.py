@@ -111,6 +111,14 @@ def report(result, diagnostics, err: TextIO) -> None:
         err.write(render_diagnostic(diagnostic, _line_of(result, diagnostic), color) + "\n\n")
 
 
+def backend_options(args: argparse.Namespace):
+    """The engines' choices as the command line gives them (each engine reads its own)."""
+    from ..backends.base import Options
+
+    return Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
+                   embedded=args.embedded, kubectl_image=args.kubectl_image)
+
+
 def pass_options(target: str, options, fold_defaults: bool = False):
     """The optimizer's options for compiling to `target` with the backend's `options`: what
     the user chose, and the loops the engine wants unrolled."""
@@ -195,18 +203,11 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if wants_tree(args):
         return command_compile_tree(args, out, err)
     args.file, args.target = args.files[0], args.target[0]
-    if args.target == "tekton" and (args.kind != "workflow" or args.artifacts != "repository"):
-        print("treadle: error: --kind and --artifacts go with --target argo (Tekton always emits a Pipeline "
-              "and a PipelineRun, and passes artifacts through a volume)", file=err)
-        return EXIT_USAGE
-    if args.embedded and args.target != "tekton":
-        print("treadle: error: --embedded goes with --target tekton", file=err)
-        return EXIT_USAGE
-    if args.kubectl_image and args.target != "tekton":
-        print("treadle: error: --kubectl-image goes with --target tekton", file=err)
-        return EXIT_USAGE
-    if args.volume_claim and args.artifacts != "volume" and args.target != "tekton":
-        print("treadle: error: --volume-claim goes with --artifacts volume", file=err)
+    from ..backends.targets import option_problem
+
+    problem = option_problem([args.target], backend_options(args))
+    if problem:
+        print(f"treadle: error: {problem}", file=err)
         return EXIT_USAGE
     result, code = front_end([args.file], err)
     if result is None:
@@ -223,13 +224,11 @@ def command_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"treadle: error: {args.file} declares no pipeline to compile", file=err)
         return EXIT_USAGE
 
-    from ..backends.base import Options
-    from ..backends.targets import compile_pipelines
+    from ..backends.targets import compile_pipelines, options_for
 
     from .passes import optimize
 
-    options = Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim,
-                      embedded=args.embedded, kubectl_image=args.kubectl_image)
+    options = options_for(args.target, backend_options(args))
     passes = pass_options(args.target, options, args.fold_defaults)
     optimized = [(graph, optimize(graph, args.optimize, passes)) for graph in graphs]
     graphs = [result.graph for _, result in optimized]
@@ -274,13 +273,13 @@ def command_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # ---------------------------------------------------------------- argument parsing
 def _targets(text: str) -> list[str]:
     """`argo`, `tekton` or `argo,tekton`: each once, in the order given."""
-    from ..backends.targets import TARGETS
+    from ..backends.targets import engine, target_names
 
     names = [name.strip() for name in text.split(",")]
-    unknown = [name for name in names if name not in TARGETS]
+    unknown = [name for name in names if engine(name) is None]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown target {', '.join(map(repr, unknown))} (choose from "
-                                         f"{', '.join(TARGETS)}, comma-separated)")
+                                         f"{', '.join(target_names())}, comma-separated)")
     return list(dict.fromkeys(names))
 
 

@@ -18,12 +18,11 @@ def wants_tree(args: argparse.Namespace) -> bool:
 
 
 def _options(args: argparse.Namespace):
-    from ..backends.base import Options
+    """Each target's options: the flags it reads."""
+    from ..backends.targets import options_for
 
-    return {
-        "argo": Options(kind=args.kind, artifacts=args.artifacts, volume_claim=args.volume_claim),
-        "tekton": Options(volume_claim=args.volume_claim, embedded=args.embedded, kubectl_image=args.kubectl_image),
-    }
+    chosen = cli.backend_options(args)
+    return {target: options_for(target, chosen) for target in args.target}
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
@@ -33,15 +32,9 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         return "--diff goes with --check"
     if args.pipeline is not None:
         return "--pipeline selects from one file; with folders every pipeline is compiled"
-    if args.target == ["tekton"] and (args.kind != "workflow" or args.artifacts != "repository"):
-        return "--kind and --artifacts go with --target argo"
-    if args.embedded and "tekton" not in args.target:
-        return "--embedded goes with --target tekton"
-    if args.kubectl_image and "tekton" not in args.target:
-        return "--kubectl-image goes with --target tekton"
-    if args.volume_claim and args.artifacts != "volume" and "tekton" not in args.target:
-        return "--volume-claim goes with --artifacts volume"
-    return None
+    from ..backends.targets import option_problem
+
+    return option_problem(args.target, cli.backend_options(args))
 
 
 def command_compile_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
