@@ -19,9 +19,9 @@ import base64
 import re
 from dataclasses import dataclass
 
-_PLAIN_EXPR_TEXT = re.compile(r"^[A-Za-z0-9 _.,/@+=%-]*$")
+_PLAIN_EXPR_TEXT = re.compile(r"[A-Za-z0-9 _.,/@+=%-]*")
 _DOLLAR_NEEDS_ESCAPE = re.compile(r"\$(?=[$(])")
-_TAG_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_TAG_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def has_template_braces(text: str) -> bool:
@@ -36,7 +36,7 @@ def kube_escape(text: str) -> str:
 
 def expr_string(text: str) -> str:
     """An expression's string literal for `text`: quoted when plain, base64-decoded otherwise."""
-    if _PLAIN_EXPR_TEXT.match(text):
+    if _PLAIN_EXPR_TEXT.fullmatch(text):
         return f"'{text}'"
     encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
     return f"sprig.b64dec('{encoded}')"
@@ -115,4 +115,4 @@ def runtime_text(parts: list[str | Ref], plain_refs: frozenset[str] = frozenset(
 
 
 def is_tag_name(name: str) -> bool:
-    return bool(_TAG_NAME.match(name))
+    return bool(_TAG_NAME.fullmatch(name))

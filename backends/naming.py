@@ -16,12 +16,12 @@ LABEL_MAX = 63  # DNS-1123 label: pod, task, template and workflow names
 CRON_WORKFLOW_MAX = 52  # Argo appends a timestamp to a CronWorkflow's name for each run
 HASH_LENGTH = 6
 
-_VALID = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # what Kubernetes accepts; treadle also starts with a letter
+_VALID = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # what Kubernetes accepts; treadle also starts with a letter
 _INVALID_RUN = re.compile(r"[^a-z0-9]+")
 
 
 def is_dns_label(name: str, limit: int = LABEL_MAX) -> bool:
-    return len(name) <= limit and bool(_VALID.match(name))
+    return len(name) <= limit and bool(_VALID.fullmatch(name))
 
 
 def short_hash(text: str, length: int = HASH_LENGTH) -> str:

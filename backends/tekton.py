@@ -62,7 +62,7 @@ OUTPUTS_WORKSPACE = "treadle-outputs"  # a Task's own folder of the artifacts wo
 VOLUME_SIZE = "10Gi"
 # Outputs small enough to travel as Tekton results: their text never exceeds a few dozen bytes.
 RESULT_TYPES = ("int", "float", "bool")
-_RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")  # what Tekton accepts
+_RESULT_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")  # what Tekton accepts
 # What one result may take of the termination message (its name, value and JSON framing);
 # an int, float or bool value is at most 24 characters.
 RESULT_BUDGET = 4096
@@ -1585,7 +1585,7 @@ def result_names(component: ir.ComponentSpec) -> frozenset[str]:
     names = []
     budget = 0
     for port in component.outputs:
-        if port.type.name in RESULT_TYPES and _RESULT_NAME.match(port.name):
+        if port.type.name in RESULT_TYPES and _RESULT_NAME.fullmatch(port.name):
             cost = len(port.name) + RESULT_OVERHEAD
             if budget + cost > RESULT_BUDGET:
                 continue

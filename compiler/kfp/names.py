@@ -16,7 +16,7 @@ TRUE_TEXTS = ("y", "yes", "t", "true", "on", "1")  # Python's strtobool, which K
 FALSE_TEXTS = ("n", "no", "f", "false", "off", "0")
 
 _NOT_WORD = re.compile(r"[\W_]+")
-TREADLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TREADLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The language's keywords cannot name an argument (`train(if=...)` does not parse).
 KEYWORDS = frozenset({"after", "and", "as", "component", "else", "false", "finally", "for", "if", "import",
                       "in", "let", "not", "or", "pipeline", "true", "with"})
@@ -34,7 +34,7 @@ def name_problem(name: str) -> str | None:
     """Why a mapped name cannot be a treadle name, or None."""
     if not name:
         return "it has no letters or digits"
-    if not TREADLE_NAME.match(name):
+    if not TREADLE_NAME.fullmatch(name):
         return f"'{name}' holds characters a treadle name cannot (names are ASCII letters, digits and _)"
     if name in KEYWORDS:
         return f"'{name}' is a keyword of the language"

@@ -32,6 +32,12 @@ def test_dns_label_is_always_valid(name, limit):
     assert not label[0].isdigit()
 
 
+def test_a_final_new_line_is_no_part_of_a_label():
+    """`$` in a pattern also matches before a final new line: labels are matched whole."""
+    assert not is_dns_label("data\n")
+    assert dns_label("data\n").startswith("data-")
+
+
 def test_names_start_with_a_letter():
     """Argo refuses a DAG task named `1st` once tasks name their dependencies."""
     assert sanitize("_1st") == "x-1st"

@@ -3,11 +3,14 @@ the constructs it refuses with a B-coded error."""
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
-from backend_helpers import EveryName, compile_text, kubelet_expand, load_all, treadle_string
+from backend_helpers import (EveryName, compile_text, kubelet_expand, load_all, tekton_entries, tekton_mpi_manifests,
+                             treadle_string)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kube_models import model_errors
@@ -374,12 +377,17 @@ def test_generated_pipelines_compile_to_valid_yaml_or_a_backend_error(schema_err
         assert output.text == ""
         assert all(d.code in ("B001", "B002") for d in output.diagnostics if d.is_error)
         return
-    for document in load_all(output.text):
+    documents = load_all(output.text)
+    kinds = [document["kind"] for document in documents]
+    scheduled = "schedule =" in source
+    assert ("CronJob" in kinds) == scheduled and ("PipelineRun" in kinds) != scheduled
+    for document in documents:
         assert valid(document, schema_errors) == []
-        specs = [document["spec"]] if document["kind"] == "Task" else [
-            task["taskSpec"] for task in document["spec"].get("pipelineSpec", {}).get("tasks", [])]
-        for spec in specs:  # only values of a few bytes travel as results
-            assert len(spec.get("results", [])) * 100 < 4096
+    for _, spec, _ in tekton_entries(documents):  # only values of a few bytes travel as results
+        assert len(spec.get("results", [])) * 100 < 4096
+    with tempfile.TemporaryDirectory() as folder:
+        for job in tekton_mpi_manifests(documents, Path(folder)):
+            assert schema_errors(job, strict=True) == []
     again, _ = compile_text(source, options, target="tekton")
     assert again.text == output.text
 
@@ -480,6 +488,73 @@ def test_an_mpi_step_creates_the_mpijob_waits_for_it_and_reads_its_values(schema
     assert mounts == {"/tmp/treadle/inputs/data": "a/data", "/tmp/treadle/outputs": "b"}
     values = task["steps"][2]
     assert values["args"] == ["/treadle/shared/$(params.treadle-outputs)/score", "$(results.score.path)"]
+
+
+FULL_MPI_COMPONENT = '''
+component solve(data: Dataset, label: str, note: str = "n") -> (score: float, model: Model) {
+  image = "ghcr.io/example/mpi:1"
+  command = ["solve", "--data", data, "--label", label, "--note", note, "--score", score, "--model", model]
+  env { LABEL = label, MODE = "a $$ b", TOKEN = secret("registry", "token") }
+  resources { cpu = "2", memory = "4Gi", cpu_limit = "4", memory_limit = "8Gi", gpu = 1 }
+  node_selector { "kubernetes.io/arch" = "amd64" }
+  tolerations = [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"},
+                 {"key": "batch", "operator": "Equal", "value": "yes", "effect": "NoExecute", "toleration_seconds": 60}]
+  volumes = [{"name": "scratch", "mount": "/scratch", "empty_dir": true},
+             {"mount": "/config", "config_map": "settings", "read_only": true},
+             {"mount": "/secrets", "secret": "credentials"}, {"mount": "/datasets", "claim": "datasets"}]
+  image_pull_policy = "Always"
+  security { run_as_user = 1000, read_only_root_filesystem = true }
+  timeout = "1h"
+  mpi { ranks = 5, slots_per_worker = 2, implementation = "MPICH" }
+}
+component ping(text: str) {
+  image = "ghcr.io/example/mpi:1"
+  command = ["ping", text]
+  mpi { ranks = 1 }
+}
+'''
+MPI_BODIES = {
+    # artifacts in and out, a value from a result and one read from a file, every pod setting
+    "full": 'a = make()\nb = solve(data=a.data, label=a.name, note="cost $$5 \'q\'")\nc = count(n=b.score)',
+    # no workspace at all: no claim, no mounts
+    "bare": 'ping(text=t)',
+    # a loop of MPI steps, and one under a condition
+    "loop": 'a = make()\nfor n in ["x", "y"] {\n  b = solve(data=a.data, label=n)\n}\nif a.ok {\n  ping(text="z")\n}',
+}
+
+
+@pytest.mark.parametrize("embedded", [False, True], ids=["refs", "embedded"])
+@pytest.mark.parametrize("body", sorted(MPI_BODIES))
+def test_the_mpijob_an_mpi_task_creates_is_schema_valid(tmp_path, schema_errors, body, embedded):
+    """The manifest lives in the manifest step's args, with marks where run-time values go:
+    filled in as at run time, it is a valid MPIJob (unknown fields rejected)."""
+    source = COMPONENTS + FULL_MPI_COMPONENT + f'pipeline p(t: str = "hello") {{\n{MPI_BODIES[body]}\n}}\n'
+    output, _ = compile_text(source, Options(embedded=embedded), target="tekton")
+    assert output.ok, [d.message for d in output.diagnostics]
+    documents = load_all(output.text)
+    jobs = tekton_mpi_manifests(documents, tmp_path)
+    assert len(jobs) == {"full": 1, "bare": 1, "loop": 3}[body]
+    for job in jobs:
+        assert job["apiVersion"] == "kubeflow.org/v2beta1" and job["kind"] == "MPIJob"
+        assert "treadle-join" not in json.dumps(job)  # every mark filled
+        assert schema_errors(job, strict=True) == []
+    if body == "full":
+        (job,) = jobs
+        spec = job["spec"]
+        assert spec["slotsPerWorker"] == 2 and spec["mpiImplementation"] == "MPICH"
+        assert spec["runPolicy"]["activeDeadlineSeconds"] == 3600
+        worker = spec["mpiReplicaSpecs"]["Worker"]
+        assert worker["replicas"] == 3
+        pod = worker["template"]["spec"]
+        assert pod["nodeSelector"] == {"kubernetes.io/arch": "amd64"} and len(pod["tolerations"]) == 2
+        assert pod["volumes"][0] == {"name": "treadle-artifacts", "persistentVolumeClaim": {"claimName": "pvc-1"}}
+        assert [sorted(volume) for volume in pod["volumes"][1:]] == [
+            ["emptyDir", "name"], ["configMap", "name"], ["name", "secret"], ["name", "persistentVolumeClaim"]]
+        (container,) = pod["containers"]
+        assert container["resources"]["limits"]["nvidia.com/gpu"] in (1, "1")
+        launcher = spec["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0]
+        args = [kubelet_expand(arg, EveryName()) for arg in launcher["args"]]
+        assert args[args.index("--label") + 1] == "text" and args[args.index("--note") + 1] == "cost $$5 'q'"
 
 
 def test_an_mpi_value_longer_than_a_result_fails_the_step(tmp_path):

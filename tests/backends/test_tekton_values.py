@@ -10,9 +10,11 @@ import subprocess
 import sys
 
 import pytest
-from backend_helpers import EveryName, compile_text, kubelet_expand, load_all, treadle_string
-from hypothesis import HealthCheck, given, settings
+from backend_helpers import EveryName, compile_text, differences, kubelet_expand, load_all, tekton_runs, treadle_string
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_argo_properties import (CONDITIONS, MARK, condition_source, default_source, hostile_text, items_source,
+                                  refused)
 
 from treadle.backends.base import Options
 from treadle.backends.tekton import GUARD_FILE, LAUNCHER_SCRIPT, MPI_MANIFEST_FILE, MPI_SHARED_PATH, VALUES_PATH
@@ -366,3 +368,87 @@ def test_a_finally_mpi_step_checks_its_condition_before_it_creates_the_job(tmp_p
         for step in (job, copy):
             run = subprocess.run([local(item) for item in step["command"]], capture_output=True, text=True, check=True)
             assert "does not hold" in run.stdout
+
+
+# ---------------------------------------------------------------- hostile text in defaults, items and conditions
+def tekton_output(source: str):
+    output, _ = compile_text(source, target="tekton")
+    return output
+
+
+def keyed(output) -> dict[str, dict]:
+    assert output.ok, [d.message for d in output.diagnostics]
+    return {f"{d['kind']}/{d['metadata']['name']}": d for d in load_all(output.text)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(hostile_text)
+def test_hostile_parameter_defaults_arrive_unchanged_or_are_refused(default):
+    """A default reaches the container through Tekton's variables and the kubelet, which
+    nothing can escape at run time: text the kubelet would change (`$$`, `$(`) is refused,
+    text without `$` never is, and whatever compiles arrives as it is."""
+    assume(default != MARK)
+    output = tekton_output(default_source(default))
+    if "$$" in default or "$(" in default:
+        refused(output, default)
+        return
+    if not output.ok and "$" in default:  # refused with a reason that names it, or delivered below
+        refused(output, default)
+        return
+    docs = keyed(output)
+    assert differences(keyed(tekton_output(default_source(MARK))), docs) == [
+        (("Pipeline/p", "spec", "params", 0, "default"), MARK, default),
+        (("PipelineRun/p", "spec", "params", 0, "value"), MARK, default)]
+    assert tekton_runs(list(docs.values())) == [("show", "show", ["echo", default], {"TEXT": default})]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(hostile_text, min_size=1, max_size=3), st.booleans(), st.booleans())
+def test_hostile_loop_items_arrive_unchanged_or_are_refused(items, two_steps, final):
+    """One step: the items are a matrix param; two, or in `finally`: the body is unrolled,
+    each copy with its item as a param value. Either way an item lands in args and env,
+    escaped for the kubelet; `$(`, which Tekton would read as a variable, is refused."""
+    marks = [f"{MARK}{index}" for index in range(len(items))]
+    assume(not set(items) & set(marks))
+    output = tekton_output(items_source(items, two_steps, final))
+    hostile = [item for item in items if "$(" in item]
+    if hostile:
+        refused(output, hostile[0])
+        return
+    docs = keyed(output)
+    changed = differences(keyed(tekton_output(items_source(marks, two_steps, final))), docs)
+    section = "finally" if final else "tasks"
+    assert changed and all(path[:3] == ("Pipeline/p", "spec", section) for path, _, _ in changed)
+    unrolled = two_steps or final
+    assert all(path[4:] == ("params", 0, "value") if unrolled else path[4:-1] == ("matrix", "params", 0, "value")
+               for path, _, _ in changed)
+    assert {marks.index(mark): kubelet_expand(text, EveryName()) for _, mark, text in changed} == {
+        index: item for index, item in enumerate(items) if item != marks[index]}
+    runs = [(argv, env) for task, _, argv, env in tekton_runs(list(docs.values()))
+            if task != "a" and not task.startswith("k")]
+    assert runs == [(["echo", item], {"TEXT": item}) for item in items]
+
+
+@settings(max_examples=60, deadline=None)
+@given(hostile_text, st.sampled_from(CONDITIONS), st.sampled_from(["top", "loop", "finally"]))
+def test_hostile_condition_literals_are_compared_as_they_are(literal, form, where):
+    """A text comparison is a `when`, which Tekton compares as text: the literal is there as
+    it is. The rest goes to the condition-check task, whose args the kubelet expands: the
+    literal is escaped for it. `$(` is refused (Tekton would read a variable)."""
+    assume(literal != MARK)
+    output = tekton_output(condition_source(literal, form, where))
+    if "$(" in literal:
+        refused(output, literal)
+        return
+    docs = keyed(output)
+    changed = differences(keyed(tekton_output(condition_source(MARK, form, where))), docs)
+    assert changed
+    for path, plain, text in changed:
+        assert plain == MARK and path[:3] in (("Pipeline/p", "spec", "tasks"), ("Pipeline/p", "spec", "finally")), path
+        entry = docs["Pipeline/p"]["spec"][path[2]][path[3]]
+        if path[4] == "when":
+            assert path[6] in ("input", "values") and text == literal  # two literals: either side
+        else:  # the values of a check task, or of a finally step's own check: args of the check's step
+            assert path[4] == "params" and (entry["taskRef"]["name"], entry["params"][path[5]]["name"]) in (
+                ("p-condition-check", "values"), (entry["taskRef"]["name"], "treadle-condition-values"))
+            assert kubelet_expand(text, EveryName()) == literal
