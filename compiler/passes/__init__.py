@@ -33,7 +33,7 @@ class Pass:
     name: str
     run: PassFunction
     level: int | None  # the lowest -O level that runs it; None: every level, when the engine asks for it
-    needs: tuple[str, ...]  # passes that must have run before it
+    needs: tuple[str, ...]  # passes that must come before it in the list (when they run at all)
     why: str  # why it needs them
 
     def runs(self, level: int, options: Options) -> bool:
@@ -46,7 +46,8 @@ PASSES: tuple[Pass, ...] = (
     # Not an optimization: the engine's own request, so it runs at -O0 too.
     Pass("unroll-loops", unroll_loops, None, (), "first: the copies' conditions on their item become literal, "
                                                  "for folding to decide"),
-    Pass("fold-constants", fold_constants, 1, (), "it decides the conditions the others look at"),
+    Pass("fold-constants", fold_constants, 1, ("unroll-loops",),
+         "a copy's condition on its item is literal only once the loop is unrolled"),
     Pass("dead-tasks", eliminate_dead_tasks, 1, ("fold-constants",),
          "removes the tasks whose conditions folding made false"),
     Pass("common-tasks", eliminate_common_tasks, 1, ("dead-tasks",),

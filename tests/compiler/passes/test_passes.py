@@ -13,7 +13,9 @@ import pytest
 from treadle.compiler import ir
 from treadle.compiler.passes import PASSES, Options, check_pass_order, optimize
 from treadle.compiler.passes.describe import describe, pipeline_of
+from treadle.compiler.passes.fold_constants import fold_constants
 from treadle.compiler.passes.fuse_tasks import fuse_tasks
+from treadle.compiler.passes.unroll_loops import unroll_loops
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PASS_MODULES = ["unroll_loops", "fold_constants", "dead_tasks", "common_tasks", "reduce_edges"]
@@ -121,6 +123,39 @@ def test_docstring_example(name):
 def test_every_pass_comes_after_what_it_needs():
     assert check_pass_order() == []
     assert check_pass_order(tuple(reversed(PASSES)))  # the check itself can fail
+
+
+def _swapped(first: str, second: str) -> tuple:
+    names = [p.name for p in PASSES]
+    i, j = names.index(first), names.index(second)
+    passes = list(PASSES)
+    passes[i], passes[j] = passes[j], passes[i]
+    return tuple(passes)
+
+
+def test_folding_before_unrolling_is_refused():
+    assert check_pass_order(_swapped("unroll-loops", "fold-constants")) == [
+        "fold-constants needs unroll-loops before it"]
+
+
+def test_unrolling_first_is_what_lets_folding_decide_a_copys_condition():
+    """Why fold-constants needs unroll-loops: in the other order the copies keep conditions
+    that are literal but undecided, and dead-step elimination keeps the copy that never runs."""
+    graph = pipeline_of("  for n in [0, 1] {\n    if n > 0 {\n      show(x=n)\n    }\n  }")
+    options = Options(unroll=OPTION_WORDS["unroll"][1])
+    unrolled_first = fold_constants(unroll_loops(graph, options, []), options, [])
+    folded_first = unroll_loops(fold_constants(graph, options, []), options, [])
+    assert describe(unrolled_first) == "show-0 = show(x=0) if false\nshow-1 = show(x=1)"
+    assert describe(folded_first) == "show-0 = show(x=0) if 0 > 0\nshow-1 = show(x=1) if 1 > 0"
+
+
+@pytest.mark.parametrize("user,need", [(p.name, need) for p in PASSES for need in p.needs])
+def test_moving_a_needed_pass_after_its_user_is_refused(user, need):
+    needed = next(p for p in PASSES if p.name == need)
+    rest = [p for p in PASSES if p is not needed]
+    position = [p.name for p in rest].index(user) + 1
+    moved = tuple(rest[:position] + [needed] + rest[position:])
+    assert f"{user} needs {need} before it" in check_pass_order(moved)
 
 
 def test_levels():

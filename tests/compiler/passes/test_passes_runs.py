@@ -2,8 +2,11 @@
 test_passes_properties (pure Python one-liners with conditions, loops, fan-in, `after` and
 `finally`; `draw` made to compute instead of drawing, so that runs can be compared) run
 on the local runner as written (-O0), at every other level, and with every loop unrolled.
-Every step that still runs must finish as it did with the same output values and files,
-and the steps with side effects must run with the same inputs."""
+Some (those with a condition on a parameter for it to decide) are optimized with
+`--fold-defaults`, and all their runs then use the parameters' defaults: the only runs
+that option promises to keep. Every step that still runs must finish as it did with the
+same output values and files, and the steps with side effects must run with the same
+inputs."""
 
 from __future__ import annotations
 
@@ -13,14 +16,17 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from treadle.backends.local.executor import Options as RunOptions, Runner
+from treadle.backends.local.plan import pipeline_values
 from treadle.backends.local.store import Store
 from treadle.backends.local.view import View
 from treadle.compiler import ir
 from treadle.compiler.passes import LEVELS, Options, optimize
+from treadle.compiler.passes.describe import describe
+from treadle.compiler.passes.fold_constants import fold_constants
 
 from ...helpers import compile_text
 from .test_passes_properties import PARAMS, every_loop, pipelines
@@ -95,27 +101,40 @@ def written(step_id: str, iteration: tuple) -> tuple[str, tuple]:
     return step, tuple(map(int, indices)) + iteration
 
 
+def folds_a_default(graph) -> bool:
+    """Whether `--fold-defaults` decides a condition that folding literals leaves: a
+    generated pipeline without one would only repeat a run of the plain variants."""
+    return describe(fold_constants(graph, Options(fold_defaults=True), [])) != describe(
+        fold_constants(graph, Options(), []))
+
+
 @settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(pipelines(fan_in=True), PARAMS)
-def test_running_the_optimized_pipeline_gives_the_same_outputs(tmp_path, program, params):
-    text, _ = program
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.filter_too_much])
+@given(pipelines(fan_in=True), PARAMS, st.booleans())
+def test_running_the_optimized_pipeline_gives_the_same_outputs(tmp_path, program, params, fold_defaults):
+    text, defaults = program
     assert RANDOM in text
     text = text.replace(RANDOM, COMPUTED)
     graph = compile_text(text).pipelines["generated"]
+    if fold_defaults:  # a run given no parameter values, as `treadle run` without `-p` makes it
+        assume(folds_a_default(graph))
+        params, problems = pipeline_values(ir.info(graph), {})
+        assert not problems and params == defaults, (problems, params, defaults)
     folder = tmp_path / f"example-{next(_RUNS)}"
     folder.mkdir()
     written_run = run(graph, params, folder)
     variants = [(level, None) for level in LEVELS if level > 0] + [(0, every_loop), (max(LEVELS), every_loop)]
     for level, unroll in variants:
-        optimized = optimize(graph, level, Options(unroll=unroll)).graph
+        optimized = optimize(graph, level, Options(fold_defaults=fold_defaults, unroll=unroll)).graph
         optimized_run = run(optimized, params, folder)
+        variant = (level, unroll is not None, fold_defaults)
         for key, (status, outputs, _) in optimized_run.items():
             if key not in written_run:  # a loop skipped whole makes no instances; its unrolled copies are skipped
-                assert status == "skipped", (level, unroll is not None, key, text)
+                assert status == "skipped", (variant, key, text)
                 continue
-            assert (status, outputs) == written_run[key][:2], (level, unroll is not None, key, text)
-        assert effects(optimized_run) == effects(written_run), (level, unroll is not None, text)
+            assert (status, outputs) == written_run[key][:2], (variant, key, text)
+        assert effects(optimized_run) == effects(written_run), (variant, text)
 
 
 def test_a_fan_in_in_another_order_runs_differently(tmp_path):
@@ -148,3 +167,26 @@ pipeline generated() {
     assert run(graph, {}, tmp_path)[("b", ())][1] == {"y": 2}
     assert run(unrolled, {}, tmp_path)[("b", ())][1] == {"y": 2}
     assert run(reversed_graph, {}, tmp_path)[("b", ())][1] == {"y": 3}
+
+
+def test_folded_defaults_hold_only_for_runs_that_keep_them(tmp_path):
+    """Why the property runs `--fold-defaults` variants with the defaults: with another value
+    the folded pipeline runs a step the written one skips."""
+    text = '''
+component inc(x: int) -> (y: int) {
+  image = "python:3.12-slim"
+  command = ["python3", "-c", "import sys; open(sys.argv[2], 'w').write(str(int(sys.argv[1]) + 1))", x, y]
+}
+pipeline generated(p: int = 2) {
+  if p > 1 {
+    a = inc(x=p)
+  }
+}
+'''
+    graph = compile_text(text).pipelines["generated"]
+    folded = optimize(graph, 1, Options(fold_defaults=True)).graph
+    defaults, _ = pipeline_values(ir.info(graph), {})
+    assert run(folded, defaults, tmp_path)[("a", ())][:2] == run(graph, defaults, tmp_path)[("a", ())][:2] == (
+        "succeeded", {"y": 3})
+    assert run(graph, {"p": 0}, tmp_path)[("a", ())][0] == "skipped"
+    assert run(folded, {"p": 0}, tmp_path)[("a", ())][:2] == ("succeeded", {"y": 1})
