@@ -96,6 +96,7 @@ class Checker:
         self.used: set[tuple[str, str]] = set()  # (module key, name) of declarations used anywhere
         self.used_imports: set[int] = set()  # id() of import statements something came through
         self._port_tables: dict[int, tuple[dict, dict, dict]] = {}
+        self._settings: dict[tuple, ir.Settings] = {}
         self.entry_keys = {module.key for module in program.entries}
 
     # ------------------------------------------------------------ entry point
@@ -124,6 +125,14 @@ class Checker:
                 if id(statement) not in self.used_imports:
                     self.diagnostics.warning("W503", statement.path_span, f"nothing from '{statement.path}' is used",
                                              hint="remove the import")
+
+    def interned(self, settings: ir.Settings) -> ir.Settings:
+        """One object for equal settings: most components and steps set the same few things
+        (or nothing), and the passes and backends key their work by the object (its id,
+        its hash computed once) before they compare contents. The fields left out of
+        `==` are part of the key, so no hint is lost."""
+        key = (settings, settings.cache_asked, settings.side_effects)
+        return self._settings.setdefault(key, settings)
 
     def ports(self, spec: ir.ComponentSpec) -> tuple[dict, dict, dict]:
         """(inputs by name, outputs by name, input order) of a component, built once."""
@@ -264,7 +273,7 @@ class ComponentChecker:
         if "command" not in given and "args" not in given:
             self.diagnostics.error("E307", node.name_span, f"component '{node.name}' has neither command nor args",
                                    hint='add: command = ["program", "--flag", input_name]')
-        settings = reader.task_settings(given, ir.Settings(), self.env_value)
+        settings = self.checker.interned(reader.task_settings(given, ir.Settings(), self.env_value))
         if self.module.key in self.checker.entry_keys:
             for name, port in self.inputs.items():
                 if name not in self.referenced:
@@ -597,8 +606,8 @@ class PipelineChecker:
         elif spec is not None:
             reader = SettingsReader(self.diagnostics, self.setting_constant)
             given = reader.unique(node.overrides, OVERRIDE_KEYS, "a step's with block")
-            step.settings = reader.task_settings(
-                given, spec.settings, lambda expr: secret_or_constant(self.checker, self.module, expr))
+            step.settings = self.checker.interned(reader.task_settings(
+                given, spec.settings, lambda expr: secret_or_constant(self.checker, self.module, expr)))
 
     def setting_constant(self, expr: ast.Expr):
         """Settings take literals; a parameter, step or loop variable is named as such."""

@@ -178,3 +178,15 @@ def test_ports_with_list_and_dict_defaults_are_hashable():
 def test_tasks_come_in_source_order_after_what_they_wait_for():
     graph = lower('  a = make()\n  b = use(data=c.data, x=d.score)\n  c = make()\n  d = make(n=2) after c\n  e = use(data=a.data)')
     assert [t.id for t in ir.tasks(graph)] == ["a", "c", "d", "b", "e"]
+
+
+def test_equal_settings_are_one_object():
+    """Backends and passes key their work by the settings object before comparing contents."""
+    graph = lower('  a = sum(values=[1])\n  b = sum(values=[2])\n  c = use(data=m.data)\n  m = make()\n'
+                  '  d = use(data=m.data) with { timeout = "1h30m" }\n  e = use(data=m.data) with { retries = 2 }\n'
+                  '  f = sum(values=[3]) with { cache = true }')
+    assert task(graph, "a").settings is task(graph, "b").settings
+    assert task(graph, "c").settings is task(graph, "d").settings  # the override repeats the component's value
+    assert task(graph, "e").settings is not task(graph, "c").settings
+    assert task(graph, "f").settings == task(graph, "a").settings  # cache_asked is left out of ==
+    assert task(graph, "f").settings is not task(graph, "a").settings and task(graph, "f").settings.cache_asked
