@@ -84,13 +84,10 @@ RUN_CONTEXT_PARAMS = {"run_id": ("treadle-run-id", "$(context.pipelineRun.uid)")
                       "run_name": ("treadle-run-name", "$(context.pipelineRun.name)")}
 
 
-def run_context_variables(component: ir.ComponentSpec, settings: ir.Settings) -> list[str]:
-    """The engine variables a step reads that reach its Task as params, in param order:
-    the pipeline task passes them and the Task declares them."""
-    return sorted(ir.engine_variables(component, settings) & RUN_CONTEXT_PARAMS.keys())
 
 
 POD_NAME_ENV = "TREADLE_POD_NAME"
+_POD_NAME = ir.EngineVariable("pod_name")
 POD_NAME_SOURCE = {"fieldRef": {"fieldPath": "metadata.name"}}
 MATRIX_LIMIT = 256  # Tekton's default-max-matrix-combinations-count
 # The condition-check task: its image, its unprivileged user, its result, and its program.
@@ -333,6 +330,7 @@ class TektonEmitter(Emitter):
         self.keys = TemplateKeys()
         self.document_names = document_names if document_names is not None else {}
         self.results_of: dict[int, frozenset[str]] = {}  # id(component) -> its outputs that are results
+        self.engine_reads: dict[tuple[int, int], tuple] = {}  # ids of (component, settings) -> them, variables read
         self.task_keys: dict[str, tuple] = {}  # task id -> its Task's key
         self.pod_settings: dict[int, ir.Settings] = {}  # id(settings) -> the part of them that shapes a Task
         self.keys_alive: list[ir.Settings] = []
@@ -346,6 +344,19 @@ class TektonEmitter(Emitter):
         if known is None:
             known = self.shared_lists[key] = SharedList(items)
         return known
+
+    def run_context_variables(self, component: ir.ComponentSpec, settings: ir.Settings) -> list[str]:
+        """The engine variables a step reads that reach its Task as params, in param order:
+        the pipeline task passes them and the Task declares them. Found once per component
+        and settings (only imported Kubeflow components read any)."""
+        return sorted(self.engine_variables(component, settings) & RUN_CONTEXT_PARAMS.keys())
+
+    def engine_variables(self, component: ir.ComponentSpec, settings: ir.Settings) -> set[str]:
+        key = (id(component), id(settings))
+        known = self.engine_reads.get(key)
+        if known is None:  # kept with the objects, so that their ids stay theirs
+            known = self.engine_reads[key] = (component, settings, ir.engine_variables(component, settings))
+        return known[2]
 
     def is_result(self, component: ir.ComponentSpec, port: ir.Port) -> bool:
         known = self.results_of.get(id(component))
@@ -596,7 +607,7 @@ class TektonEmitter(Emitter):
                                        subPath=f"{producer}/{binding.output}"))
             else:
                 params.append(Flow(name=port.name, value=self.value_text(binding, task, where)))
-        for variable in run_context_variables(component, task.settings):
+        for variable in self.run_context_variables(component, task.settings):
             params.append(Flow(name=RUN_CONTEXT_PARAMS[variable][0], value=RUN_CONTEXT_PARAMS[variable][1]))
         if files:
             values: list[str] = []
@@ -1194,7 +1205,7 @@ class TektonEmitter(Emitter):
                 params.append(described({"name": port.name, "type": "string"}, port))
             elif not reads[port.name]:
                 params.append({"name": file_param(port.name), "type": "string"})
-        for variable in run_context_variables(component, settings):
+        for variable in self.run_context_variables(component, settings):
             params.append({"name": RUN_CONTEXT_PARAMS[variable][0], "type": "string"})
         helper_params, helper_volumes, helper_steps = self.helper_parts(gathers, guard, items)
         params += helper_params
@@ -1365,15 +1376,16 @@ class TektonEmitter(Emitter):
             before[-1] += "$"
         return f"$({POD_NAME_ENV})"
 
-    @staticmethod
-    def reads_pod_name(task: ir.Task) -> bool:
+    def reads_pod_name(self, task: ir.Task) -> bool:
         """Whether the step needs POD_NAME_ENV: its command or args read the pod's name, or an
         env value holds it among other text."""
         component = task.component
-        if any(ir.EngineVariable("pod_name") in argument for argument in component.command + component.args):
+        if "pod_name" not in self.engine_variables(component, task.settings):
+            return False
+        if any(_POD_NAME in argument for argument in component.command + component.args):
             return True
         return any(isinstance(variable.value, tuple) and len(variable.value) > 1
-                   and ir.EngineVariable("pod_name") in variable.value for variable in task.settings.env)
+                   and _POD_NAME in variable.value for variable in task.settings.env)
 
     def retries(self, settings: ir.Settings) -> dict:
         return {"retries": settings.retries} if settings.retries > 0 else {}
