@@ -7,7 +7,6 @@ only when used, so the CLI stays quick to start."""
 from __future__ import annotations
 
 import gc
-import pkgutil
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -41,6 +40,8 @@ def engine(target: str) -> ModuleType | None:
 def target_names() -> list[str]:
     """Every engine's name, sorted. It imports every module of the package, so it is for
     messages and help, not for the way of a compile."""
+    import pkgutil
+
     modules = pkgutil.iter_modules([str(Path(__file__).parent)])
     return sorted(info.name for info in modules if not info.ispkg and engine(info.name) is not None)
 
