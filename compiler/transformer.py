@@ -270,13 +270,12 @@ class ToAst:
         return ast.Literal(self._decode(token), self._tok(token))
 
     def number(self, children):
-        token = children[0]
-        text = token[1]
-        if "." in text or "e" in text or "E" in text:
-            value: int | float = float(text)
+        _, text, line, column, _ = children[0]  # a number never spans lines; a list may hold thousands
+        if text.isdigit() or (text[0] == "-" and text[1:].isdigit()):
+            value: int | float = int(text)
         else:
-            value = int(text)
-        return ast.Literal(value, self._tok(token))
+            value = float(text)
+        return ast.Literal(value, _new(Span, (self.path, line, column, line, column + len(text))))
 
     def boolean(self, children):
         token = children[0]

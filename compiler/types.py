@@ -89,7 +89,7 @@ def common_element_type(types: list[Type]) -> Type | None:
     if not types:
         return None
     first = types[0]
-    if all(t == first for t in types):
+    if all(t is first or t == first for t in types):  # the named types are shared objects
         return first
     if all(t.is_numeric for t in types):
         return FLOAT
