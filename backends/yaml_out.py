@@ -331,7 +331,11 @@ class _Writer:
             flow_cache = self.flow_cache
             parts = []
             for item in value:
-                if type(item) is str and (known := flow_cache.get(item)) is not None:
+                if type(item) is str:  # the usual item (a loop's list): seen before, or made here
+                    known = flow_cache.get(item)
+                    if known is None:
+                        parts.append(self.flow_scalar(item))
+                        continue
                     self.json_size += known[1]
                     parts.append(known[0])
                 elif isinstance(item, dict):
