@@ -30,9 +30,12 @@ def engine(target: str) -> ModuleType | None:
     """The engine named `target`, or None when there is none by that name."""
     if not _ENGINE_NAME.fullmatch(target):
         return None
+    name = f"{__package__}.{target}"
     try:
-        module = import_module(f"{__package__}.{target}")
-    except ModuleNotFoundError:
+        module = import_module(name)
+    except ModuleNotFoundError as missing:
+        if missing.name != name:
+            raise  # the engine is there, and something it needs is not: the caller says so
         return None
     return module if getattr(module, "EMITTER", None) is not None else None
 

@@ -276,7 +276,10 @@ def _targets(text: str) -> list[str]:
     from ..backends.targets import engine, target_names
 
     names = [name.strip() for name in text.split(",")]
-    unknown = [name for name in names if engine(name) is None]
+    try:
+        unknown = [name for name in names if engine(name) is None]
+    except ImportError as missing:
+        raise argparse.ArgumentTypeError(f"a target cannot load: {missing} (reinstall treadle)") from None
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown target {', '.join(map(repr, unknown))} (choose from "
                                          f"{', '.join(target_names())}, comma-separated)")

@@ -76,3 +76,24 @@ def test_an_engine_sees_only_the_flags_it_reads():
     assert targets.options_for("argo", chosen) == Options(kind="workflowtemplate", artifacts="volume",
                                                           volume_claim="c")
     assert targets.options_for("tekton", chosen) == Options(volume_claim="c", embedded=True, kubectl_image="k")
+
+
+def test_an_engine_that_cannot_load_is_not_called_unknown(monkeypatch, capsys):
+    """A module an engine needs that is missing is said as such, without a traceback."""
+    import importlib
+
+    real = importlib.import_module
+
+    def importing(name, *args):
+        if name == "treadle.backends.broken":
+            raise ModuleNotFoundError("No module named 'needed'", name="needed")
+        return real(name, *args)
+
+    monkeypatch.setattr(targets, "import_module", importing)
+    with pytest.raises(ModuleNotFoundError):
+        targets.engine("broken")
+    assert targets.engine("missing") is None
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["compile", "x.treadle", "--target", "broken"])
+    assert stopped.value.code == 2
+    assert "a target cannot load: No module named 'needed'" in capsys.readouterr().err
