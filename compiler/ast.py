@@ -7,7 +7,7 @@ separate modules that read them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import ClassVar, Union
 
 from .source import Span
 
@@ -168,6 +168,9 @@ class Component:
     settings: list[Setting]
     span: Span
     name_span: Span
+    # Read from a Kubeflow component.yaml (`kfp.ImportedComponent`): the checker asks this,
+    # so that a program without such an import never loads the Kubeflow reader.
+    imported: ClassVar[bool] = False
 
 
 # ---------------------------------------------------------------- pipeline statements

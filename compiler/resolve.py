@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Union
 
-from . import ast, kfp
+from . import ast
 from .diagnostics import Diagnostics
 from .parser import parse
 from .source import SourceFile, Span
@@ -141,7 +141,9 @@ class _Loader:
         self.sources[source.path] = source
         span = statement.span
         alias_span = Span(span.path, span.end_line, span.end_column - len(alias), span.end_line, span.end_column)
-        component = kfp.load_component(source, alias, alias_span, self.diagnostics)
+        from .kfp import load_component  # only programs that import a component.yaml need the reader
+
+        component = load_component(source, alias, alias_span, self.diagnostics)
         if component is None:
             return None
         loaded = LoadedModule(source.path, key, source, ast.Module(source.path, components=[component]))

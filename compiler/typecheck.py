@@ -13,7 +13,7 @@ from difflib import get_close_matches
 
 import networkx as nx
 
-from . import ast, ir, kfp
+from . import ast, ir
 from .diagnostics import Diagnostics
 from .resolve import LoadedModule, Program, Symbol
 from .settings import COMPONENT_KEYS, OVERRIDE_KEYS, SettingsReader
@@ -236,7 +236,7 @@ class Checker:
 
     # ------------------------------------------------------------ components
     def component(self, module: LoadedModule, node: ast.Component) -> ir.ComponentSpec | None:
-        if isinstance(node, kfp.ImportedComponent):
+        if node.imported:
             return node.generic
         key = (module.key, node.name)
         if key not in self.components:
@@ -586,8 +586,10 @@ class PipelineChecker:
             spec = self.checker.component(symbol.module, symbol.declaration)
         step.component = spec
         self.check_arguments(step, spec)
-        if spec is not None and isinstance(symbol.declaration, kfp.ImportedComponent):
-            step.component = kfp.specialize(symbol.declaration, dict(step.arguments), call.span, self.diagnostics) or spec
+        if spec is not None and symbol.declaration.imported:
+            from .kfp import specialize
+
+            step.component = specialize(symbol.declaration, dict(step.arguments), call.span, self.diagnostics) or spec
         for reference in node.after:
             other = self.by_name.get(reference.name)
             if other is None:

@@ -4,7 +4,7 @@ and types, and the command line as a tree of placeholders, resolved per call."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import ClassVar, Union
 
 from .. import ast, ir
 
@@ -68,6 +68,7 @@ class ImportedComponent(ast.Component):
     the name the import gives it (`as`). `generic` is what the checker checks calls against;
     each call gets its own command line from `spec` (see `argv.specialize`)."""
 
+    imported: ClassVar[bool] = True
     spec: Spec | None = None
     generic: ir.ComponentSpec | None = None
     specialized: dict = field(default_factory=dict)  # one ComponentSpec per distinct command line
