@@ -48,10 +48,13 @@ def dns_label(name: str, limit: int = LABEL_MAX, hash_length: int = HASH_LENGTH)
     of the original appended, cut to `limit` characters."""
     if is_dns_label(name, limit) and not name[0].isdigit():
         return name
-    base = _readable(name)
-    suffix = short_hash(name, hash_length)
-    room = limit - len(suffix) - 1
-    base = base[:room].rstrip("-")
+    return _hashed(_readable(name), name, limit, hash_length)
+
+
+def _hashed(base: str, spelling: str, limit: int, hash_length: int = HASH_LENGTH) -> str:
+    """`base`, cut to leave room, and a hash of `spelling`: within `limit` characters."""
+    suffix = short_hash(spelling, hash_length)
+    base = base[:limit - len(suffix) - 1].rstrip("-")
     return f"{base}-{suffix}" if base else f"x-{suffix}"[:limit]
 
 
@@ -64,8 +67,7 @@ def user_volume_name(name: str) -> str:
     can never take the place of the outputs or artifacts volume in a pod."""
     label = dns_label(name)
     if label.startswith(RESERVED_PREFIX) and label == name:
-        suffix = short_hash(name)
-        label = f"{label[:LABEL_MAX - len(suffix) - 1].rstrip('-')}-{suffix}"
+        return _hashed(label, name, LABEL_MAX)
     return label
 
 

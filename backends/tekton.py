@@ -83,9 +83,6 @@ _TEKTON_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.\-]*[)\[]")
 RUN_CONTEXT_PARAMS = {"run_id": ("treadle-run-id", "$(context.pipelineRun.uid)"),
                       "run_name": ("treadle-run-name", "$(context.pipelineRun.name)")}
 
-
-
-
 POD_NAME_ENV = "TREADLE_POD_NAME"
 _POD_NAME = ir.EngineVariable("pod_name")
 POD_NAME_SOURCE = {"fieldRef": {"fieldPath": "metadata.name"}}

@@ -328,16 +328,10 @@ class _Writer:
                 self.json_size += 2
                 return "[]"
             self.json_size += 1 + len(value)
-            flow_cache = self.flow_cache
             parts = []
             for item in value:
-                if type(item) is str:  # the usual item (a loop's list): seen before, or made here
-                    known = flow_cache.get(item)
-                    if known is None:
-                        parts.append(self.flow_scalar(item))
-                        continue
-                    self.json_size += known[1]
-                    parts.append(known[0])
+                if type(item) is str:  # the usual item (a loop's list)
+                    parts.append(self.flow_scalar(item))
                 elif isinstance(item, dict):
                     parts.append(self.flow(item))
                 else:
