@@ -18,7 +18,7 @@ from functools import lru_cache
 from ..compiler import ir
 from . import argo_values as values
 from . import mpijob
-from .yaml_out import DoubleQuoted, Flow, Shared, dump_documents
+from .yaml_out import DoubleQuoted, Flow, Shared, SharedFlow, dump_documents
 
 INPUTS_DIR = "/tmp/treadle/inputs"
 OUTPUTS_DIR = "/tmp/treadle/outputs"
@@ -35,7 +35,7 @@ PLAIN_TYPES = ("int", "float", "bool")  # values that never hold `$`, braces or 
 # pod's name is unique in the namespace, for each attempt.
 ARGO_ENGINE_TAGS = {"run_id": "{{workflow.uid}}", "run_name": "{{workflow.name}}", "pod_name": "{{pod.name}}",
                     "task_id": "{{pod.name}}"}
-_OUTPUTS_MOUNT = Flow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR)  # shared by every template; never changed
+_OUTPUTS_MOUNT = SharedFlow(name=OUTPUTS_VOLUME, mountPath=OUTPUTS_DIR)  # shared by every template; never changed
 
 
 class TemplateProblem(Exception):
@@ -266,7 +266,7 @@ def _security_context(security: ir.Security) -> dict:
         context["readOnlyRootFilesystem"] = True
     context["capabilities"] = {"drop": ["ALL"]}
     context["seccompProfile"] = {"type": "RuntimeDefault"}
-    return Flow(context)
+    return SharedFlow(context)
 
 
 def tolerations(settings: ir.Settings) -> list[dict]:

@@ -50,7 +50,7 @@ from .base import (DEFAULT_KUBECTL_IMAGE, PIPELINE_LABEL, EmitResult, Emitter, O
                    build_scopes, documents_over)
 from .naming import LABEL_MAX, NameScope, dns_label
 from .tekton_schedule import schedule_documents
-from .yaml_out import Flow, SharedList
+from .yaml_out import Flow, SharedFlow, SharedList
 
 API_VERSION = "tekton.dev/v1"
 ENGINE_NAME = "Tekton Pipelines"  # as messages name the engine
@@ -240,9 +240,9 @@ GUARD_FILE = f"{GUARD_PATH}/holds"
 MPI_SHARED_WORKSPACE = "treadle-shared"  # the whole artifacts workspace: its claim, and the values
 MPI_SHARED_PATH = "/treadle/shared"
 # A pipeline task's binding of the whole workspace: one object, whose text the YAML writer makes once; never changed.
-SHARED_WORKSPACE_BINDING = Flow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)
+SHARED_WORKSPACE_BINDING = SharedFlow(name=MPI_SHARED_WORKSPACE, workspace=ARTIFACTS_WORKSPACE)
 # ... and a Task's declaration of it (read only).
-SHARED_WORKSPACE_MOUNT = Flow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)
+SHARED_WORKSPACE_MOUNT = SharedFlow(name=MPI_SHARED_WORKSPACE, mountPath=MPI_SHARED_PATH, readOnly=True)
 MPI_OUTPUTS_PARAM = "treadle-outputs"
 MPI_JOB_VOLUME = "treadle-mpijob"  # an emptyDir the helper steps hand the manifest through
 MPI_JOB_PATH = "/treadle/mpijob"

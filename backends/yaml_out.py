@@ -35,6 +35,13 @@ class Flow(dict):
     __slots__ = ()
 
 
+class SharedFlow(Flow):
+    """A Flow that a backend puts in several places (a security context, a mount): the
+    writer makes its text once. Nothing may change it once it is given out."""
+
+    __slots__ = ()
+
+
 class Shared(dict):
     """A block mapping that a backend puts in several places (equal parts of templates): the
     writer makes its lines once per indentation and reuses them. Nothing may change it once
@@ -288,27 +295,29 @@ class _Writer:
                 out.append(dash + self.block_scalar(item, indent) + "\n")
 
     def flow(self, mapping: dict) -> str:
-        # Backends share one object among templates where the content is the same (a
-        # security context, a mount): its text is made once. Objects live until the dump
-        # ends, so their ids stay theirs.
-        known = self.flow_objects.get(id(mapping))
-        if known is not None:
-            self.json_size += known[1]
-            return known[0]
+        if type(mapping) is SharedFlow:
+            return self.shared_flow(mapping)
         if not mapping:
             self.json_size += 2
             return "{}"
-        before = self.json_size
         size = 1 + 2 * len(mapping)
         flow_cache = self.flow_cache
         parts = []
-        for key, value in self._ordered(mapping):
+        items = mapping.items()
+        if "name" in mapping and next(iter(mapping)) != "name":
+            items = self._ordered(mapping)
+        for key, value in items:
             if type(key) is str and (known := flow_cache.get(key)) is not None:
                 size += known[1]
                 key_text = known[0]
             else:
                 key_text = self.key(key)
-            if type(value) is str and (known := flow_cache.get(value)) is not None:
+            if type(value) is str:
+                known = flow_cache.get(value)
+                if known is None:
+                    known = (_double_quoted(value) if "\n" in value else _scalar_text(value, True),
+                             _json_length(value))
+                    flow_cache[value] = known
                 size += known[1]
                 parts.append(key_text + ": " + known[0])
             elif isinstance(value, dict):
@@ -316,9 +325,19 @@ class _Writer:
             else:
                 parts.append(key_text + ": " + self.flow_value(value))
         self.json_size += size
-        text = "{" + ", ".join(parts) + "}"
-        self.flow_objects[id(mapping)] = (text, self.json_size - before)
-        return text
+        return "{" + ", ".join(parts) + "}"
+
+    def shared_flow(self, mapping: SharedFlow) -> str:
+        """A SharedFlow's text, made on its first use. Objects live until the dump ends, so
+        their ids stay theirs."""
+        known = self.flow_objects.get(id(mapping))
+        if known is None:
+            before = self.json_size
+            text = self.flow(Flow(mapping))
+            known = self.flow_objects[id(mapping)] = (text, self.json_size - before)
+            return text
+        self.json_size += known[1]
+        return known[0]
 
     def flow_value(self, value) -> str:
         if isinstance(value, dict):

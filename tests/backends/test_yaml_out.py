@@ -7,7 +7,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from treadle.backends.yaml_out import DoubleQuoted, Flow, Shared, dump_documents, dump_measured, write_atomic
+from treadle.backends.yaml_out import (DoubleQuoted, Flow, Shared, SharedFlow, dump_documents, dump_measured,
+                                       write_atomic)
 
 SPECIALS = ["yes", "no", "null", "~", "1e3", "0x10", "'", '"', "{{", "}}", "$(", "- a", ": b", "#", "&x", "*y",
             "!tag", "|", ">", "%", "@", "`", "\n", "\t", "\r", " ", "\u00e9", "\u2028", "\ufeff", "\x85"]
@@ -103,5 +104,22 @@ def test_a_shared_mapping_writes_as_its_copies_do(part, depths):
     shared = Shared(part)
     with_shared = [{"name": f"d{i}", "a": place(shared, depth), "b": shared} for i, depth in enumerate(depths)]
     with_copies = [{"name": f"d{i}", "a": place(copy.deepcopy(part), depth), "b": copy.deepcopy(part)}
+                   for i, depth in enumerate(depths)]
+    assert dump_measured(with_shared) == dump_measured(with_copies)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(texts, values, min_size=1, max_size=4), st.lists(st.integers(0, 2), min_size=1, max_size=4))
+def test_a_shared_flow_mapping_writes_as_its_copies_do(part, depths):
+    """One SharedFlow object in several places, inside flow mappings or as block items (its
+    text is made once), gives the bytes and JSON sizes of the same documents with plain
+    Flow copies."""
+
+    def place(value, depth):
+        return value if depth == 0 else Flow(name="x", inner=[place(value, depth - 1)])
+
+    shared = SharedFlow(part)
+    with_shared = [{"name": f"d{i}", "a": place(shared, depth), "b": [shared]} for i, depth in enumerate(depths)]
+    with_copies = [{"name": f"d{i}", "a": place(Flow(copy.deepcopy(part)), depth), "b": [Flow(copy.deepcopy(part))]}
                    for i, depth in enumerate(depths)]
     assert dump_measured(with_shared) == dump_measured(with_copies)
