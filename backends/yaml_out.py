@@ -119,6 +119,11 @@ def _json_length(text: str) -> int:
     return len(encoded) if encoded.isascii() else len(encoded.encode("utf-8", "surrogatepass"))
 
 
+def _flow_form(text: str) -> tuple[str, int]:
+    """(the form of `text` inside a flow mapping or list, its JSON length)."""
+    return _double_quoted(text) if "\n" in text else _scalar_text(text, True), _json_length(text)
+
+
 def _json_other_length(value) -> int:
     return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
@@ -138,7 +143,7 @@ class _Writer:
         # (multi-line text, indentation) -> (its block form, its JSON length): a Task's fixed
         # program is written once per indentation, not once per Task.
         self.literal_cache: dict[tuple[str, str], tuple[str, int]] = {}
-        self.flow_objects: dict[int, tuple[str, int]] = {}  # id of a Flow -> (text, JSON length)
+        self.flow_objects: dict[int, tuple[str, int]] = {}  # id of a SharedFlow -> (text, JSON length)
         self.shared_blocks: dict[tuple[int, str], tuple[str, int]] = {}  # (id, indentation) of a Shared -> lines
 
     def block_scalar(self, value, indent: str) -> str:
@@ -165,8 +170,7 @@ class _Writer:
         if type(value) is str:
             known = self.flow_cache.get(value)
             if known is None:
-                known = (_double_quoted(value) if "\n" in value else _scalar_text(value, True), _json_length(value))
-                self.flow_cache[value] = known
+                known = self.flow_cache[value] = _flow_form(value)
             self.json_size += known[1]
             return known[0]
         return self.other_scalar(value, "", True)
@@ -315,9 +319,7 @@ class _Writer:
             if type(value) is str:
                 known = flow_cache.get(value)
                 if known is None:
-                    known = (_double_quoted(value) if "\n" in value else _scalar_text(value, True),
-                             _json_length(value))
-                    flow_cache[value] = known
+                    known = flow_cache[value] = _flow_form(value)
                 size += known[1]
                 parts.append(key_text + ": " + known[0])
             elif isinstance(value, dict):
