@@ -11,13 +11,14 @@ from __future__ import annotations
 import abc
 import json
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Union
-
-import networkx as nx
+from typing import TYPE_CHECKING, Iterable, Union
 
 from ..compiler import ir
 from ..compiler.diagnostics import CODES, Diagnostic, Severity
 from ..compiler.source import Span
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 # Diagnostic codes of the backends (the front end's codes are E/W + number); their summaries
 # live with all the others in `compiler.diagnostics.CODES`.

@@ -8,15 +8,16 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
-
-import networkx as nx
+from typing import TYPE_CHECKING, Callable
 
 from .diagnostics import Diagnostics
 from .lower import lower_pipeline
 from .resolve import Program, load_program
 from .source import SourceFile
 from .typecheck import CheckedProgram, check_program
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass

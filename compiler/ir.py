@@ -14,12 +14,13 @@ import functools
 import inspect
 import json
 from dataclasses import dataclass, field
-from typing import Callable, Union
-
-import networkx as nx
+from typing import TYPE_CHECKING, Callable, Union
 
 from .source import Span
 from .types import Type, list_of
+
+if TYPE_CHECKING:  # networkx loads with the first graph built (`graph_class`), not with this module
+    import networkx as nx
 
 Value = Union[str, int, float, bool, list, dict]
 
@@ -507,19 +508,25 @@ def _position(task: Task) -> tuple:
     return key
 
 
-class Graph(nx.DiGraph):
-    """The IR's graph: a networkx DiGraph whose views (`nodes`, `pred`, `in_degree`, ...)
-    are made on each use instead of kept on the graph. A kept view refers back to its
-    graph, which would make every graph a reference cycle that only the cyclic collector
-    frees; the front end moves what is alive out of the collector's sight when it ends
-    (`frontend._collector_paused`), so a graph dropped before then would stay for good."""
+@functools.cache
+def graph_class() -> type[nx.DiGraph]:
+    """The IR's graph class, made with the first graph: importing networkx takes 0.15 to
+    0.3 s here, which `treadle check`, formatting and the editor server never need to pay
+    (they read the checked program, not the IR)."""
+    import networkx as nx
 
+    class Graph(nx.DiGraph):
+        """The IR's graph: a networkx DiGraph whose views (`nodes`, `pred`, `in_degree`, ...)
+        are made on each use instead of kept on the graph. A kept view refers back to its
+        graph, which would make every graph a reference cycle that only the cyclic collector
+        frees; the front end moves what is alive out of the collector's sight when it ends
+        (`frontend._collector_paused`), so a graph dropped before then would stay for good."""
 
-for _name in dir(nx.DiGraph):
-    _view = inspect.getattr_static(nx.DiGraph, _name)
-    if isinstance(_view, functools.cached_property):
-        setattr(Graph, _name, property(_view.func, doc=_view.__doc__))
-del _name, _view
+    for name in dir(nx.DiGraph):
+        view = inspect.getattr_static(nx.DiGraph, name)
+        if isinstance(view, functools.cached_property):
+            setattr(Graph, name, property(view.func, doc=view.__doc__))
+    return Graph
 
 
 def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
@@ -547,7 +554,7 @@ def build_graph(pipeline: PipelineInfo, task_list: list[Task]) -> nx.DiGraph:
         for other in task.after:
             outputs, _ = edges.get((other, task.id), (set(), False))
             edges[(other, task.id)] = (outputs, True)
-    graph = Graph()
+    graph = graph_class()()
     graph.graph["info"] = pipeline
     # networkx's own dicts, filled as add_nodes_from and add_edges_from would (a task id
     # read but not defined becomes a node without a task, which `validate` reports), at a
@@ -689,9 +696,15 @@ def validate(graph: nx.DiGraph) -> list[str]:
             tasks(graph)  # one pass over the edges when source order is an order of the graph
         except ValueError:
             problems.append("the graph has a cycle")
-    elif not nx.is_directed_acyclic_graph(graph):
+    elif not _is_acyclic(graph):
         problems.append("the graph has a cycle")
     return problems
+
+
+def _is_acyclic(graph: nx.DiGraph) -> bool:
+    import networkx as nx
+
+    return nx.is_directed_acyclic_graph(graph)
 
 
 def _fused_problems(task: Task) -> list[str]:

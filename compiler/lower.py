@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from . import ir
 from .typecheck import CheckedPipeline
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def _loop_guards(checked: CheckedPipeline) -> dict[str, ir.Condition | None]:

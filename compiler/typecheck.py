@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 
-import networkx as nx
 
 from . import ast, ir
 from .diagnostics import Diagnostics
@@ -863,6 +862,8 @@ class PipelineChecker:
         stuck = {node for node, count in waiting.items() if count > 0}
         if not stuck:
             return
+        import networkx as nx  # only when there is a cycle to name
+
         graph = nx.DiGraph((source, target) for source in stuck for target in successors[source] if target in stuck)
         position = {step.id: index for index, step in enumerate(self.steps) if step.id}
         for component in nx.strongly_connected_components(graph):

@@ -72,3 +72,22 @@ def test_warnings_fail_only_under_strict(in_tmp):
     (in_tmp / "w.treadle").write_text('pipeline p(seed: int = 0) {\n}\n')
     assert treadle("check", "w.treadle", cwd=in_tmp).returncode == 0
     assert treadle("check", "--strict", "w.treadle", cwd=in_tmp).returncode == 1
+
+
+CYCLE = ('component step(text: str) -> (out: str) {\n  image = "alpine:3.20"\n  command = ["echo", text, out]\n}\n\n'
+         'pipeline p() {\n  a = step(text=b.out)\n  b = step(text=a.out)\n}\n')
+
+
+def test_check_starts_without_the_graph_library(in_tmp):
+    """`treadle check` reads the checked program, not the IR: networkx (0.15 to 0.3 s to
+    import) stays unloaded, even where a cycle among steps has to be named."""
+    (in_tmp / "good.treadle").write_text(GOOD)
+    (in_tmp / "cycle.treadle").write_text(CYCLE)
+    program = ("import sys\nfrom treadle.compiler.cli import main\nfor name in sys.argv[1:]:\n"
+               "    print(main(['check', name]))\nprint('networkx loaded:', 'networkx' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", program, "good.treadle"], capture_output=True, text=True,
+                         cwd=in_tmp, timeout=120)
+    assert run.stdout.splitlines()[-1] == "networkx loaded: False", run.stdout + run.stderr
+    run = treadle("check", "cycle.treadle", cwd=in_tmp)
+    assert run.returncode == 1
+    assert "error[E401]: steps depend on each other in a cycle: a -> b -> a" in run.stdout, run.stdout + run.stderr

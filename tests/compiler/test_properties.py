@@ -61,6 +61,22 @@ def test_mutated_programs_never_raise(program, data):
             assert ir.validate(graph) == []
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.data())
+def test_checking_without_lowering_reports_what_compiling_reports(program, data):
+    """`treadle check` stops before lowering (lowering reports nothing): the diagnostics of
+    valid and mutated programs are those of a whole compile, in the same order."""
+    from treadle.compiler.frontend import check_sources
+    from treadle.compiler.source import SourceFile
+
+    text, _ = program
+    if data.draw(st.booleans()):
+        text = _mutate(text, data)
+    checked = check_sources([SourceFile("main.treadle", text)]).diagnostics.sorted()
+    compiled = compile_text(text).diagnostics.sorted()
+    assert [d.to_json() for d in checked] == [d.to_json() for d in compiled]
+
+
 def _treadle_literal(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
