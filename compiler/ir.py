@@ -702,6 +702,7 @@ def validate(graph: nx.DiGraph) -> list[str]:
 
 
 def _is_acyclic(graph: nx.DiGraph) -> bool:
+    """networkx's test, for graphs that broke other invariants (no task order to lean on)."""
     import networkx as nx
 
     return nx.is_directed_acyclic_graph(graph)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 
-
 from . import ast, ir
 from .diagnostics import Diagnostics
 from .resolve import LoadedModule, Program, Symbol
