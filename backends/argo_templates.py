@@ -18,6 +18,7 @@ from functools import lru_cache
 from ..compiler import ir
 from . import argo_values as values
 from . import mpijob
+from .base import described
 from .yaml_out import DoubleQuoted, Flow, Shared, SharedFlow, dump_documents
 
 INPUTS_DIR = "/tmp/treadle/inputs"
@@ -301,7 +302,7 @@ def template_io(component: ir.ComponentSpec, volume_mode: bool, mpi: bool) -> tu
         if port.type.is_artifact and not volume_mode:
             artifacts.append(Flow(name=port.name, path=input_path(port.name)))
         else:
-            params.append(_described({"name": port.name}, port))
+            params.append(described({"name": port.name}, port))
     if volume_mode and component.outputs:
         params.append({"name": DIR_PARAM})
     inputs: dict = {}
@@ -316,21 +317,13 @@ def template_io(component: ir.ComponentSpec, volume_mode: bool, mpi: bool) -> tu
             if not volume_mode:
                 out_artifacts.append(Flow(name=port.name, path=output_path(port.name)))
         elif not mpi:
-            out_params.append(_described(Flow(name=port.name, valueFrom={"path": output_path(port.name)}), port))
+            out_params.append(described(Flow(name=port.name, valueFrom={"path": output_path(port.name)}), port))
     outputs: dict = {}
     if out_params:
         outputs["parameters"] = out_params
     if out_artifacts:
         outputs["artifacts"] = out_artifacts
     return inputs, outputs
-
-
-def _described(parameter: dict, port: ir.Port) -> dict:
-    """A template parameter with its port's description (from an imported component spec;
-    `describe` checks the text)."""
-    if port.description:
-        parameter["description"] = port.description
-    return parameter
 
 
 def describe(template: dict, component: ir.ComponentSpec, parts: ContainerParts) -> None:

@@ -112,6 +112,14 @@ def build_scopes(graph: nx.DiGraph, ordered: list[ir.Task] | None = None) -> tup
     return main, final
 
 
+def described(spec: dict, port: ir.Port) -> dict:
+    """A param, result or template parameter with its port's description (from an imported
+    component spec), for the engines whose specs have a field for one."""
+    if port.description:
+        spec["description"] = port.description
+    return spec
+
+
 # ---------------------------------------------------------------- dependencies
 Member = Union[str, tuple[str, str]]  # a task id, or ("loop", loop id) for a loop in the scope
 

@@ -47,7 +47,7 @@ from . import argo_templates as pod
 from . import mpijob
 from .argo_values import kube_escape
 from .base import (DEFAULT_KUBECTL_IMAGE, PIPELINE_LABEL, EmitResult, Emitter, Options, Scope, TemplateKeys,
-                   build_scopes, documents_over)
+                   build_scopes, described, documents_over)
 from .naming import LABEL_MAX, NameScope, dns_label
 from .tekton_schedule import schedule_documents
 from .yaml_out import Flow, SharedFlow, SharedList
@@ -1611,13 +1611,6 @@ def known_combinations(loops: list[ir.Loop]) -> int:
         if isinstance(loop.items, ir.Const):
             known *= len(loop.items.value)
     return known
-
-
-def described(spec: dict, port: ir.Port) -> dict:
-    """A param or result with its port's description (from an imported component spec)."""
-    if port.description:
-        spec["description"] = port.description
-    return spec
 
 
 def file_param(port: str) -> str:
